@@ -1,0 +1,5 @@
+"""launchbook: Markdown checklists -> runbook site and signed go-live reports."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,157 @@
+"""The typed model every stage after parsing works on.
+
+Value objects are frozen: a parsed checklist never changes; later stages derive new
+values from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class ItemState(Enum):
+    """The state a checklist item has in its Markdown source."""
+
+    OPEN = "open"
+    DONE = "done"
+    NA = "na"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A warning about a source file: a repair made, an unknown key, a broken link."""
+
+    path: str
+    """Source path as shown to the user (relative to the project where possible)."""
+    line: int | None
+    """1-based line the warning is about, or ``None`` for the whole file."""
+    message: str
+    """What happened, in one sentence."""
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return f"{self.path}: {self.message}"
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """A heading of a document, with the anchor it renders with."""
+
+    level: int
+    """1 to 6."""
+    text: str
+    """Plain, repaired heading text."""
+    anchor: str
+    """HTML id of the heading, unique within its page."""
+    line: int
+    """1-based source line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One checklist item (a GitHub/GitLab-style task list entry)."""
+
+    id: str
+    """Stable ID: from section path + own text (+ occurrence), or an explicit ``{#id}``."""
+    text: str
+    """Plain text, inline Markdown stripped, repaired."""
+    html: str
+    """The item's own text rendered as inline HTML (escaped, safe to embed)."""
+    section: tuple[str, ...]
+    """Heading texts from the outermost section down (the title heading excluded)."""
+    depth: int
+    """1 for a top-level item, 2 for an item nested in another item, and so on."""
+    optional: bool
+    """True when the text or an attribute marks the item as optional."""
+    state: ItemState
+    """State in the source: ``[ ]`` open, ``[x]`` done, ``[~]`` not applicable."""
+    line: int
+    """1-based source line of the item."""
+    parent: str | None = None
+    """ID of the enclosing item, if nested."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignoffRole:
+    """A role that must sign the checklist off (from a sign-off table or line)."""
+
+    role: str
+    """Role name as written, e.g. ``Technical Lead``."""
+    line: int
+    """1-based source line."""
+    source: str
+    """``table`` or ``line``: where it was recognised."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A decision box line such as ``Ready for Production: ⬜ YES ⬜ NO``."""
+
+    label: str
+    """Question being decided (may be empty)."""
+    options: tuple[str, ...]
+    """The choices offered, in source order."""
+    line: int
+    """1-based source line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """What every Markdown source has in common: checklist or plain page."""
+
+    id: str
+    """Stable identifier (front matter ``id`` or derived from the file name)."""
+    title: str
+    """Front matter title, else the first H1, else the file name."""
+    source: str
+    """Source path as shown to the user."""
+    rel_path: str
+    """Path relative to ``content/`` with ``/`` separators (``ops/deploy.md``)."""
+    description: str
+    """Front matter description, or empty."""
+    tags: tuple[str, ...]
+    """Front matter tags, sorted as written."""
+    owner: str
+    """Front matter owner, or empty."""
+    body_html: str
+    """Rendered body (safe HTML)."""
+    plain_text: str
+    """Body as plain text, for search."""
+    headings: tuple[Heading, ...]
+    """Headings in source order, for the table of contents."""
+    warnings: tuple[Diagnostic, ...]
+    """Repairs and problems found while reading."""
+    sha256: str
+    """Hex digest of the source file's bytes."""
+    links: tuple[tuple[str, int], ...] = ()
+    """Internal link targets (``href``, line) found in the body, for checking."""
+    nav_order: int | None = None
+    """Front matter ``nav_order``: explicit position in navigation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checklist(Document):
+    """A Markdown document with task items."""
+
+    items: tuple[Item, ...] = ()
+    """Every item, in source order."""
+    signoffs: tuple[SignoffRole, ...] = ()
+    """Sign-off roles, in source order."""
+    decisions: tuple[Decision, ...] = ()
+    """Decision boxes, in source order."""
+    section_counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Heading anchor -> (done, total) items under it (nested sections included)."""
+
+    def item(self, item_id: str) -> Item | None:
+        """Return the item with this ID, or ``None``."""
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Document):
+    """A Markdown document without task items."""

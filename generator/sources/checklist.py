@@ -1,0 +1,304 @@
+"""Markdown source -> :class:`Checklist` or :class:`Page`.
+
+Stages, each a small function: decode and repair the bytes, split front matter, parse
+with the shared Markdown parser, walk the tokens into headings and items, assign stable
+IDs and anchors, then render the body with those IDs in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from markdown_it.token import Token
+
+from generator.errors import SourceError
+from generator.model import Checklist, Diagnostic, Heading, Item, ItemState, Page
+from generator.sources.frontmatter import FrontMatter, split_front_matter
+from generator.sources.ids import EXPLICIT_ID, AnchorSet, item_id, normalise, slugify
+from generator.sources.markdown import markdown, plain_text
+from generator.sources.repair import decode_source, repair_text
+from generator.sources.signoffs import decisions, signoff_role, table_signoffs
+
+_OPTIONAL = re.compile(
+    r"\((?:optional\b[^)]*|if (?:applicable|needed|necessary|required|relevant|available|"
+    r"possible|desired|any|supported|enabled|used|using\b[^)]*)|when (?:applicable|needed)|"
+    r"nice[- ]to[- ]have|recommended)\)"
+    r"|^optional\s*[:\-–—]",
+    re.IGNORECASE,
+)
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+@dataclass(slots=True)
+class _RawItem:
+    token: Token
+    inline: Token
+    line: int
+    depth: int
+    parent: int | None
+    section: tuple[str, ...]
+    anchors: tuple[str, ...]
+    state: ItemState
+    attrs: list[str]
+    text: str = ""
+    html: str = ""
+    role: str | None = None
+
+
+@dataclass(slots=True)
+class _Walk:
+    items: list[_RawItem] = field(default_factory=list)
+    headings: list[tuple[Token, int, str, int]] = field(default_factory=list)
+    title_heading: Token | None = None
+
+
+def is_optional(text: str) -> bool:
+    """Whether an item's text marks it optional ("(optional)", "(if using …)" …)."""
+    return bool(_OPTIONAL.search(text))
+
+
+def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
+    """Parse one Markdown file's bytes. ``source`` is the path shown in messages."""
+    text, warnings = decode_source(data, source)
+    repaired = repair_text(text, source)
+    warnings.extend(repaired.warnings)
+    front, body, offset = split_front_matter(repaired.text, source)
+    warnings.extend(front.warnings)
+    md = markdown()
+    env: dict[str, object] = {}
+    tokens = md.parse(body, env)
+    walk = _walk(tokens, offset)
+    title = front.title or (plain_text(_inline_after(tokens, walk.title_heading)) if walk.title_heading else "")
+    title = title or PurePosixPath(rel_path).stem.replace("-", " ").replace("_", " ").strip().title()
+    doc_id = front.id or slugify(PurePosixPath(rel_path).stem, "page")
+    if front.id and not EXPLICIT_ID.match(front.id):
+        raise SourceError(f"front matter id {front.id!r} may only use letters, digits and - _ . :", source, 2)
+
+    items, warnings_items = _finish_items(walk.items, front, source, md, env)
+    warnings.extend(warnings_items)
+    headings = _assign_anchors(walk, {item.id for item in items})
+    links = _rewrite_links(tokens, offset)
+    if walk.title_heading is not None:
+        _drop_heading(tokens, walk.title_heading)
+    plain = _plain_body(tokens)
+    common = dict(
+        id=doc_id,
+        title=title,
+        source=source,
+        rel_path=rel_path,
+        description=front.description,
+        tags=front.tags,
+        owner=front.owner,
+        plain_text=plain,
+        headings=tuple(headings),
+        warnings=tuple(warnings),
+        sha256=hashlib.sha256(data).hexdigest(),
+        links=tuple(links),
+        nav_order=front.nav_order,
+    )
+    signoffs = [
+        *[_signoff(raw) for raw in walk.items if raw.role],
+        *table_signoffs(tokens, offset),
+    ]
+    signoffs.sort(key=lambda role: role.line)
+    is_checklist = front.type == "checklist" or (front.type != "page" and (items or signoffs))
+    if not is_checklist:
+        _untask(walk.items)
+        return Page(body_html=md.renderer.render(tokens, md.options, env), **common)  # type: ignore[arg-type]
+    counts = _section_counts(walk)
+    body_html = md.renderer.render(tokens, md.options, env)
+    return Checklist(
+        body_html=body_html,
+        items=tuple(items),
+        signoffs=tuple(signoffs),
+        decisions=tuple(decisions(tokens, offset)),
+        section_counts=counts,
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _inline_after(tokens: list[Token], opening: Token | None) -> list[Token]:
+    index = tokens.index(opening) if opening is not None else -1
+    return (tokens[index + 1].children or []) if index >= 0 else []
+
+
+def _walk(tokens: list[Token], offset: int) -> _Walk:
+    walk = _Walk()
+    h1s = [t for t in tokens if t.type == "heading_open" and t.tag == "h1"]
+    first_heading = next((t for t in tokens if t.type == "heading_open"), None)
+    if len(h1s) == 1 and first_heading is h1s[0]:
+        walk.title_heading = h1s[0]
+    sections: list[tuple[int, str, str]] = []  # (level, text, provisional key)
+    stack: list[int | None] = []  # open list items: index into walk.items or None
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open" and token is not walk.title_heading:
+            level = int(token.tag[1])
+            text = plain_text(tokens[index + 1].children)
+            while sections and sections[-1][0] >= level:
+                sections.pop()
+            key = str(len(walk.headings))
+            sections.append((level, text, key))
+            walk.headings.append((token, level, text, (token.map or [0])[0] + 1 + offset))
+        elif token.type == "list_item_open":
+            meta = token.meta or {}
+            if "task" not in meta:
+                stack.append(None)
+                continue
+            task_parents = [i for i in stack if i is not None]
+            raw = _RawItem(
+                token=token,
+                inline=tokens[index + 2],
+                line=(token.map or [0])[0] + 1 + offset,
+                depth=len(task_parents) + 1,
+                parent=task_parents[-1] if task_parents else None,
+                section=tuple(s[1] for s in sections),
+                anchors=tuple(s[2] for s in sections),
+                state=ItemState(meta["task"]),
+                attrs=list(meta.get("attrs", [])),
+            )
+            stack.append(len(walk.items))
+            walk.items.append(raw)
+        elif token.type == "list_item_close":
+            stack.pop()
+    return walk
+
+
+def _finish_items(
+    raws: list[_RawItem], front: FrontMatter, source: str, md: object, env: dict[str, object]
+) -> tuple[list[Item], list[Diagnostic]]:
+    warnings: list[Diagnostic] = []
+    renderer = md.renderer  # type: ignore[attr-defined]
+    options = md.options  # type: ignore[attr-defined]
+    explicit: dict[str, int] = {}
+    for raw in raws:
+        raw.text = plain_text(raw.inline.children)
+        raw.html = renderer.renderInline(raw.inline.children or [], options, env)
+        raw.role = signoff_role(raw.inline.content)
+        for attr in raw.attrs:
+            if attr.startswith("#"):
+                wanted = attr[1:]
+                if not EXPLICIT_ID.match(wanted):
+                    raise SourceError(f"item ID {wanted!r} may only use letters, digits and - _ . :", source, raw.line)
+                if wanted in explicit:
+                    raise SourceError(
+                        f"duplicate item ID {wanted!r} (first used on line {explicit[wanted]})", source, raw.line
+                    )
+                explicit[wanted] = raw.line
+    occurrences: dict[tuple[tuple[str, ...], str], int] = {}
+    used: dict[str, int] = {}
+    ids: list[str] = []
+    for raw in raws:
+        wanted = next((a[1:] for a in raw.attrs if a.startswith("#")), None)
+        if raw.role:
+            new_id = wanted or f"signoff-{slugify(raw.role, 'role')}"
+        elif wanted:
+            new_id = wanted
+        else:
+            key = (tuple(normalise(s) for s in raw.section), normalise(raw.text))
+            occurrences[key] = occurrences.get(key, 0) + 1
+            new_id = item_id(raw.section, raw.text, occurrences[key])
+        while new_id in used:
+            new_id = f"{new_id}-{used[new_id] + 1}"
+        used[new_id] = 1
+        ids.append(new_id)
+        raw.token.attrSet("id", new_id)
+    items: list[Item] = []
+    known_optional = set(front.optional)
+    for raw, new_id in zip(raws, ids):
+        if raw.role:
+            raw.token.meta["signoff"] = True
+            continue
+        if not raw.text:
+            warnings.append(Diagnostic(source, raw.line, "empty checklist item"))
+        optional = ".required" not in raw.attrs and (
+            ".optional" in raw.attrs or new_id in known_optional or is_optional(raw.text)
+        )
+        known_optional.discard(new_id)
+        raw.token.meta["optional"] = optional
+        parent = ids[raw.parent] if raw.parent is not None and not raws[raw.parent].role else None
+        items.append(
+            Item(new_id, raw.text, raw.html, raw.section, raw.depth, optional, raw.state, raw.line, parent)
+        )
+    for unknown in sorted(known_optional):
+        warnings.append(Diagnostic(source, 2, f"front matter 'optional' names unknown item {unknown!r}"))
+    return items, warnings
+
+
+def _signoff(raw: _RawItem) -> object:
+    from generator.model import SignoffRole
+
+    return SignoffRole(raw.role or "", raw.line, "line")
+
+
+def _assign_anchors(walk: _Walk, reserved: set[str]) -> list[Heading]:
+    anchors = AnchorSet(reserved)
+    headings: list[Heading] = []
+    mapping: dict[str, str] = {}
+    for position, (token, level, text, line) in enumerate(walk.headings):
+        anchor = anchors.take(text)
+        token.attrSet("id", anchor)
+        mapping[str(position)] = anchor
+        headings.append(Heading(level, text, anchor, line))
+    for raw in walk.items:
+        raw.anchors = tuple(mapping[key] for key in raw.anchors)
+    return headings
+
+
+def _section_counts(walk: _Walk) -> dict[str, tuple[int, int]]:
+    counts: dict[str, list[int]] = {}
+    for raw in walk.items:
+        if raw.role or raw.state is ItemState.NA:
+            continue
+        for anchor in raw.anchors:
+            entry = counts.setdefault(anchor, [0, 0])
+            entry[1] += 1
+            entry[0] += raw.state is ItemState.DONE
+    for token, *_ in walk.headings:
+        anchor = token.attrGet("id")
+        if anchor in counts:
+            token.meta = {**(token.meta or {}), "count": tuple(counts[str(anchor)])}
+    return {anchor: (done, total) for anchor, (done, total) in sorted(counts.items())}
+
+
+def _untask(raws: list[_RawItem]) -> None:
+    for raw in raws:
+        raw.token.meta.pop("task", None)
+
+
+def _rewrite_links(tokens: list[Token], offset: int) -> list[tuple[str, int]]:
+    """Point links at ``.md`` sources to the ``.html`` pages they become; collect them."""
+    links: list[tuple[str, int]] = []
+    line = 0
+    for token in tokens:
+        if token.map:
+            line = token.map[0] + 1 + offset
+        for child in token.children or ():
+            if child.type != "link_open":
+                continue
+            href = str(child.attrGet("href") or "")
+            if not href or _SCHEME.match(href) or href.startswith("//"):
+                continue
+            path, hash_, fragment = href.partition("#")
+            if path.endswith(".md"):
+                path = path[:-3] + ".html"
+                child.attrSet("href", path + hash_ + fragment)
+            links.append((path + hash_ + fragment, line))
+    return links
+
+
+def _drop_heading(tokens: list[Token], opening: Token) -> None:
+    index = tokens.index(opening)
+    del tokens[index : index + 3]
+
+
+def _plain_body(tokens: list[Token]) -> str:
+    parts: list[str] = []
+    for token in tokens:
+        if token.type == "inline":
+            parts.append(plain_text(token.children))
+        elif token.type in ("fence", "code_block"):
+            parts.append(token.content.strip())
+    return " ".join(" ".join(parts).split())

@@ -1,0 +1,69 @@
+"""Stable identifiers: slugs for headings and documents, IDs for checklist items.
+
+An item's ID depends only on its section path and its own text (plus an occurrence
+number for exact duplicates within one section), so adding, removing, rewording or
+reordering *other* items never changes it. The readable part is a slug of the text;
+the 6-hex-digit suffix is a hash of section path + text, so two items with the same
+text in different sections still differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+EXPLICIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_MAX_SLUG_WORDS = 6
+_MAX_SLUG_CHARS = 48
+
+
+def slugify(text: str, fallback: str = "section") -> str:
+    """ASCII, lower-case, hyphen-separated slug; ``fallback`` when nothing is left."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = _NON_WORD.sub("-", ascii_text.lower()).strip("-")
+    return slug or fallback
+
+
+def _short_slug(text: str) -> str:
+    words = slugify(text, "item").split("-")[:_MAX_SLUG_WORDS]
+    slug = ""
+    for word in words:
+        candidate = f"{slug}-{word}" if slug else word
+        if len(candidate) > _MAX_SLUG_CHARS:
+            break
+        slug = candidate
+    return slug or words[0][:_MAX_SLUG_CHARS]
+
+
+def normalise(text: str) -> str:
+    """The form of a text that IDs are computed from: NFC, single spaces."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def item_id(section: tuple[str, ...], text: str, occurrence: int = 1) -> str:
+    """The stable ID of an item with this section path and text.
+
+    ``occurrence`` counts exact duplicates (same section, same text) from 1.
+    """
+    key = "\x1f".join(normalise(part) for part in (*section, text))
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:6]
+    base = f"{_short_slug(text)}-{digest}"
+    return base if occurrence == 1 else f"{base}-{occurrence}"
+
+
+class AnchorSet:
+    """Hands out unique HTML anchors within one page (``x``, ``x-2``, ``x-3`` …)."""
+
+    def __init__(self, reserved: set[str] | None = None) -> None:
+        self._used: set[str] = set(reserved or ())
+
+    def take(self, text: str) -> str:
+        base = slugify(text)
+        anchor, counter = base, 1
+        while anchor in self._used:
+            counter += 1
+            anchor = f"{base}-{counter}"
+        self._used.add(anchor)
+        return anchor

@@ -1,0 +1,177 @@
+"""The one Markdown parser launchbook uses, with its task-item rule and safe renderer.
+
+Task state is kept as data on tokens (``list_item_open.meta["task"]``), never scraped
+back out of HTML. The renderer reads IDs and counts that the checklist stage stores on
+tokens (``attrs["id"]``, ``meta``) and escapes any raw HTML found in sources.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+from markdown_it.utils import OptionsDict
+from pygments import highlight as pygments_highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+_TASK = re.compile(r"^\[([ xX~])\][ \t]+(?=\S)")
+_ATTRS = re.compile(r"[ \t]*\{[ \t]*((?:(?:#[A-Za-z0-9][\w:.-]*|\.[A-Za-z][\w-]*)[ \t]*)+)\}[ \t]*$")
+_STATES = {" ": "open", "x": "done", "X": "done", "~": "na"}
+_STATE_LABELS = {"open": "Open", "done": "Done", "na": "Not applicable"}
+
+
+def _task_rule(state: StateCore) -> None:
+    """Mark list items that start with ``[ ]``, ``[x]``, ``[X]`` or ``[~]`` as tasks.
+
+    Runs after block parsing and before inline parsing, so the checkbox and any trailing
+    ``{#id .optional}`` attribute block are removed from the inline source.
+    """
+    tokens = state.tokens
+    for index, token in enumerate(tokens[:-2]):
+        if token.type != "list_item_open":
+            continue
+        para, inline = tokens[index + 1], tokens[index + 2]
+        if para.type != "paragraph_open" or inline.type != "inline":
+            continue
+        match = _TASK.match(inline.content)
+        if not match:
+            continue
+        content = inline.content[match.end() :]
+        attrs: list[str] = []
+        lines = content.split("\n")
+        for number in (len(lines) - 1, 0):
+            attr_match = _ATTRS.search(lines[number])
+            if attr_match:
+                attrs = attr_match.group(1).split()
+                lines[number] = lines[number][: attr_match.start()]
+                break
+        content = "\n".join(lines)
+        inline.content = content
+        token.meta = {**(token.meta or {}), "task": _STATES[match.group(1)], "attrs": attrs}
+
+
+def _highlight(code: str, lang: str, _attrs: Any) -> str:
+    name = (lang or "").strip().split()[0] if lang else ""
+    if not name:
+        return ""
+    try:
+        lexer = get_lexer_by_name(name)
+    except ClassNotFound:
+        return ""
+    formatter = HtmlFormatter(nowrap=True)
+    return f'<pre class="highlight"><code class="language-{escapeHtml(name)}">' + pygments_highlight(
+        code, lexer, formatter
+    ) + "</code></pre>\n"
+
+
+def _heading_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _heading_close(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+    opening = tokens[idx - 2]
+    anchor = opening.attrGet("id")
+    extra = ""
+    count = (opening.meta or {}).get("count")
+    if count:
+        done, total = count
+        extra += f' <span class="section-count" title="{done} of {total} items done">{done}/{total}</span>'
+    if anchor:
+        extra += (
+            f'<a class="anchor" href="#{escapeHtml(str(anchor))}" '
+            f'aria-label="Permalink to this section">#</a>'
+        )
+    return extra + f"</{tokens[idx].tag}>\n"
+
+
+def _list_item_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+    token = tokens[idx]
+    meta = token.meta or {}
+    if "task" not in meta:
+        return self.renderToken(tokens, idx, options, env)
+    state = meta["task"]
+    classes = ["lb-item", f"state-{state}"]
+    if meta.get("optional"):
+        classes.append("optional")
+    if meta.get("signoff"):
+        classes.append("signoff")
+    item_id = escapeHtml(str(token.attrGet("id") or ""))
+    label = _STATE_LABELS[state]
+    html = f'<li class="{" ".join(classes)}" id="{item_id}" data-item="{item_id}">'
+    html += f'<span class="box" role="img" aria-label="{label}" title="{label}"></span>'
+    html += f'<a class="anchor item-link" href="#{item_id}" aria-label="Link to this item">#</a>'
+    if meta.get("optional"):
+        html += '<span class="badge optional-badge">optional</span>'
+    if meta.get("signoff"):
+        html += '<span class="badge signoff-badge">sign-off</span>'
+    return html
+
+
+def _escape_html_block(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+    content = tokens[idx].content
+    if content.lstrip().startswith("<!--"):
+        return ""
+    return f'<pre class="raw-html">{escapeHtml(content)}</pre>\n'
+
+
+def _escape_html_inline(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+    content = tokens[idx].content
+    if content.startswith("<!--"):
+        return ""
+    return escapeHtml(content)
+
+
+def _table_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+    return '<div class="table-wrap">' + self.renderToken(tokens, idx, options, env)
+
+
+def _table_close(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+    return self.renderToken(tokens, idx, options, env) + "</div>\n"
+
+
+@lru_cache(maxsize=1)
+def markdown() -> MarkdownIt:
+    """Return the shared parser: CommonMark + tables + strikethrough + task items.
+
+    Raw HTML is *recognised* (so task lines inside HTML blocks and comments do not
+    count) but never passed through: comments are dropped, other HTML is escaped.
+    """
+    md = MarkdownIt("commonmark", {"html": True, "highlight": _highlight, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.core.ruler.after("block", "launchbook_tasks", _task_rule)
+    md.add_render_rule("heading_open", _heading_open)
+    md.add_render_rule("heading_close", _heading_close)
+    md.add_render_rule("list_item_open", _list_item_open)
+    md.add_render_rule("html_block", _escape_html_block)
+    md.add_render_rule("html_inline", _escape_html_inline)
+    md.add_render_rule("table_open", _table_open)
+    md.add_render_rule("table_close", _table_close)
+    return md
+
+
+def plain_text(children: Sequence[Token] | None) -> str:
+    """Inline tokens -> plain text: markup dropped, code and image alt text kept."""
+    parts: list[str] = []
+    for token in children or ():
+        if token.type in ("text", "code_inline"):
+            parts.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif token.type == "image":
+            parts.append(plain_text(token.children))
+    return " ".join("".join(parts).split())
+
+
+def pygments_css() -> str:
+    """Stylesheet for highlighted code: light by default, dark under ``.dark``/media."""
+    light = HtmlFormatter(style="default").get_style_defs(".highlight")
+    dark = HtmlFormatter(style="monokai").get_style_defs(":root[data-theme=dark] .highlight")
+    return f"{light}\n{dark}\n"
