@@ -83,6 +83,8 @@ class SignoffRole:
     """1-based source line."""
     source: str
     """``table`` or ``line``: where it was recognised."""
+    anchor: str | None = None
+    """HTML id of the sign-off line on the checklist page (``None`` for table rows)."""
 
 
 @dataclass(frozen=True, slots=True)

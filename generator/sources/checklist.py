@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from markdown_it.token import Token
 
 from generator.errors import SourceError
-from generator.model import Checklist, Diagnostic, Heading, Item, ItemState, Page
+from generator.model import Checklist, Diagnostic, Heading, Item, ItemState, Page, SignoffRole
 from generator.sources.frontmatter import FrontMatter, split_front_matter
 from generator.sources.ids import EXPLICIT_ID, AnchorSet, item_id, normalise, slugify
 from generator.sources.markdown import markdown, plain_text
@@ -100,7 +100,7 @@ def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
         nav_order=front.nav_order,
     )
     signoffs = [
-        *[_signoff(raw) for raw in walk.items if raw.role],
+        *[SignoffRole(raw.role, raw.line, "line", raw.token.attrGet("id")) for raw in walk.items if raw.role],
         *table_signoffs(tokens, offset),
     ]
     signoffs.sort(key=lambda role: role.line)
@@ -213,8 +213,13 @@ def _finish_items(
             continue
         if not raw.text:
             warnings.append(Diagnostic(source, raw.line, "empty checklist item"))
+        inherited = raw.parent is not None and raws[raw.parent].token.meta.get("optional", False)
         optional = ".required" not in raw.attrs and (
-            ".optional" in raw.attrs or new_id in known_optional or is_optional(raw.text)
+            ".optional" in raw.attrs
+            or new_id in known_optional
+            or is_optional(raw.text)
+            or inherited
+            or any(is_optional(heading) for heading in raw.section)
         )
         known_optional.discard(new_id)
         raw.token.meta["optional"] = optional
@@ -225,12 +230,6 @@ def _finish_items(
     for unknown in sorted(known_optional):
         warnings.append(Diagnostic(source, 2, f"front matter 'optional' names unknown item {unknown!r}"))
     return items, warnings
-
-
-def _signoff(raw: _RawItem) -> object:
-    from generator.model import SignoffRole
-
-    return SignoffRole(raw.role or "", raw.line, "line")
 
 
 def _assign_anchors(walk: _Walk, reserved: set[str]) -> list[Heading]:

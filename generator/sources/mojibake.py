@@ -16,7 +16,9 @@ Two damages occur in real checklists:
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ftfy
@@ -28,6 +30,8 @@ _MAC_HIGH_SET = frozenset(_MAC_HIGH)
 _LATIN_LEADS = frozenset("¬√")
 # Combining marks that legitimately appear in emoji sequences.
 _ALLOWED_MARKS = frozenset("\ufe0e\ufe0f\u20e3")
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 
 _FTFY_CONFIG = ftfy.TextFixerConfig(
     unescape_html=False,
@@ -149,36 +153,76 @@ def _fix_mac_roman_line(line: str) -> tuple[str, bool, str, str]:
     return "".join(pieces), strong, first_before, first_after
 
 
-def fix_mac_roman(text: str) -> tuple[str, list[MojibakeFix]]:
-    """Undo Mac Roman mojibake; return the text unchanged when there is no evidence."""
-    lines = text.split("\n")
-    new_lines: list[str] = []
+def _prose_segments(text: str) -> list[list[tuple[bool, str]]]:
+    """Each line split into (is_prose, piece): code fences and code spans are not prose.
+
+    Code is left exactly as written: a document *about* mojibake may quote it there.
+    """
+    result: list[list[tuple[bool, str]]] = []
+    fence = ""
+    for line in text.split("\n"):
+        marker = _FENCE.match(line)
+        if fence:
+            result.append([(False, line)])
+            if marker and marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence):
+                fence = ""
+            continue
+        if marker:
+            fence = marker.group(1)
+            result.append([(False, line)])
+            continue
+        pieces: list[tuple[bool, str]] = []
+        last = 0
+        for span in _CODE_SPAN.finditer(line):
+            pieces.append((True, line[last : span.start()]))
+            pieces.append((False, span.group(0)))
+            last = span.end()
+        pieces.append((True, line[last:]))
+        result.append(pieces)
+    return result
+
+
+def _apply(text: str, fix_line: Callable[[str], tuple[str, bool, str, str]]) -> tuple[str, list[MojibakeFix], bool]:
+    lines: list[str] = []
     fixes: list[MojibakeFix] = []
     evidence = False
-    for number, line in enumerate(lines, start=1):
-        repaired, strong, before, after = _fix_mac_roman_line(line)
-        evidence = evidence or strong
-        new_lines.append(repaired)
-        if repaired != line:
-            fixes.append(MojibakeFix(number, before, after))
+    for number, pieces in enumerate(_prose_segments(text), start=1):
+        out: list[str] = []
+        first: tuple[str, str] | None = None
+        for prose, piece in pieces:
+            if not prose or piece.isascii():
+                out.append(piece)
+                continue
+            repaired, strong, before, after = fix_line(piece)
+            evidence = evidence or strong
+            out.append(repaired)
+            if repaired != piece and first is None:
+                first = (before, after)
+        lines.append("".join(out))
+        if first is not None:
+            fixes.append(MojibakeFix(number, *first))
+    return "\n".join(lines), fixes, evidence
+
+
+def fix_mac_roman(text: str) -> tuple[str, list[MojibakeFix]]:
+    """Undo Mac Roman mojibake; return the text unchanged when there is no evidence."""
+    repaired, fixes, evidence = _apply(text, _fix_mac_roman_line)
     if not evidence:
         return text, []
-    return "\n".join(new_lines), fixes
+    return repaired, fixes
+
+
+def _fix_cp1252_piece(piece: str) -> tuple[str, bool, str, str]:
+    repaired = ftfy.fix_text(piece, _FTFY_CONFIG)
+    if repaired == piece:
+        return piece, False, "", ""
+    return (repaired, True, *_first_difference(piece, repaired))
 
 
 def fix_cp1252(text: str) -> tuple[str, list[MojibakeFix]]:
-    """Undo Windows-1252/Latin-1 mojibake with ftfy, line by line, quotes untouched."""
-    lines = text.split("\n")
-    fixes: list[MojibakeFix] = []
-    for index, line in enumerate(lines):
-        if line.isascii():
-            continue
-        repaired = ftfy.fix_text(line, _FTFY_CONFIG)
-        if repaired != line:
-            before, after = _first_difference(line, repaired)
-            fixes.append(MojibakeFix(index + 1, before, after))
-            lines[index] = repaired
-    return "\n".join(lines), fixes
+    """Undo Windows-1252/Latin-1 mojibake with ftfy, quotes and code untouched."""
+    repaired, fixes, _ = _apply(text, _fix_cp1252_piece)
+    return repaired, fixes
 
 
 def _first_difference(before: str, after: str) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from generator.sources.mojibake import MojibakeFix, fix_cp1252, fix_mac_roman
 _BOM = "\ufeff"
 # A line that an exporter escaped: "\# Title", "\- \[ ] item", "\*\*bold\*\*", "1\. step".
 _ESCAPED_LINE = re.compile(r"^(?:&nbsp;|\s)*(?:\\[#>+*-]|\d+\\\.)")
-_ESCAPED_TASK = re.compile(r"\\\[[ xX~]?\\?\]")
+_ESCAPED_TASK = re.compile(r"^(?:&nbsp;|\s)*\\[-*+] \\\[[ xX~]?\\?\]")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!&|>~<])")
 _NBSP_INDENT = re.compile(r"^(?:&nbsp;|&#160;|&#xa0;|\u00a0)+", re.IGNORECASE)
 
@@ -75,7 +75,7 @@ def repair_text(text: str, path: str) -> Repaired:
 def _unescape_export(text: str, path: str) -> tuple[str, list[Diagnostic]]:
     lines = text.split("\n")
     escaped = [i for i, line in enumerate(lines) if _ESCAPED_LINE.match(line)]
-    has_task = any(_ESCAPED_TASK.search(line) for line in lines)
+    has_task = any(_ESCAPED_TASK.match(line) for line in lines)
     if len(escaped) < 3 and not has_task:
         return text, []
     changed = 0

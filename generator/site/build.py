@@ -1,0 +1,155 @@
+"""The site build as named stages.
+
+``load_config → collect_sources → parse_sources → build_nav → check_links →
+render_site → swap_in``. Nothing touches the output folder until every source has been
+read and every page rendered into a staging folder.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.config import SiteConfig, build_datetime, load_config
+from generator.errors import BuildError
+from generator.model import Checklist, Diagnostic, Document, ItemState
+from generator.site.links import check_links
+from generator.site.nav import HOME, NavNode, breadcrumbs, build_nav, output_path
+from generator.site.render import make_environment, render_page, theme_assets, theme_dirs
+from generator.site.search import search_index_js
+from generator.site.writer import OutputWriter, discard, staging_dir, swap_in
+from generator.sources.collect import collect_sources, parse_sources
+from generator.sources.markdown import pygments_css
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """What a build did, for the CLI to print."""
+
+    output: Path
+    """The output folder now holding the site."""
+    pages: int
+    """HTML pages written."""
+    checklists: int
+    """Checklists published."""
+    items: int
+    """Checklist items across all checklists."""
+    files: int
+    """All files written."""
+    warnings: tuple[Diagnostic, ...]
+    """Every warning, in source order."""
+    kept: tuple[str, ...]
+    """User files found in the old output and where they are now."""
+    seconds: float
+    """Wall time of the build."""
+
+
+def _shown(path: Path, base: Path) -> str:
+    try:
+        return os.path.relpath(path, base) if path.is_absolute() else str(path)
+    except ValueError:
+        return str(path)
+
+
+def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = False, clean: bool = False) -> BuildResult:
+    """Build ``project_dir/content`` into ``output`` (default ``project_dir/output``)."""
+    started = time.perf_counter()
+    project_dir = project_dir.resolve()
+    output = (output or project_dir / "output").resolve()
+    content = project_dir / "content"
+    shown = _shown(content, Path.cwd())
+    if content.resolve().is_relative_to(output) or output.is_relative_to(content.resolve()):
+        raise BuildError(f"output folder {output} overlaps the content folder; choose another -o")
+    if project_dir.is_relative_to(output):
+        raise BuildError(f"output folder {output} contains the project; choose another -o")
+
+    config = load_config(content, shown)
+    tree = collect_sources(content, shown)
+    documents = parse_sources(tree)
+    nav = build_nav(documents, config.nav)
+    assets = {entry.rel for entry in tree.assets}
+    warnings = [*config.warnings, *(w for d in documents for w in d.warnings), *check_links(documents, assets)]
+    if strict and warnings:
+        listing = "\n".join(f"  {w}" for w in warnings)
+        raise BuildError(f"--strict: {len(warnings)} warning{'s' if len(warnings) != 1 else ''}:\n{listing}")
+
+    themes = theme_dirs(project_dir, config.theme)
+    staging = staging_dir(output)
+    try:
+        writer = OutputWriter(staging)
+        pages = render_site(writer, documents, nav, config, themes)
+        for entry in tree.assets:
+            writer.copy(entry.rel, entry.path)
+        writer.finish()
+        files = len(writer.written)
+    except BaseException:
+        discard(staging)
+        raise
+    kept = swap_in(staging, output, clean)
+    checklists = [d for d in documents if isinstance(d, Checklist)]
+    return BuildResult(
+        output=output,
+        pages=pages,
+        checklists=len(checklists),
+        items=sum(len(c.items) for c in checklists),
+        files=files,
+        warnings=tuple(warnings),
+        kept=tuple(kept),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def checklist_summary(checklist: Checklist) -> dict[str, Any]:
+    """Counts shown on the home page and checklist header."""
+    items = checklist.items
+    return {
+        "items": len(items),
+        "done": sum(item.state is ItemState.DONE for item in items),
+        "na": sum(item.state is ItemState.NA for item in items),
+        "optional": sum(item.optional for item in items),
+        "sections": len({item.section for item in items}),
+        "signoffs": len(checklist.signoffs),
+    }
+
+
+def render_site(
+    writer: OutputWriter, documents: list[Document], nav: list[NavNode], config: SiteConfig, themes: list[Path]
+) -> int:
+    """Render every page and generated asset into ``writer``; return the page count."""
+    env = make_environment(themes)
+    built = build_datetime()
+    common: dict[str, Any] = {"nav": nav, "build_date": built.date().isoformat() if built else ""}
+    home_doc = next((d for d in documents if d.rel_path == "index.md"), None)
+    checklists = [d for d in documents if isinstance(d, Checklist)]
+    catalogue = [
+        {"doc": c, "url": output_path(c.rel_path), "summary": checklist_summary(c)}
+        for c in sorted(checklists, key=lambda c: (c.nav_order if c.nav_order is not None else 10**9, c.title.lower(), c.rel_path))
+    ]
+    tags = sorted({tag for c in checklists for tag in c.tags}, key=str.lower)
+    writer.write(HOME, render_page(env, "home.html", HOME, config, page=home_doc, catalogue=catalogue, tags=tags, crumbs=[], **common))
+    count = 1
+    for document in documents:
+        if document is home_doc:
+            continue
+        url = output_path(document.rel_path)
+        is_checklist = isinstance(document, Checklist)
+        context: dict[str, Any] = {"page": document, "crumbs": breadcrumbs(nav, url), **common}
+        if is_checklist:
+            context["summary"] = checklist_summary(document)
+        html = render_page(env, "checklist.html" if is_checklist else "page.html", url, config, **context)
+        writer.write(url, html)
+        count += 1
+    writer.write("404.html", render_page(env, "404.html", "404.html", config, page=None, crumbs=[], **common))
+    count += 1
+    if config.base_url:
+        urls = sorted([HOME, *(output_path(d.rel_path) for d in documents if d is not home_doc)])
+        writer.write("sitemap.xml", render_page(env, "sitemap.xml", "sitemap.xml", config, urls=urls))
+    for rel, path in theme_assets(themes).items():
+        writer.copy(rel, path)
+    writer.write("assets/pygments.css", pygments_css())
+    writer.write("assets/search-index.js", search_index_js(documents))
+    return count
+

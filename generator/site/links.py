@@ -1,0 +1,41 @@
+"""Internal link checking: every relative link must reach a page, file or anchor."""
+
+from __future__ import annotations
+
+import posixpath
+from urllib.parse import unquote
+
+from generator.model import Checklist, Diagnostic, Document
+from generator.site.nav import output_path
+
+
+def anchors_of(document: Document) -> set[str]:
+    """Every fragment a link may point at on this document's page."""
+    anchors = {heading.anchor for heading in document.headings}
+    if isinstance(document, Checklist):
+        anchors.update(item.id for item in document.items)
+        anchors.update(role.anchor for role in document.signoffs if role.anchor)
+    return anchors
+
+
+def check_links(documents: list[Document], asset_paths: set[str]) -> list[Diagnostic]:
+    """Warnings for relative links whose file or anchor does not exist."""
+    pages = {output_path(doc.rel_path): doc for doc in documents}
+    anchors = {url: anchors_of(doc) for url, doc in pages.items()}
+    warnings: list[Diagnostic] = []
+    for document in documents:
+        here = output_path(document.rel_path)
+        for href, line in document.links:
+            path, _, fragment = href.partition("#")
+            path = unquote(path.split("?", 1)[0])
+            if path.startswith("/"):
+                continue  # site-absolute: depends on where the site is served
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(here), path)) if path else here
+            if target.endswith("/") or target in ("", "."):
+                target = posixpath.join(target, "index.html")
+            if target in pages:
+                if fragment and unquote(fragment) not in anchors[target]:
+                    warnings.append(Diagnostic(document.source, line, f"broken link: no anchor #{fragment} in {target}"))
+            elif target not in asset_paths and posixpath.join(target, "index.html") not in pages:
+                warnings.append(Diagnostic(document.source, line, f"broken link: {href} (no such page or file)"))
+    return warnings

@@ -1,0 +1,83 @@
+"""Walk ``content/``: Markdown documents, static files, and nothing else.
+
+Listings are sorted, hidden files and ``runs/`` (run records) are left to their own
+stage, and nothing that resolves outside the content folder is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.config import CONFIG_NAME
+from generator.errors import SourceError
+from generator.model import Checklist, Document
+from generator.sources.checklist import parse_document
+
+RUNS_DIR = "runs"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One file found under ``content/``."""
+
+    path: Path
+    """Absolute path on disk."""
+    rel: str
+    """Path relative to ``content/`` with ``/`` separators."""
+    shown: str
+    """Path as printed in messages (``content/ops/deploy.md``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTree:
+    """Everything ``collect_sources`` found."""
+
+    documents: tuple[SourceFile, ...]
+    """Markdown files, sorted by path."""
+    assets: tuple[SourceFile, ...]
+    """Other files, copied to the site as they are."""
+
+
+def collect_sources(content_dir: Path, shown_root: str) -> SourceTree:
+    """List the Markdown documents and static files under ``content_dir``."""
+    if not content_dir.is_dir():
+        raise SourceError("content folder not found (expected Markdown sources here)", shown_root)
+    root = content_dir.resolve()
+    documents: list[SourceFile] = []
+    assets: list[SourceFile] = []
+    for path in sorted(content_dir.rglob("*")):
+        rel_parts = path.relative_to(content_dir).parts
+        if any(part.startswith((".", "_")) for part in rel_parts) or rel_parts[0] == RUNS_DIR:
+            continue
+        if not path.is_file() or not path.resolve().is_relative_to(root):
+            continue
+        rel = "/".join(rel_parts)
+        if rel == CONFIG_NAME:
+            continue
+        entry = SourceFile(path, rel, f"{shown_root}/{rel}")
+        (documents if path.suffix.lower() == ".md" else assets).append(entry)
+    return SourceTree(tuple(documents), tuple(assets))
+
+
+def parse_sources(tree: SourceTree) -> list[Document]:
+    """Parse every document; checklist IDs must be unique across the site."""
+    documents: list[Document] = []
+    seen: dict[str, str] = {}
+    for entry in tree.documents:
+        try:
+            data = entry.path.read_bytes()
+        except OSError as exc:
+            raise SourceError(f"cannot read: {exc.strerror}", entry.shown) from None
+        document = parse_document(data, entry.shown, entry.rel)
+        if isinstance(document, Checklist):
+            if document.id in seen:
+                raise SourceError(
+                    f"checklist ID {document.id!r} is already used by {seen[document.id]}; "
+                    "give one of them a different 'id' in its front matter",
+                    entry.shown,
+                    1,
+                )
+            seen[document.id] = entry.shown
+        documents.append(document)
+    return documents

@@ -1,0 +1,33 @@
+"""Take screenshots of a built site with headless Debian Chromium (for the README).
+
+Usage: python scripts/screenshot.py OUTPUT_DIR PAGE [PNG] [--dark] [--width N]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def main(argv: list[str]) -> None:
+    dark = "--dark" in argv
+    width = 1280
+    if "--width" in argv:
+        width = int(argv[argv.index("--width") + 1])
+    positional = [a for i, a in enumerate(argv) if not a.startswith("--") and (i == 0 or argv[i - 1] != "--width")]
+    site, page_path = Path(positional[0]).resolve(), positional[1]
+    png = positional[2] if len(positional) > 2 else "screenshot.png"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(viewport={"width": width, "height": 860}, color_scheme="dark" if dark else "light")
+        page.goto((site / page_path).as_uri())
+        page.screenshot(path=png)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
