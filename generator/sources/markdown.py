@@ -163,6 +163,8 @@ def plain_text(children: Sequence[Token] | None) -> str:
     for token in children or ():
         if token.type in ("text", "code_inline"):
             parts.append(token.content)
+        elif token.type == "html_inline" and not token.content.startswith("<!--"):
+            parts.append(token.content)  # shown literally (escaped) on the page, so keep it
         elif token.type in ("softbreak", "hardbreak"):
             parts.append(" ")
         elif token.type == "image":

@@ -1,0 +1,80 @@
+"""Shared test helpers and sample sources (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from generator.model import Checklist, Document
+from generator.sources.checklist import parse_document
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTENT = ROOT / "content"
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+# Demo content file -> the seed it was made from (bodies are the seeds, byte for byte).
+DEMO_SEEDS = {
+    "launches/planner-app.md": "000_c7260730ec80a96a.txt",
+    "launches/dreamcatcher.md": "001_e739ddfcdb5f932c.txt",
+    "launches/momentverse.md": "002_0abd9bc7c730e74f.txt",
+    "platform/go-live-readiness.md": "003_2ab096fbb3223d3f.txt",
+    "platform/sv-sdk.md": "004_c7f8187d53b4e032.txt",
+}
+
+
+def parse(text: str, name: str = "doc.md") -> Document:
+    """Parse dedented Markdown text as if it were content/<name>."""
+    return parse_document(textwrap.dedent(text).lstrip("\n").encode("utf-8"), f"content/{name}", name)
+
+
+def parse_checklist(text: str, name: str = "doc.md") -> Checklist:
+    document = parse(text, name)
+    assert isinstance(document, Checklist), "expected a checklist"
+    return document
+
+
+SMALL_SITE = {
+    "content/site.yml": """
+        title: Ops runbooks
+        base_url: https://runbooks.example.com/
+    """,
+    "content/index.md": """
+        ---
+        title: Welcome
+        ---
+        Start with the [deploy checklist](ops/deploy.md).
+    """,
+    "content/ops/deploy.md": """
+        ---
+        title: Deploy the API
+        owner: SRE
+        tags: [api, deploy]
+        ---
+        # Deploy the API
+
+        ## Before
+
+        - [ ] Announce the window in #ops
+        - [x] Freeze merges {#freeze}
+        - [~] Notify partners (if applicable)
+
+        ## During
+
+        1. [ ] Run `make deploy`
+           - [ ] Watch the error rate
+        2. [ ] Smoke test <script>alert(1)</script>
+
+        ## Sign-off
+
+        - [ ] **Release Manager:** ________ Date: ____
+    """,
+    "content/guides/style.md": """
+        # Style guide
+
+        Plain page, no items. See [deploy](../ops/deploy.md#freeze).
+
+        ```python
+        print("hi")
+        ```
+    """,
+}

@@ -1,0 +1,211 @@
+"""`launchbook build` end to end on throwaway projects."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+
+RunCli = Callable[..., Result]
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_builds_pages_assets_and_sitemap(small_site: Path, run_cli: RunCli) -> None:
+    result = run_cli("build", "-C", small_site)
+    assert result.exit_code == 0, result.output
+    out = small_site / "output"
+    for rel in ("index.html", "ops/deploy.html", "guides/style.html", "404.html", "sitemap.xml",
+                "assets/launchbook.css", "assets/launchbook.js", "assets/search-index.js", "assets/pygments.css"):
+        assert (out / rel).is_file(), rel
+    assert "Built 4 pages (1 checklists, 6 items)" in result.stdout
+    sitemap = (out / "sitemap.xml").read_text()
+    assert "<loc>https://runbooks.example.com/ops/deploy.html</loc>" in sitemap
+
+
+def test_checklist_page_has_anchors_states_counts_and_toc(small_site: Path, run_cli: RunCli) -> None:
+    run_cli("build", "-C", small_site)
+    html = (small_site / "output/ops/deploy.html").read_text()
+    assert '<li class="lb-item state-done" id="freeze" data-item="freeze">' in html
+    assert 'class="lb-item state-na optional"' in html
+    assert re.search(r'<h2 id="before">Before <span class="section-count"[^>]*>1/2</span>', html)
+    assert '<a href="#during">During</a>' in html  # table of contents
+    assert 'aria-label="Breadcrumb"' in html and ">Ops<" in html
+    assert 'aria-current="page">Deploy the API</a>' in html
+    assert '<span class="badge signoff-badge">sign-off</span>' in html
+    assert '<li class="tag">api</li>' in html
+
+
+def test_links_are_relative_so_file_urls_work(small_site: Path, run_cli: RunCli) -> None:
+    run_cli("build", "-C", small_site)
+    out = small_site / "output"
+    guide = (out / "guides/style.html").read_text()
+    assert 'href="../ops/deploy.html#freeze"' in guide
+    assert 'href="../assets/launchbook.css"' in guide
+    home = (out / "index.html").read_text()
+    assert 'href="ops/deploy.html"' in home
+    for page in out.rglob("*.html"):
+        hrefs = re.findall(r'(?:href|src)="([^"]*)"', page.read_text())
+        assert not [h for h in hrefs if h.startswith("/")], page
+
+
+def test_untrusted_text_is_escaped_everywhere(small_site: Path, run_cli: RunCli) -> None:
+    run_cli("build", "-C", small_site)
+    out = small_site / "output"
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".xml"):
+            assert "<script>alert(1)" not in path.read_text(), path
+        if path.suffix == ".js":  # data in a script: it must not be able to close the element
+            assert "</script" not in path.read_text(), path
+    index = (out / "assets/search-index.js").read_text()
+    entries = json.loads(index.removeprefix("window.LAUNCHBOOK_SEARCH = ").rstrip(";\n"))
+    smoke = next(e for e in entries if e["t"].startswith("Smoke test"))
+    assert smoke["t"] == "Smoke test <script>alert(1)</script>"
+    assert smoke["u"].startswith("ops/deploy.html#smoke-test-script-alert-1-")
+
+
+def test_same_input_gives_identical_bytes(small_site: Path, run_cli: RunCli, tmp_path: Path) -> None:
+    assert run_cli("build", "-C", small_site, "-o", tmp_path / "a").exit_code == 0
+    assert run_cli("build", "-C", small_site, "-o", tmp_path / "b").exit_code == 0
+    assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
+
+
+def test_source_date_epoch_is_the_only_date(small_site: Path, run_cli: RunCli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    run_cli("build", "-C", small_site)
+    assert " on 20" not in (small_site / "output/index.html").read_text()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    run_cli("build", "-C", small_site)
+    assert "Built with launchbook 0.1.0 on 2026-01-01." in (small_site / "output/index.html").read_text()
+
+
+def test_failed_build_leaves_previous_output_intact(small_site: Path, run_cli: RunCli) -> None:
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    before = tree_digest(small_site / "output")
+    bad = small_site / "content/ops/deploy.md"
+    bad.write_text("---\ntitle: [broken\n---\n- [ ] x\n", encoding="utf-8")
+    result = run_cli("build", "-C", small_site)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")
+    assert "content/ops/deploy.md:2: invalid YAML front matter" in result.stderr
+    assert tree_digest(small_site / "output") == before
+    assert sorted(p.name for p in small_site.iterdir()) == ["content", "output"]
+
+
+def test_missing_content_folder(tmp_path: Path, run_cli: RunCli) -> None:
+    result = run_cli("build", "-C", tmp_path)
+    assert result.exit_code == 1
+    assert "content folder not found" in result.stderr
+    assert not (tmp_path / "output").exists()
+
+
+def test_duplicate_explicit_item_id_fails_the_build(write_project, run_cli: RunCli) -> None:  # type: ignore[no-untyped-def]
+    project = write_project({"content/a.md": "- [ ] one {#x}\n- [ ] two {#x}\n"})
+    result = run_cli("build", "-C", project)
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith("a.md:2: duplicate item ID 'x' (first used on line 1)")
+
+
+def test_duplicate_checklist_ids_fail(write_project, run_cli: RunCli) -> None:  # type: ignore[no-untyped-def]
+    project = write_project({"content/a/deploy.md": "- [ ] x\n", "content/b/deploy.md": "- [ ] y\n"})
+    result = run_cli("build", "-C", project)
+    assert result.exit_code == 1
+    assert "checklist ID 'deploy' is already used by" in result.stderr
+
+
+def test_strict_turns_warnings_into_failure(write_project, run_cli: RunCli) -> None:  # type: ignore[no-untyped-def]
+    project = write_project({
+        "content/a.md": "---\nownr: typo\n---\n- [ ] x [see](missing.md)\n",
+        "content/site.yml": "title: T\ncolour: blue\n",
+    })
+    relaxed = run_cli("build", "-C", project, "--json")
+    assert relaxed.exit_code == 0
+    warnings = json.loads(relaxed.stdout)["warnings"]
+    assert any("unknown front matter key 'ownr'" in w for w in warnings)
+    assert any("unknown setting 'colour'" in w for w in warnings)
+    assert any("a.md:4: broken link: missing.html" in w for w in warnings)
+    (project / "output").rename(project / "previous")
+    strict = run_cli("build", "-C", project, "--strict")
+    assert strict.exit_code == 1
+    assert "--strict: 3 warnings" in strict.stderr
+    assert not (project / "output").exists()
+
+
+def test_user_files_in_output_are_kept_or_moved_aside(small_site: Path, run_cli: RunCli) -> None:
+    run_cli("build", "-C", small_site)
+    out = small_site / "output"
+    (out / "CNAME").write_text("runbooks.example.com\n")
+    result = run_cli("build", "-C", small_site)
+    assert result.exit_code == 0
+    assert (out / "CNAME").read_text() == "runbooks.example.com\n"
+    result = run_cli("build", "-C", small_site, "--clean")
+    assert not (out / "CNAME").exists()
+    assert (small_site / "output.kept/CNAME").read_text() == "runbooks.example.com\n"
+    assert "kept your file:" in result.stderr
+
+
+def test_existing_folder_not_made_by_launchbook_is_preserved(small_site: Path, run_cli: RunCli) -> None:
+    out = small_site / "output"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "index.html").is_file()
+
+
+def test_output_inside_content_is_refused(small_site: Path, run_cli: RunCli) -> None:
+    result = run_cli("build", "-C", small_site, "-o", small_site / "content/site")
+    assert result.exit_code == 1
+    assert "overlaps the content folder" in result.stderr
+
+
+def test_project_theme_overrides_blocks(small_site: Path, run_cli: RunCli) -> None:
+    (small_site / "content/site.yml").write_text("title: Ops\ntheme: corporate\n")
+    templates = small_site / "themes/corporate/templates"
+    templates.mkdir(parents=True)
+    (templates / "page.html").write_text(
+        '{% extends "base.html" %}{% block content %}<div class="corp">{{ page.title }}</div>{% endblock %}'
+    )
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    assert '<div class="corp">Style guide</div>' in (small_site / "output/guides/style.html").read_text()
+    assert "section-count" in (small_site / "output/ops/deploy.html").read_text()  # default template still used
+
+
+def test_template_typo_fails_loudly(small_site: Path, run_cli: RunCli) -> None:
+    (small_site / "content/site.yml").write_text("title: Ops\ntheme: broken\n")
+    templates = small_site / "themes/broken/templates"
+    templates.mkdir(parents=True)
+    (templates / "page.html").write_text('{% extends "base.html" %}{% block content %}{{ page.titel }}{% endblock %}')
+    result = run_cli("build", "-C", small_site)
+    assert result.exit_code == 1
+    assert "template page.html" in result.stderr and "titel" in result.stderr
+
+
+def test_unknown_theme_is_a_config_error(small_site: Path, run_cli: RunCli) -> None:
+    (small_site / "content/site.yml").write_text("theme: nope\n")
+    result = run_cli("build", "-C", small_site)
+    assert result.exit_code == 1
+    assert "theme 'nope' not found" in result.stderr
+
+
+def test_bad_site_yml_lists_every_problem(small_site: Path, run_cli: RunCli) -> None:
+    (small_site / "content/site.yml").write_text("title: 3\nbase_url: ftp://x\nnav: yes\n")
+    result = run_cli("build", "-C", small_site)
+    assert result.exit_code == 1
+    for fragment in ("line 2: 'base_url' must start with", "line 3: 'nav' must be a list", "line 1: 'title' must be text"):
+        assert fragment in result.stderr
+
+
+def test_build_json_summary(small_site: Path, run_cli: RunCli) -> None:
+    result = run_cli("build", "-C", small_site, "--json")
+    data = json.loads(result.stdout)
+    assert (data["pages"], data["checklists"], data["items"], data["warnings"]) == (4, 1, 6, [])
