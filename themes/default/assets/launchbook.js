@@ -215,6 +215,7 @@
       kind.className = "result-kind";
       kind.textContent = KIND[e.k] || e.k;
       a.appendChild(kind);
+      a.appendChild(document.createTextNode(" "));
       a.appendChild(highlighted(e.t, terms));
       if (e.p) {
         var path = document.createElement("span");

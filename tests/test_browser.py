@@ -1,0 +1,115 @@
+"""The built demo in real headless Chromium, opened from file:// like an auditor would."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from generator.site.build import build_site
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.browser
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must have Debian chromium at /usr/bin/chromium (scripts/test installs it)")
+    pytest.skip("Debian chromium is not installed", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "output"
+    build_site(ROOT, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.requests = []  # every URL the page asked for
+    tab.errors = []
+    tab.on("request", lambda request: tab.requests.append(request.url))
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    yield tab
+    context.close()
+
+
+def test_search_from_file_url_lands_on_the_item(site: Path, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto((site / "index.html").as_uri())
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "search-input"
+    page.keyboard.type("jwt secret strong")
+    first = page.locator("#search-results [role=option]").first
+    first.wait_for(state="visible", timeout=5000)
+    assert "JWT_SECRET is random and strong" in first.inner_text()
+    assert "Go-live readiness with sign-off" in first.inner_text()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"go-live-readiness\.html#jwt-secret-is-random-and-strong-"), timeout=5000)
+    item_id = page.url.split("#", 1)[1]
+    target = page.locator(f"li[id='{item_id}']")
+    assert target.evaluate("el => el.matches(':target')")
+    assert target.is_visible()
+    box = target.bounding_box()
+    assert box is not None and 0 <= box["y"] < 900
+    assert all(url.startswith("file://") for url in page.requests), page.requests
+    assert page.errors == []
+
+
+def test_search_finds_repaired_text_and_says_when_nothing_matches(site: Path, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto((site / "launches/momentverse.html").as_uri())
+    search = page.locator("#search-input")
+    search.fill("kubernetes")
+    page.locator("#search-results [role=option]").first.wait_for(timeout=5000)
+    assert "☸️ Kubernetes (if applicable)" in page.locator("#search-results").inner_text()
+    search.fill("zzzz-no-such-thing")
+    page.wait_for_function("document.getElementById('search-status').textContent.startsWith('No results')")
+
+
+def test_dark_mode_toggle_is_remembered(site: Path, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto((site / "platform/sv-sdk.html").as_uri())
+    light = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    page.locator(".theme-toggle").click()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    dark = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert dark != light
+    page.reload()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+
+
+def test_copy_link_and_keyboard_reachable_items(site: Path, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto((site / "platform/sv-sdk.html").as_uri())
+    button = page.locator("li.lb-item .copy-link").first
+    button.focus()
+    assert button.evaluate("el => getComputedStyle(el).opacity") == "1"
+    button.press("Enter")
+    page.locator(".toast").wait_for(state="visible", timeout=3000)
+    assert page.locator(".toast").inner_text() in ("Link copied", "Link is in the address bar")
+
+
+def test_phone_layout_hides_and_opens_navigation(browser, site: Path) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    tab = context.new_page()
+    tab.goto((site / "launches/planner-app.html").as_uri())
+    assert not tab.locator("#sidebar").is_visible()
+    assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+    tab.locator(".nav-toggle").click()
+    assert tab.locator("#sidebar").is_visible()
+    assert tab.locator(".nav-toggle").get_attribute("aria-expanded") == "true"
+    context.close()

@@ -1,0 +1,66 @@
+"""CLI contract: inspect JSON shape, outline, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+
+from tests.helpers import CONTENT, ROOT
+
+RunCli = Callable[..., Result]
+
+
+def test_inspect_json_shape(run_cli: RunCli) -> None:
+    result = run_cli("inspect", CONTENT / "platform/go-live-readiness.md", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert {"id", "title", "source", "warnings", "signoffs", "items"} <= set(data)
+    assert data["id"] == "go-live-readiness"
+    assert data["signoffs"][0]["role"] == "Technical Lead"
+    item = data["items"][1]
+    assert set(item) >= {"id", "text", "section", "depth", "optional", "state", "line"}
+    assert (item["text"], item["section"], item["depth"], item["state"], item["optional"]) == (
+        "All .env files created from .env.example", ["🔐 Security"], 2, "open", False)
+    assert len(data["items"]) == 258
+    assert any("Mac Roman" in w for w in data["warnings"])
+
+
+def test_inspect_outline_for_people(run_cli: RunCli) -> None:
+    result = run_cli("inspect", CONTENT / "platform/sv-sdk.md")
+    assert result.exit_code == 0
+    assert "140 items, 13 optional, 4 sign-off roles" in result.stdout
+    assert "Pre-Deployment › Environment Configuration" in result.stdout
+    assert "  [ ] `NODE_ENV=production`" not in result.stdout  # text is plain, not Markdown
+    assert "  [ ] NODE_ENV=production  #node-env-production-" in result.stdout
+
+
+def test_inspect_a_page(tmp_path: Path, run_cli: RunCli) -> None:
+    page = tmp_path / "notes.md"
+    page.write_text("# Notes\n\nNo items.\n")
+    data = json.loads(run_cli("inspect", page, "--json").stdout)
+    assert (data["kind"], data["items"], data["title"]) == ("page", [], "Notes")
+
+
+def test_inspect_missing_file_is_an_error(tmp_path: Path, run_cli: RunCli) -> None:
+    result = run_cli("inspect", tmp_path / "nope.md")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {tmp_path / 'nope.md'}: cannot read")
+
+
+def test_usage_errors_exit_2(run_cli: RunCli) -> None:
+    assert run_cli("build", "--no-such-flag").exit_code == 2
+    assert run_cli("inspect").exit_code == 2
+    assert run_cli("frobnicate").exit_code == 2
+
+
+def test_runs_as_python_module() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "generator", "--version"], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert completed.returncode == 0
+    assert completed.stdout.strip() == "launchbook, version 0.1.0"

@@ -1,0 +1,41 @@
+"""Golden output: the small sample site renders exactly as reviewed.
+
+Regenerate after an intended change with:  pytest tests/test_golden.py --update-golden
+and review the diff of tests/golden/ like code.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+
+GOLDEN = Path(__file__).parent / "golden" / "small-site"
+# Theme files copied verbatim are not golden material; everything rendered is.
+SKIP = {"assets/launchbook.css", "assets/launchbook.js", "assets/pygments.css"}
+
+
+def rendered_files(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).as_posix() not in SKIP
+    }
+
+
+def test_small_site_matches_golden(
+    small_site: Path, run_cli: Callable[..., Result], update_golden: bool
+) -> None:
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    actual = rendered_files(small_site / "output")
+    if update_golden:
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        for rel, text in actual.items():
+            (GOLDEN / rel).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / rel).write_text(text, encoding="utf-8")
+    expected = rendered_files(GOLDEN)
+    assert sorted(actual) == sorted(expected)
+    for rel in expected:
+        assert actual[rel] == expected[rel], f"{rel} differs from tests/golden (run pytest --update-golden to review)"
