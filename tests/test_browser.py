@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,8 +54,23 @@ def page(browser):  # type: ignore[no-untyped-def]
     context.close()
 
 
-def test_search_from_file_url_lands_on_the_item(site: Path, page) -> None:  # type: ignore[no-untyped-def]
-    page.goto((site / "index.html").as_uri())
+@pytest.fixture(params=["file", "http"])
+def home_url(request: pytest.FixtureRequest, site: Path) -> Iterator[str]:
+    """The demo's home page from file:// and from a local HTTP server."""
+    if request.param == "file":
+        yield (site / "index.html").as_uri()
+        return
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+    server.server_close()
+
+
+def test_search_lands_on_the_item_over_file_and_http(home_url: str, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(home_url)
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "search-input"
     page.keyboard.type("jwt secret strong")
@@ -68,7 +86,8 @@ def test_search_from_file_url_lands_on_the_item(site: Path, page) -> None:  # ty
     assert target.is_visible()
     box = target.bounding_box()
     assert box is not None and 0 <= box["y"] < 900
-    assert all(url.startswith("file://") for url in page.requests), page.requests
+    origin = home_url.rsplit("/", 1)[0]
+    assert all(url.startswith(origin) for url in page.requests), page.requests  # no CDN, no fonts
     assert page.errors == []
 
 

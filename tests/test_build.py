@@ -209,3 +209,10 @@ def test_build_json_summary(small_site: Path, run_cli: RunCli) -> None:
     result = run_cli("build", "-C", small_site, "--json")
     data = json.loads(result.stdout)
     assert (data["pages"], data["checklists"], data["items"], data["warnings"]) == (4, 1, 6, [])
+
+
+def test_undecodable_bytes_fail_with_line(write_project, run_cli: RunCli) -> None:  # type: ignore[no-untyped-def]
+    project = write_project({"content/legacy.md": b"# Legacy\n\n- [ ] caf\xe9 open\n"})
+    result = run_cli("build", "-C", project)
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith("legacy.md:3: not valid UTF-8: byte 0xE9 at column 10; save the file as UTF-8")

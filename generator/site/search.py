@@ -21,7 +21,7 @@ def search_entries(documents: list[Document]) -> list[dict[str, str]]:
     for document in documents:
         url = output_path(document.rel_path)
         kind = "checklist" if isinstance(document, Checklist) else "page"
-        body = document.plain_text if kind == "page" else document.description
+        body = " ".join(part for part in (document.description, document.plain_text) if part)
         entries.append({"k": kind, "t": document.title, "u": url, "p": "", "x": body[:_PAGE_TEXT_LIMIT]})
         for heading in document.headings:
             entries.append({"k": "section", "t": heading.text, "u": f"{url}#{heading.anchor}", "p": document.title, "x": ""})
