@@ -17,7 +17,7 @@ from generator.errors import ConfigError
 from generator.model import Diagnostic
 
 CONFIG_NAME = "site.yml"
-_KEYS = ("base_url", "description", "language", "nav", "theme", "title")
+_KEYS = ("base_url", "description", "junit", "language", "nav", "theme", "title")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,8 @@ class SiteConfig:
     """``lang`` attribute of every page."""
     nav: tuple[str, ...] = ()
     """Explicit navigation order: content-relative paths of files or folders."""
+    junit: tuple[tuple[str, str], ...] = ()
+    """JUnit test-case pattern (``classname.name``, globs allowed) -> checklist item ID."""
     warnings: tuple[Diagnostic, ...] = ()
     """Unknown keys."""
 
@@ -82,6 +84,11 @@ def _validate(data: dict[Any, Any], where: str, lines: list[str]) -> SiteConfig:
                 problems.append(f"line {line}: 'nav' must be a list of content paths")
             else:
                 values["nav"] = tuple(v.strip("/") for v in value)
+        elif key == "junit":
+            if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+                problems.append(f"line {line}: 'junit' must map test names to item IDs")
+            else:
+                values["junit"] = tuple(sorted(value.items()))
         elif not isinstance(value, str):
             problems.append(f"line {line}: {key!r} must be text")
         elif key == "base_url" and value and not value.startswith(("http://", "https://")):

@@ -1,0 +1,96 @@
+"""Evidence: URLs recorded as they are, files copied into the run's evidence folder.
+
+Files are hashed while copied (sha256 and size go into the record), stored under a
+sanitised name, and never overwritten: a different file with the same name gets a
+numbered name, the same file is stored once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from generator.errors import SourceError
+from generator.runs.record import Evidence
+from generator.runs.store import FILE_MODE
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_CHUNK = 1 << 20
+
+
+def is_url(value: str) -> bool:
+    return value.startswith(("https://", "http://"))
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """(sha256 hex, size) of a file, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _safe_name(name: str) -> str:
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    clean = _UNSAFE.sub("-", stem).strip("-.") or "evidence"
+    clean_suffix = _UNSAFE.sub("", suffix)[:16]
+    return f"{clean}.{clean_suffix}" if clean_suffix else clean
+
+
+def check_source(value: str, base: Path) -> Path | None:
+    """Resolve an ``--evidence`` argument: ``None`` for a URL, else an existing file."""
+    if is_url(value):
+        return None
+    path = (base / value).expanduser()
+    if not path.is_file():
+        raise SourceError(f"evidence file not found: {value}")
+    return path
+
+
+def store_file(run_folder: Path, source: Path) -> tuple[Evidence, Path | None]:
+    """Copy ``source`` into ``run_folder/evidence``; return the evidence and the new file (if any)."""
+    digest, size = file_digest(source)
+    folder = run_folder / "evidence"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = _safe_name(source.name)
+    stem, dot, suffix = name.rpartition(".") if "." in name else (name, "", "")
+    counter = 1
+    while True:
+        candidate = folder / name
+        if not candidate.exists():
+            break
+        if file_digest(candidate) == (digest, size):
+            return Evidence(file=f"evidence/{name}", sha256=digest, size=size), None
+        counter += 1
+        name = f"{stem}-{counter}{dot}{suffix}"
+    handle, temp = tempfile.mkstemp(prefix=".incoming-", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out, _CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, FILE_MODE)
+        os.replace(temp, candidate)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    return Evidence(file=f"evidence/{name}", sha256=digest, size=size), candidate
+
+
+def store_bytes(run_folder: Path, name: str, data: bytes) -> tuple[Evidence, Path | None]:
+    """Store generated evidence (e.g. an imported JUnit XML) like a file."""
+    with tempfile.TemporaryDirectory() as scratch:
+        source = Path(scratch) / name
+        source.write_bytes(data)
+        return store_file(run_folder, source)

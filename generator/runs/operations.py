@@ -1,0 +1,203 @@
+"""Run commands as library functions: start, mark, sign off, show, list.
+
+Each returns plain values for the CLI to print; nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+from datetime import datetime
+from pathlib import Path
+
+from generator.config import load_config
+from generator.errors import SourceError
+from generator.model import Checklist
+from generator.runs.evidence import check_source, is_url, store_file
+from generator.runs.record import (
+    Decision, Entry, Evidence, ItemResult, RunRecord, Signoff, Snapshot, SnapshotItem, Status, format_time,
+    parse_time, utc_now,
+)
+from generator.runs.store import RunFile, all_run_files, create_record, find_run, read_record, run_file, update_record
+from generator.sources.collect import collect_sources, parse_sources
+from generator.sources.ids import slugify
+
+
+def load_checklists(project: Path) -> dict[str, Checklist]:
+    """Every checklist of the project by ID."""
+    content = project / "content"
+    load_config(content, "content")
+    documents = parse_sources(collect_sources(content, "content"))
+    return {d.id: d for d in documents if isinstance(d, Checklist)}
+
+
+def find_checklist(project: Path, checklist_id: str) -> Checklist:
+    checklists = load_checklists(project)
+    if checklist_id in checklists:
+        return checklists[checklist_id]
+    close = difflib.get_close_matches(checklist_id, list(checklists), n=3, cutoff=0.4)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(checklists)) or 'none'}"
+    raise SourceError(f"unknown checklist {checklist_id!r}{hint}")
+
+
+def snapshot_of(checklist: Checklist) -> Snapshot:
+    return Snapshot(
+        title=checklist.title,
+        source=checklist.rel_path,
+        source_sha256=checklist.sha256,
+        items=tuple(SnapshotItem(i.id, i.text, i.section, i.depth, i.optional) for i in checklist.items),
+        signoff_roles=tuple(role.role for role in checklist.signoffs),
+    )
+
+
+def when(at: str | None) -> str:
+    """A user-given time (``--at``) normalised to UTC, or now."""
+    if not at:
+        return utc_now()
+    try:
+        return format_time(parse_time(at))
+    except ValueError as exc:
+        raise SourceError(f"--at {at!r} is not an ISO 8601 time with a timezone ({exc})") from None
+
+
+def new_run_id(project: Path, started: str, release: str) -> str:
+    moment = datetime.fromisoformat(started.replace("Z", "+00:00"))
+    base = f"{moment:%Y%m%d-%H%M}-{slugify(release, 'run')[:40]}"
+    taken = {f.path.stem for f in all_run_files(project)}
+    run_id, counter = base, 1
+    while run_id in taken:
+        counter += 1
+        run_id = f"{base}-{counter}"
+    return run_id
+
+
+def start_run(
+    project: Path, checklist_id: str, *, release: str, change: str = "", change_url: str = "",
+    environment: str = "", operator: str = "", summary: str = "", at: str | None = None,
+) -> tuple[RunFile, RunRecord]:
+    """Create a run record with a snapshot of the checklist as it is now."""
+    if not release.strip():
+        raise SourceError("--release must not be empty")
+    if change_url and not is_url(change_url):
+        raise SourceError("--change-url must be an http(s) URL")
+    checklist = find_checklist(project, checklist_id)
+    started = when(at)
+    run_id = new_run_id(project, started, release)
+    record = RunRecord(
+        id=run_id, checklist=checklist.id, release=release.strip(), snapshot=snapshot_of(checklist),
+        started_at=started, operator=operator, environment=environment, change=change,
+        change_url=change_url, summary=summary,
+    )
+    run = run_file(project, checklist.id, run_id)
+    create_record(run, record)
+    return run, record
+
+
+def _check_open(record: RunRecord, run: RunFile) -> None:
+    if record.finished_at or "sealed" in record.extra:
+        raise SourceError(f"run {record.id!r} is closed; a closed run never changes", run.shown)
+
+
+def _item_or_suggest(record: RunRecord, item_id: str) -> SnapshotItem:
+    item = record.snapshot.item(item_id)
+    if item is not None:
+        return item
+    ids = [i.id for i in record.snapshot.items]
+    close = difflib.get_close_matches(item_id, ids, n=3, cutoff=0.4)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise SourceError(f"unknown item {item_id!r} in run {record.id!r}{hint}")
+
+
+def parse_status(value: str) -> Status:
+    aliases = {"n/a": "na", "not-applicable": "na", "pass": "done", "passed": "done", "fail": "failed"}
+    try:
+        return Status(aliases.get(value.lower(), value.lower()))
+    except ValueError:
+        allowed = ", ".join(s.value for s in Status)
+        raise SourceError(f"invalid status {value!r} (use one of: {allowed})") from None
+
+
+def mark_item(
+    project: Path, run_id: str, item_id: str, *, status: str, by: str = "", note: str = "",
+    evidence: tuple[str, ...] = (), at: str | None = None, base: Path | None = None,
+) -> tuple[RunFile, RunRecord]:
+    """Set one item's status (earlier states stay in its history)."""
+    parsed = parse_status(status)
+    if parsed.needs_reason and not note.strip():
+        raise SourceError(f"status {parsed.value!r} needs --note giving the reason")
+    sources = [(value, check_source(value, base or Path.cwd())) for value in evidence]
+    run = find_run(project, run_id)
+    stamp = when(at)
+    created: list[Path] = []
+
+    def change(record: RunRecord) -> RunRecord:
+        _check_open(record, run)
+        item = _item_or_suggest(record, item_id)
+        attached: list[Evidence] = []
+        for value, path in sources:
+            if path is None:
+                attached.append(Evidence(url=value))
+            else:
+                stored, new_file = store_file(run.folder, path)
+                attached.append(stored)
+                if new_file is not None:
+                    created.append(new_file)
+        return apply_entry(record, item.id, Entry(parsed, by or record.operator, stamp, note.strip(), tuple(attached)))
+
+    try:
+        return run, update_record(run, change)
+    except BaseException:
+        for path in created:  # the record was not written: take back the files we added
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        raise
+
+
+def apply_entry(record: RunRecord, item_id: str, entry: Entry) -> RunRecord:
+    """A new record with ``entry`` as the item's current state."""
+    results = dict(record.results)
+    previous = results.get(item_id)
+    history = (*previous.history, previous.current) if previous else ()
+    results[item_id] = ItemResult(entry, history)
+    return dataclasses.replace(record, results=results)
+
+
+def add_signoff(
+    project: Path, run_id: str, *, role: str, name: str, decision: str, meaning: str = "",
+    comment: str = "", at: str | None = None,
+) -> tuple[RunFile, RunRecord]:
+    """Record an approver's decision for one of the checklist's sign-off roles."""
+    try:
+        parsed = Decision(decision.lower())
+    except ValueError:
+        raise SourceError(f"invalid decision {decision!r} (use approve or reject)") from None
+    if not name.strip():
+        raise SourceError("--name must not be empty")
+    run = find_run(project, run_id)
+    stamp = when(at)
+
+    def change(record: RunRecord) -> RunRecord:
+        _check_open(record, run)
+        roles = record.snapshot.signoff_roles
+        canonical = next((r for r in roles if r.casefold() == role.strip().casefold()), None)
+        if roles and canonical is None:
+            raise SourceError(f"unknown sign-off role {role!r}; this checklist's roles are: {', '.join(roles)}")
+        default = f"{'approved' if parsed is Decision.APPROVE else 'rejected'} for {record.environment or 'release'}"
+        signoff = Signoff(canonical or role.strip(), name.strip(), parsed, meaning or default, stamp, comment)
+        return dataclasses.replace(record, signoffs=(*record.signoffs, signoff))
+
+    return run, update_record(run, change)
+
+
+def show_run(project: Path, run_id: str) -> tuple[RunFile, RunRecord]:
+    run = find_run(project, run_id)
+    return run, read_record(run)
+
+
+def list_runs(project: Path, checklist_id: str | None = None) -> list[tuple[RunFile, RunRecord]]:
+    """Every run (optionally of one checklist), newest first."""
+    runs = [(f, read_record(f)) for f in all_run_files(project)
+            if checklist_id is None or f.path.parent.name == checklist_id]
+    runs.sort(key=lambda pair: (pair[1].started_at, pair[1].id), reverse=True)
+    return runs

@@ -1,0 +1,259 @@
+"""The run record: one execution of a checklist for a release.
+
+A record is immutable data; commands build a new record and the store writes it
+atomically. Derived facts (counts, completion, outcome) are never stored: see
+:mod:`generator.runs.outcome`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+FORMAT = 1
+
+
+class Status(Enum):
+    """State of one item in a run."""
+
+    OPEN = "open"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    NA = "na"
+    BLOCKED = "blocked"
+
+    @property
+    def needs_reason(self) -> bool:
+        """Failed, skipped, n/a and blocked items must say why."""
+        return self in (Status.FAILED, Status.SKIPPED, Status.NA, Status.BLOCKED)
+
+
+class Decision(Enum):
+    """A sign-off decision."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotItem:
+    """A checklist item as it was when the run started."""
+
+    id: str
+    """Stable item ID."""
+    text: str
+    """Plain item text."""
+    section: tuple[str, ...]
+    """Section path."""
+    depth: int
+    """1 for top-level items."""
+    optional: bool
+    """Optional items never block a go."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The checklist frozen at run start, so the run renders the same forever."""
+
+    title: str
+    """Checklist title."""
+    source: str
+    """Content-relative path of the checklist source."""
+    source_sha256: str
+    """sha256 of the Markdown source bytes at run start."""
+    items: tuple[SnapshotItem, ...]
+    """Every item, in source order."""
+    signoff_roles: tuple[str, ...]
+    """Roles that must approve for a go."""
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "source": self.source,
+            "source_sha256": self.source_sha256,
+            "signoff_roles": list(self.signoff_roles),
+            "items": [
+                {"id": i.id, "text": i.text, "section": list(i.section), "depth": i.depth, "optional": i.optional}
+                for i in self.items
+            ],
+        }
+
+    def sha256(self) -> str:
+        """Hash of the snapshot's canonical JSON (stored in the record, checked on load)."""
+        return hashlib.sha256(canonical_json(self.to_data())).hexdigest()
+
+    def item(self, item_id: str) -> SnapshotItem | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A URL or a file stored under the run's evidence folder."""
+
+    url: str = ""
+    """External link (http/https), or empty for a file."""
+    file: str = ""
+    """Path relative to the run folder (``evidence/x.png``), or empty for a URL."""
+    sha256: str = ""
+    """Hex digest of the file."""
+    size: int = 0
+    """File size in bytes."""
+
+    def to_data(self) -> dict[str, Any]:
+        if self.url:
+            return {"url": self.url}
+        return {"file": self.file, "sha256": self.sha256, "size": self.size}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One recorded state of an item: status, who, when, why, evidence."""
+
+    status: Status
+    """The status set."""
+    by: str
+    """Who set it."""
+    at: str
+    """When, UTC ISO 8601 (``2026-11-22T09:30:00Z``)."""
+    note: str = ""
+    """Reason or remark (required for failed/skipped/n/a/blocked)."""
+    evidence: tuple[Evidence, ...] = ()
+    """Attached evidence."""
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": self.status.value, "by": self.by, "at": self.at}
+        if self.note:
+            data["note"] = self.note
+        if self.evidence:
+            data["evidence"] = [e.to_data() for e in self.evidence]
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """The current state of an item plus every earlier state, oldest first."""
+
+    current: Entry
+    """The latest entry."""
+    history: tuple[Entry, ...] = ()
+    """Earlier entries, oldest first (an audit trail: nothing is overwritten)."""
+
+    def to_data(self) -> dict[str, Any]:
+        data = self.current.to_data()
+        if self.history:
+            data["history"] = [e.to_data() for e in self.history]
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Signoff:
+    """One approver's decision."""
+
+    role: str
+    """Role signed for (one of the checklist's sign-off roles)."""
+    name: str
+    """Printed name of the approver."""
+    decision: Decision
+    """approve or reject."""
+    meaning: str
+    """What the signature means, e.g. "approved for production"."""
+    at: str
+    """When, UTC ISO 8601."""
+    comment: str = ""
+    """Optional remark."""
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "role": self.role, "name": self.name, "decision": self.decision.value,
+            "meaning": self.meaning, "at": self.at,
+        }
+        if self.comment:
+            data["comment"] = self.comment
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """Everything recorded about one run."""
+
+    id: str
+    """Run ID, unique across the project."""
+    checklist: str
+    """Checklist ID."""
+    release: str
+    """Release or version being launched."""
+    snapshot: Snapshot
+    """The checklist as it was at start."""
+    started_at: str
+    """UTC ISO 8601."""
+    operator: str = ""
+    """Who runs the checklist."""
+    environment: str = ""
+    """Target environment (production, staging …)."""
+    change: str = ""
+    """Change ticket ID."""
+    change_url: str = ""
+    """Link to the change ticket."""
+    finished_at: str = ""
+    """UTC ISO 8601 when the run was closed, or empty."""
+    summary: str = ""
+    """Free-text summary."""
+    results: dict[str, ItemResult] = field(default_factory=dict)
+    """Item ID -> result; items without one are open."""
+    signoffs: tuple[Signoff, ...] = ()
+    """Sign-offs in the order given."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Sections added by later stages (``sealed``), kept verbatim."""
+
+    def status_of(self, item_id: str) -> Status:
+        result = self.results.get(item_id)
+        return result.current.status if result else Status.OPEN
+
+    def to_data(self) -> dict[str, Any]:
+        """The record as plain data, in the order it is written."""
+        data: dict[str, Any] = {
+            "launchbook_run": FORMAT,
+            "id": self.id,
+            "checklist": self.checklist,
+            "release": self.release,
+            "change": self.change,
+            "change_url": self.change_url,
+            "environment": self.environment,
+            "operator": self.operator,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "summary": self.summary,
+            "snapshot_sha256": self.snapshot.sha256(),
+            "snapshot": self.snapshot.to_data(),
+            "results": {key: self.results[key].to_data() for key in sorted(self.results)},
+            "signoffs": [s.to_data() for s in self.signoffs],
+        }
+        data.update({key: self.extra[key] for key in sorted(self.extra)})
+        return data
+
+
+def canonical_json(data: Any) -> bytes:
+    """Canonical JSON: sorted keys, UTF-8, no insignificant whitespace."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def utc_now() -> str:
+    """Now, as the record stores times."""
+    return format_time(datetime.now(timezone.utc))
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an ISO 8601 time; naive times are rejected (ValueError)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("time has no timezone (use UTC, e.g. 2026-11-22T09:30:00Z)")
+    return moment.astimezone(timezone.utc)

@@ -1,0 +1,42 @@
+"""``launchbook run show``: a run as readable text for a terminal."""
+
+from __future__ import annotations
+
+from generator.runs.outcome import RunSummary
+from generator.runs.record import RunRecord, Status
+
+_MARKS = {
+    Status.OPEN: "[ ]", Status.DONE: "[x]", Status.FAILED: "[!]", Status.SKIPPED: "[-]",
+    Status.NA: "[~]", Status.BLOCKED: "[#]",
+}
+
+
+def describe(record: RunRecord, summary: RunSummary, shown: str) -> str:
+    """Header, counts, outcome, exceptions, sign-offs."""
+    lines = [
+        f"Run {record.id} of {record.snapshot.title} ({record.checklist})",
+        f"  release {record.release}" + (f", change {record.change}" if record.change else "")
+        + (f", {record.environment}" if record.environment else ""),
+        f"  operator {record.operator or '-'}, started {record.started_at}"
+        + (f", finished {record.finished_at}" if record.finished_at else ", in progress"),
+        f"  record {shown}",
+        "",
+        f"Outcome: {summary.outcome.value.upper()}  ({summary.completion:.1f}% of applicable items done)",
+    ]
+    lines.extend(f"  - {reason}" for reason in summary.reasons)
+    lines.append("  " + ", ".join(f"{count} {status}" for status, count in summary.counts.items() if count))
+    exceptions = [(item, record.results[item.id].current) for item in record.snapshot.items
+                  if item.id in record.results and record.results[item.id].current.status.needs_reason]
+    if exceptions:
+        lines += ["", "Exceptions:"]
+        for item, entry in exceptions:
+            optional = " (optional)" if item.optional else ""
+            lines.append(f"  {_MARKS[entry.status]} {item.text}{optional}  #{item.id}")
+            lines.append(f"      {entry.status.value} by {entry.by or '-'} at {entry.at}: {entry.note}")
+    if record.signoffs:
+        lines += ["", "Sign-offs:"]
+        for signoff in record.signoffs:
+            lines.append(f"  {signoff.role}: {signoff.decision.value} by {signoff.name} at {signoff.at} ({signoff.meaning})")
+    if summary.sod_conflicts:
+        lines += ["", "Segregation of duties: also executed items: " + ", ".join(summary.sod_conflicts)]
+    return "\n".join(lines)

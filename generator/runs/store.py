@@ -1,0 +1,154 @@
+"""Where run records live, and the only code that reads or writes them.
+
+``content/runs/<checklist-id>/<run-id>.yml`` with evidence in ``<run-id>/evidence/``.
+Every change happens under an exclusive lock on the record and is written atomically
+(temp file, fsync, rename), so concurrent commands never lose each other's updates
+and a crash never leaves half a record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import fcntl
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import SourceError
+from generator.runs.codec import RUN_ID, dump_record, load_record
+from generator.runs.record import RunRecord
+
+RUNS = Path("content") / "runs"
+
+
+def _file_mode() -> int:
+    """Permissions a normal file creation would get (mkstemp makes files owner-only)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+FILE_MODE = _file_mode()
+
+
+@dataclass(frozen=True, slots=True)
+class RunFile:
+    """A record's location."""
+
+    path: Path
+    """``…/content/runs/<checklist>/<run>.yml``."""
+    project: Path
+    """Project folder."""
+
+    @property
+    def folder(self) -> Path:
+        """``…/content/runs/<checklist>/<run>/`` (holds ``evidence/``)."""
+        return self.path.with_suffix("")
+
+    @property
+    def shown(self) -> str:
+        return self.path.relative_to(self.project).as_posix()
+
+
+def runs_dir(project: Path) -> Path:
+    return project / RUNS
+
+
+def run_file(project: Path, checklist_id: str, run_id: str) -> RunFile:
+    return RunFile(runs_dir(project) / checklist_id / f"{run_id}.yml", project)
+
+
+def all_run_files(project: Path) -> list[RunFile]:
+    """Every record, sorted by checklist then run id."""
+    root = runs_dir(project)
+    if not root.is_dir():
+        return []
+    return [RunFile(p, project) for p in sorted(root.glob("*/*.yml")) if not p.name.startswith(".")]
+
+
+def find_run(project: Path, run_id: str) -> RunFile:
+    """The record of ``run_id``; an unknown id gets the closest known ids suggested."""
+    if not RUN_ID.match(run_id):
+        raise SourceError(f"invalid run id {run_id!r}")
+    matches = [f for f in all_run_files(project) if f.path.stem == run_id]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise SourceError(f"run id {run_id!r} exists under several checklists: "
+                          + ", ".join(m.shown for m in matches))
+    known = [f.path.stem for f in all_run_files(project)]
+    close = difflib.get_close_matches(run_id, known, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ("; `launchbook run list` shows the runs" if known else "")
+    raise SourceError(f"unknown run {run_id!r}{hint}")
+
+
+def read_record(run: RunFile) -> RunRecord:
+    try:
+        text = run.path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SourceError("not valid UTF-8", run.shown) from None
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror}", run.shown) from None
+    record = load_record(text, run.shown)
+    if record.id != run.path.stem:
+        raise SourceError(f"record id {record.id!r} does not match its file name", run.shown, 1)
+    return record
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock tied to ``path`` (a hidden ``.<name>.lock`` beside it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.parent / f".{path.name}.lock"
+    with open(lock, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so readers see the old or the new file, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, FILE_MODE)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def write_record(run: RunFile, record: RunRecord) -> None:
+    atomic_write(run.path, dump_record(record).encode("utf-8"))
+
+
+def create_record(run: RunFile, record: RunRecord) -> None:
+    """Write a new record; refuses to replace an existing one."""
+    with locked(run.path.parent / ".new-run"):
+        if run.path.exists():
+            raise SourceError(f"run {record.id!r} already exists", run.shown)
+        write_record(run, record)
+
+
+def update_record(run: RunFile, change: Callable[[RunRecord], RunRecord]) -> RunRecord:
+    """Read, change and write one record under its lock; return the new record."""
+    with locked(run.path):
+        record = read_record(run)
+        updated = change(record)
+        write_record(run, updated)
+        return updated
