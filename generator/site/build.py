@@ -17,9 +17,13 @@ from generator.config import SiteConfig, build_datetime, load_config
 from generator.errors import BuildError
 from generator.model import Checklist, Diagnostic, Document, ItemState
 from generator.site.links import check_links
-from generator.site.nav import HOME, NavNode, breadcrumbs, build_nav, output_path
+from generator.site.nav import HOME, NavNode, breadcrumbs, build_nav, output_path, relative_url
 from generator.site.render import make_environment, render_page, theme_assets, theme_dirs
+from generator.site.runs import (
+    RunView, archive_js, archive_rows, evidence_files, fill_history, item_history, load_runs, runs_by_checklist,
+)
 from generator.site.search import search_index_js
+from generator.site.trend import trend_svg
 from generator.site.writer import OutputWriter, discard, staging_dir, swap_in
 from generator.sources.collect import collect_sources, parse_sources
 from generator.sources.markdown import pygments_css
@@ -35,6 +39,8 @@ class BuildResult:
     """HTML pages written."""
     checklists: int
     """Checklists published."""
+    runs: int
+    """Run records published."""
     items: int
     """Checklist items across all checklists."""
     files: int
@@ -69,9 +75,14 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     config = load_config(content, shown)
     tree = collect_sources(content, shown)
     documents = parse_sources(tree)
+    runs = load_runs(project_dir, documents)
+    evidence, evidence_warnings = evidence_files(runs)
     nav = build_nav(documents, config.nav)
     assets = {entry.rel for entry in tree.assets}
-    warnings = [*config.warnings, *(w for d in documents for w in d.warnings), *check_links(documents, assets)]
+    warnings = [
+        *config.warnings, *(w for d in documents for w in d.warnings), *check_links(documents, assets),
+        *evidence_warnings,
+    ]
     if strict and warnings:
         listing = "\n".join(f"  {w}" for w in warnings)
         raise BuildError(f"--strict: {len(warnings)} warning{'s' if len(warnings) != 1 else ''}:\n{listing}")
@@ -80,9 +91,11 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     staging = staging_dir(output)
     try:
         writer = OutputWriter(staging)
-        pages = render_site(writer, documents, nav, config, themes)
+        pages = render_site(writer, documents, runs, nav, config, themes)
         for entry in tree.assets:
             writer.copy(entry.rel, entry.path)
+        for target, source in evidence:
+            writer.copy(target, source)
         writer.finish()
         files = len(writer.written)
     except BaseException:
@@ -94,6 +107,7 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
         output=output,
         pages=pages,
         checklists=len(checklists),
+        runs=len(runs),
         items=sum(len(c.items) for c in checklists),
         files=files,
         warnings=tuple(warnings),
@@ -116,12 +130,16 @@ def checklist_summary(checklist: Checklist) -> dict[str, Any]:
 
 
 def render_site(
-    writer: OutputWriter, documents: list[Document], nav: list[NavNode], config: SiteConfig, themes: list[Path]
+    writer: OutputWriter, documents: list[Document], runs: list[RunView], nav: list[NavNode], config: SiteConfig,
+    themes: list[Path],
 ) -> int:
     """Render every page and generated asset into ``writer``; return the page count."""
     env = make_environment(themes)
     built = build_datetime()
-    common: dict[str, Any] = {"nav": nav, "build_date": built.date().isoformat() if built else ""}
+    common: dict[str, Any] = {
+        "nav": nav, "build_date": built.date().isoformat() if built else "", "has_runs": bool(runs),
+    }
+    by_checklist = runs_by_checklist(runs)
     home_doc = next((d for d in documents if d.rel_path == "index.md"), None)
     checklists = [d for d in documents if isinstance(d, Checklist)]
     catalogue = [
@@ -137,15 +155,21 @@ def render_site(
         url = output_path(document.rel_path)
         is_checklist = isinstance(document, Checklist)
         context: dict[str, Any] = {"page": document, "crumbs": breadcrumbs(nav, url), **common}
+        history = by_checklist.get(document.id, [])
+        context["body"] = fill_history(document.body_html, item_history(history))
         if is_checklist:
             context["summary"] = checklist_summary(document)
+            context["history"] = history
+            context["trend"] = trend_svg(history, {v.record.id: relative_url(v.url, url) for v in history})
         html = render_page(env, "checklist.html" if is_checklist else "page.html", url, config, **context)
         writer.write(url, html)
         count += 1
     writer.write("404.html", render_page(env, "404.html", "404.html", config, page=None, crumbs=[], **common))
     count += 1
+    count += render_runs(writer, env, runs, config, common)
     if config.base_url:
-        urls = sorted([HOME, *(output_path(d.rel_path) for d in documents if d is not home_doc)])
+        urls = sorted([HOME, *(output_path(d.rel_path) for d in documents if d is not home_doc),
+                       *(v.url for v in runs), *(["runs/index.html"] if runs else [])])
         writer.write("sitemap.xml", render_page(env, "sitemap.xml", "sitemap.xml", config, urls=urls))
     for rel, path in theme_assets(themes).items():
         writer.copy(rel, path)
@@ -153,3 +177,23 @@ def render_site(
     writer.write("assets/search-index.js", search_index_js(documents))
     return count
 
+
+
+ARCHIVE = "runs/index.html"
+
+
+def render_runs(writer: OutputWriter, env: Any, runs: list[RunView], config: SiteConfig, common: dict[str, Any]) -> int:
+    """Every run page, the archive page and its data; return the page count."""
+    if not runs:
+        return 0
+    titles = {v.record.checklist: v.record.snapshot.title for v in reversed(runs)}
+    crumbs = [("Run archive", ARCHIVE)]
+    for view in runs:
+        html = render_page(env, "run.html", view.url, config, page=None, run=view, crumbs=crumbs, **common)
+        writer.write(view.url, html)
+    rows = archive_rows(runs, titles)
+    checklists = sorted(titles.items(), key=lambda pair: pair[1].lower())
+    writer.write(ARCHIVE, render_page(env, "archive.html", ARCHIVE, config, page=None, runs=runs[:50],
+                                      total=len(runs), checklists=checklists, crumbs=[], **common))
+    writer.write("assets/runs-index.js", archive_js(rows))
+    return len(runs) + 1

@@ -112,6 +112,8 @@ def _list_item_open(self: Any, tokens: Sequence[Token], idx: int, options: Optio
         html += '<span class="badge optional-badge">optional</span>'
     if meta.get("signoff"):
         html += '<span class="badge signoff-badge">sign-off</span>'
+    else:
+        html += f"<!--lb:history:{item_id}-->"  # filled in by the site build from run history
     return html
 
 

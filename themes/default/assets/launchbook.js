@@ -97,6 +97,91 @@
     });
   });
 
+  function fold(text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
+
+  /* Run archive: filters and pages over window.LAUNCHBOOK_RUNS (a <script>, so file:// works). */
+  function setupArchive() {
+    var form = document.getElementById("run-filters");
+    var table = document.getElementById("run-table");
+    var rows = window.LAUNCHBOOK_RUNS;
+    if (!form || !table || !rows) return;
+    var body = table.tBodies[0];
+    var count = document.getElementById("run-count");
+    var pager = document.querySelector(".pager");
+    var pageLabel = document.getElementById("run-page");
+    var PAGE = 50;
+    var page = 0;
+    var OUTCOME = { "go": "GO", "no-go": "NO-GO", "incomplete": "INCOMPLETE" };
+    function field(name) { return form.elements[name]; }
+    try {
+      var saved = new URLSearchParams(location.hash.slice(1));
+      ["checklist", "release", "outcome", "from", "to"].forEach(function (name) {
+        if (saved.get(name)) field(name).value = saved.get(name);
+      });
+      page = Math.max(0, parseInt(saved.get("page") || "1", 10) - 1) || 0;
+    } catch (e) { /* old browser: start unfiltered */ }
+    function matches(row) {
+      var checklist = field("checklist").value, release = fold(field("release").value.trim());
+      var outcome = field("outcome").value, from = field("from").value, to = field("to").value;
+      var day = row.s.slice(0, 10);
+      return (!checklist || row.c === checklist) && (!release || fold(row.r).indexOf(release) >= 0) &&
+        (!outcome || row.o === outcome) && (!from || day >= from) && (!to || day <= to);
+    }
+    function cell(tr, text) { var td = document.createElement("td"); td.textContent = text; tr.appendChild(td); return td; }
+    function render() {
+      var hits = rows.filter(matches);
+      var pages = Math.max(1, Math.ceil(hits.length / PAGE));
+      page = Math.min(page, pages - 1);
+      body.textContent = "";
+      hits.slice(page * PAGE, page * PAGE + PAGE).forEach(function (row) {
+        var tr = document.createElement("tr");
+        cell(tr, row.s.replace("T", " ").replace("Z", ""));
+        cell(tr, row.t);
+        cell(tr, row.r);
+        cell(tr, row.e);
+        var badge = document.createElement("span");
+        badge.className = "outcome outcome-" + row.o;
+        badge.textContent = OUTCOME[row.o] || row.o;
+        cell(tr, "").appendChild(badge);
+        cell(tr, row.p.toFixed(1) + "%");
+        var link = document.createElement("a");
+        link.href = root + row.u;
+        link.textContent = row.id;
+        cell(tr, "").appendChild(link);
+        body.appendChild(tr);
+      });
+      count.textContent = hits.length + (hits.length === 1 ? " run matches" : " runs match") +
+        (pages > 1 ? "; page " + (page + 1) + " of " + pages : "") + ".";
+      pager.hidden = pages <= 1;
+      pageLabel.textContent = "Page " + (page + 1) + " of " + pages;
+      pager.querySelector("[data-page=prev]").disabled = page === 0;
+      pager.querySelector("[data-page=next]").disabled = page >= pages - 1;
+      var state = new URLSearchParams();
+      ["checklist", "release", "outcome", "from", "to"].forEach(function (name) {
+        if (field(name).value) state.set(name, field(name).value);
+      });
+      if (page) state.set("page", String(page + 1));
+      try { history.replaceState(null, "", state.toString() ? "#" + state.toString() : location.pathname + location.search); } catch (e) { /* ignore */ }
+    }
+    form.addEventListener("input", function () { page = 0; render(); });
+    form.addEventListener("change", function () { page = 0; render(); });
+    form.addEventListener("submit", function (event) { event.preventDefault(); });
+    form.addEventListener("reset", function () { page = 0; setTimeout(render, 0); });
+    pager.addEventListener("click", function (event) {
+      var direction = event.target.getAttribute && event.target.getAttribute("data-page");
+      if (!direction) return;
+      page += direction === "next" ? 1 : -1;
+      render();
+      table.scrollIntoView({ block: "start" });
+    });
+    render();
+  }
+  if (document.getElementById("run-archive")) {
+    if (document.readyState === "complete") { setupArchive(); } else { window.addEventListener("load", setupArchive); }
+  }
+
   /* Search. */
   var input = document.getElementById("search-input");
   var panel = document.getElementById("search-panel");
@@ -109,9 +194,6 @@
   var LIMIT = 30;
   var KIND = { checklist: "Checklist", section: "Section", item: "Item", page: "Page" };
 
-  function fold(text) {
-    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
-  }
   function prepare(raw) {
     return raw.map(function (e) {
       return { e: e, t: fold(e.t), o: fold(e.p + " " + e.x) };

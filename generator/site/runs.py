@@ -1,0 +1,143 @@
+"""Runs in the site: per-run views, checklist history, item history, the archive data.
+
+Run records are loaded (and validated) like every other source before anything is
+written; a broken record fails the build with its path and line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.model import Checklist, Diagnostic, Document
+from generator.runs.codec import safe_evidence_path
+from generator.runs.drift import Drift, compute_drift
+from generator.runs.outcome import RunSummary, summarize
+from generator.runs.record import RunRecord, Status
+from generator.runs.store import RunFile, all_run_files, read_record
+from generator.site.nav import output_path
+
+HISTORY_WINDOW = 10
+_PLACEHOLDER = re.compile(r"<!--lb:history:([A-Za-z0-9_.:-]+)-->")
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """A run with everything its page and the archive need."""
+
+    file: RunFile
+    """Where the record lives."""
+    record: RunRecord
+    """The validated record."""
+    summary: RunSummary
+    """Derived counts and outcome."""
+    drift: Drift | None
+    """Changes of the checklist since the run started (None if the checklist is gone)."""
+    url: str
+    """Site-relative URL of the run page."""
+    checklist_url: str | None
+    """Site-relative URL of the checklist page, if the checklist still exists."""
+
+    def evidence_url(self, file: str) -> str:
+        """Site-relative URL of one of this run's evidence files."""
+        return f"runs/{self.record.checklist}/{self.record.id}/{file}"
+
+
+def run_url(record: RunRecord) -> str:
+    return f"runs/{record.checklist}/{record.id}.html"
+
+
+def load_runs(project: Path, documents: list[Document]) -> list[RunView]:
+    """Read every run record; newest first."""
+    checklists = {d.id: d for d in documents if isinstance(d, Checklist)}
+    views = []
+    for run_file in all_run_files(project):
+        record = read_record(run_file)
+        checklist = checklists.get(record.checklist)
+        views.append(RunView(
+            file=run_file,
+            record=record,
+            summary=summarize(record),
+            drift=compute_drift(record.snapshot, checklist),
+            url=run_url(record),
+            checklist_url=output_path(checklist.rel_path) if checklist else None,
+        ))
+    views.sort(key=lambda v: (v.record.started_at, v.record.id), reverse=True)
+    return views
+
+
+def evidence_files(views: list[RunView]) -> tuple[list[tuple[str, Path]], list[Diagnostic]]:
+    """(output path, source file) for every evidence file, and warnings for missing ones."""
+    copies: dict[str, Path] = {}
+    warnings: list[Diagnostic] = []
+    for view in views:
+        folder = view.file.folder
+        entries = [e for r in view.record.results.values() for e in (r.current, *r.history)]
+        for entry in entries:
+            for evidence in entry.evidence:
+                if not evidence.file or not safe_evidence_path(evidence.file):
+                    continue
+                source = folder / evidence.file
+                target = f"runs/{view.record.checklist}/{view.record.id}/{evidence.file}"
+                if not source.is_file():
+                    warnings.append(Diagnostic(view.file.shown, None, f"evidence file missing: {evidence.file}"))
+                elif target not in copies:
+                    copies[target] = source
+    return sorted(copies.items()), warnings
+
+
+def runs_by_checklist(views: list[RunView]) -> dict[str, list[RunView]]:
+    grouped: dict[str, list[RunView]] = {}
+    for view in views:
+        grouped.setdefault(view.record.checklist, []).append(view)
+    return grouped
+
+
+def item_history(views: list[RunView]) -> dict[str, tuple[int, int]]:
+    """Item ID -> (failed or blocked, runs that had the item) over the latest runs."""
+    history: dict[str, list[int]] = {}
+    for view in views[:HISTORY_WINDOW]:
+        for item in view.record.snapshot.items:
+            entry = history.setdefault(item.id, [0, 0])
+            entry[1] += 1
+            entry[0] += view.record.status_of(item.id) in (Status.FAILED, Status.BLOCKED)
+    return {item_id: (bad, seen) for item_id, (bad, seen) in history.items()}
+
+
+def fill_history(body_html: str, history: dict[str, tuple[int, int]]) -> str:
+    """Replace each item's history placeholder with a badge (or nothing)."""
+
+    def badge(match: re.Match[str]) -> str:
+        bad, seen = history.get(match.group(1), (0, 0))
+        if not bad:
+            return ""
+        return (f'<span class="badge history-badge" title="Failed or blocked in {bad} of the last {seen} runs">'
+                f"failed in {bad} of the last {seen} runs</span>")
+
+    return _PLACEHOLDER.sub(badge, body_html)
+
+
+def archive_rows(views: list[RunView], titles: dict[str, str]) -> list[dict[str, object]]:
+    """One compact row per run for the archive page's script."""
+    return [
+        {
+            "id": v.record.id,
+            "c": v.record.checklist,
+            "t": titles.get(v.record.checklist, v.record.snapshot.title),
+            "r": v.record.release,
+            "e": v.record.environment,
+            "o": v.summary.outcome.value,
+            "p": v.summary.completion,
+            "s": v.record.started_at,
+            "f": v.record.finished_at,
+            "u": v.url,
+        }
+        for v in views
+    ]
+
+
+def archive_js(rows: list[dict[str, object]]) -> str:
+    payload = json.dumps(rows, ensure_ascii=False, sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
+    return f"window.LAUNCHBOOK_RUNS = {payload};\n"
