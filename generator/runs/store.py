@@ -139,7 +139,7 @@ def write_record(run: RunFile, record: RunRecord) -> None:
 
 def create_record(run: RunFile, record: RunRecord) -> None:
     """Write a new record; refuses to replace an existing one."""
-    with locked(run.path.parent / ".new-run"):
+    with locked(run.path.parent / "new-run"):
         if run.path.exists():
             raise SourceError(f"run {record.id!r} already exists", run.shown)
         write_record(run, record)
