@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from generator.cli import cli
-from tests.helpers import SMALL_SITE
+from tests.helpers import RUN_SITE, SMALL_SITE
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden from the current output")
@@ -64,3 +64,18 @@ def run_cli() -> Callable[..., Result]:
 def small_site(write_project: Callable[..., Path]) -> Path:
     """A small project: home page, one checklist, one plain page."""
     return write_project(SMALL_SITE)
+
+
+@pytest.fixture
+def run_project(write_project: Callable[..., Path]) -> Path:
+    """A project with one small checklist (4 items, 2 sign-off roles) and no runs yet."""
+    return write_project(RUN_SITE)
+
+
+@pytest.fixture
+def started(run_project: Path, run_cli: Callable[..., Result]) -> tuple[Path, str]:
+    """``run_project`` with one run started; returns (project, run id)."""
+    result = run_cli("run", "start", "deploy", "--release", "v1.0", "--change", "CHG-1", "--env", "prod",
+                     "--operator", "Olga", "--at", "2026-03-01T10:00:00Z", "-C", run_project)
+    assert result.exit_code == 0, result.output
+    return run_project, result.stdout.strip()

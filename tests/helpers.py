@@ -78,3 +78,38 @@ SMALL_SITE = {
         ```
     """,
 }
+
+
+RUN_SITE = {
+    "content/deploy.md": """
+        ---
+        title: Deploy the API
+        id: deploy
+        ---
+        # Deploy the API
+
+        ## Before
+
+        - [ ] Announce the window {#announce}
+        - [ ] Freeze merges {#freeze}
+        - [ ] Notify partners (optional) {#partners}
+
+        ## During
+
+        - [ ] Run the migration {#migrate}
+
+        ## Sign-off
+
+        | Role | Name | Signature | Date |
+        |------|------|-----------|------|
+        | Release Manager | | | |
+        | Security | | | |
+    """,
+}
+
+
+def edit_text(path: Path, old: str, new: str) -> None:
+    """Replace text in a file, insisting that it was there."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")

@@ -132,3 +132,53 @@ def test_phone_layout_hides_and_opens_navigation(browser, site: Path) -> None:  
     assert tab.locator("#sidebar").is_visible()
     assert tab.locator(".nav-toggle").get_attribute("aria-expanded") == "true"
     context.close()
+
+
+@pytest.fixture(scope="module")
+def archive_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """120 runs of two checklists: enough for three pages in the archive."""
+    from generator.runs.operations import mark_item, start_run
+
+    project = tmp_path_factory.mktemp("archive")
+    (project / "content").mkdir()
+    (project / "content/deploy.md").write_text("# Deploy\n\n- [ ] Ship {#ship}\n")
+    (project / "content/rollback.md").write_text("# Rollback\n\n- [ ] Revert {#revert}\n")
+    for n in range(120):
+        checklist = "deploy" if n % 2 else "rollback"
+        _, record = start_run(project, checklist, release=f"v1.{n}", at=f"2026-01-{1 + n // 10:02d}T{n % 10:02d}:00:00Z")
+        if n % 3 == 0:
+            mark_item(project, record.id, "ship" if checklist == "deploy" else "revert", status="failed", note="broke")
+    out = project / "output"
+    build_site(project, out)
+    return out
+
+
+def test_archive_filters_and_pages_from_file_url(archive_site: Path, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto((archive_site / "runs/index.html").as_uri())
+    count = page.locator("#run-count")
+    page.wait_for_function("document.getElementById('run-count').textContent.startsWith('120 runs match')")
+    assert count.inner_text() == "120 runs match; page 1 of 3."
+    assert page.locator("#run-table tbody tr").count() == 50
+    page.locator(".pager [data-page=next]").click()
+    assert count.inner_text() == "120 runs match; page 2 of 3."
+    assert "page=2" in page.url
+    page.select_option("select[name=checklist]", "deploy")
+    page.select_option("select[name=outcome]", "no-go")
+    assert count.inner_text() == "20 runs match."
+    rows = page.locator("#run-table tbody tr")
+    assert rows.count() == 20
+    assert all("NO-GO" in text for text in rows.all_inner_texts())
+    page.fill("input[name=release]", "v1.33")
+    assert count.inner_text() == "1 run matches."
+    page.fill("input[name=release]", "")
+    page.fill("input[name=from]", "2026-01-12")
+    assert count.inner_text() == "2 runs match."  # v1.111 and v1.117 started on 2026-01-12
+    page.fill("input[name=from]", "")
+    page.reload()  # filters live in the URL, so a shared or reloaded link keeps them
+    page.wait_for_function("document.getElementById('run-count').textContent.includes('match')")
+    assert page.locator("select[name=checklist]").input_value() == "deploy"
+    assert count.inner_text() == "20 runs match."
+    rows.first.locator("a").click()
+    page.wait_for_url(re.compile(r"runs/deploy/.+\.html$"))
+    assert "NO-GO" in page.locator("h1").inner_text()
+    assert page.errors == []

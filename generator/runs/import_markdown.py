@@ -150,8 +150,11 @@ def _signoff_from_line(text: str, roles: tuple[str, ...], default_at: str) -> Si
 def _signoff(role: str, name: str, context: str, date: str | None, default_at: str) -> Signoff:
     decision = Decision.REJECT if _REJECT.search(context) else Decision.APPROVE
     at = f"{date}T00:00:00Z" if date and _DATE.match(date) else default_at
-    meaning = "approved (imported from a ticked copy)" if decision is Decision.APPROVE else "rejected (imported from a ticked copy)"
-    return Signoff(role, " ".join(_REJECT.sub("", name).split()).strip(" ,;-"), decision, meaning, at)
+    meaning = f"{'approved' if decision is Decision.APPROVE else 'rejected'} (imported from a ticked copy)"
+    split = re.search(r"\s*[(;]|\s+[—–-]\s+", name)
+    printed, remark = (name[: split.start()], name[split.end() :]) if split else (name, "")
+    comment = remark.strip(" ()")
+    return Signoff(role, " ".join(_REJECT.sub("", printed).split()).strip(" ,:"), decision, meaning, at, comment)
 
 
 def _table_signoffs(tokens: list[Token], roles: tuple[str, ...], default_at: str) -> list[Signoff]:

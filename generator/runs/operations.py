@@ -11,21 +11,28 @@ import difflib
 from datetime import datetime
 from pathlib import Path
 
-from generator.config import load_config
+from typing import TYPE_CHECKING
+
 from generator.errors import SourceError
-from generator.model import Checklist
 from generator.runs.evidence import check_source, is_url, store_file
 from generator.runs.record import (
     Decision, Entry, Evidence, ItemResult, RunRecord, Signoff, Snapshot, SnapshotItem, Status, format_time,
     parse_time, utc_now,
 )
 from generator.runs.store import RunFile, all_run_files, create_record, find_run, read_record, run_file, update_record
-from generator.sources.collect import collect_sources, parse_sources
 from generator.sources.ids import slugify
+
+if TYPE_CHECKING:
+    from generator.model import Checklist
 
 
 def load_checklists(project: Path) -> dict[str, Checklist]:
     """Every checklist of the project by ID."""
+    # Parsing Markdown needs the heavy parser stack; commands that only edit records skip it.
+    from generator.config import load_config
+    from generator.model import Checklist
+    from generator.sources.collect import collect_sources, parse_sources
+
     content = project / "content"
     load_config(content, "content")
     documents = parse_sources(collect_sources(content, "content"))
