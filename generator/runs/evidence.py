@@ -7,17 +7,14 @@ numbered name, the same file is stored once.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
 from generator.errors import SourceError
 from generator.runs.record import Evidence
-from generator.runs.store import FILE_MODE
+from generator.runs.store import atomic_write
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CHUNK = 1 << 20
@@ -73,18 +70,8 @@ def store_file(run_folder: Path, source: Path) -> tuple[Evidence, Path | None]:
             return Evidence(file=f"evidence/{name}", sha256=digest, size=size), None
         counter += 1
         name = f"{stem}-{counter}{dot}{suffix}"
-    handle, temp = tempfile.mkstemp(prefix=".incoming-", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out, _CHUNK)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, FILE_MODE)
-        os.replace(temp, candidate)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    with open(source, "rb") as src:
+        atomic_write(candidate, src)
     return Evidence(file=f"evidence/{name}", sha256=digest, size=size), candidate
 
 

@@ -12,8 +12,10 @@ import contextlib
 import difflib
 import fcntl
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,13 +113,17 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old or the new file, never a part."""
+def atomic_write(path: Path, data: bytes | BinaryIO) -> None:
+    """Write bytes (or a binary stream's contents) to ``path`` so readers see the old or
+    the new file, never a part of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(data)
+            if isinstance(data, bytes):
+                out.write(data)
+            else:
+                shutil.copyfileobj(data, out, 1 << 20)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(temp, FILE_MODE)
