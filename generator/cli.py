@@ -234,6 +234,111 @@ def run_import_junit(run_id: str, xml: Path, by: str, at: str | None, project: P
         click.echo(f"{item}: {status}")
 
 
+@run.command("close")
+@click.argument("run_id")
+@click.option("--key", default=None, help="Signing key: PKCS#12 file, or PEM key (then set LAUNCHBOOK_SIGNING_CERT). "
+              "Default: $LAUNCHBOOK_SIGNING_KEY.")
+@click.option("--force", is_flag=True, help="Close even though required items are open ('closed with exceptions').")
+@click.option("--tsa", "timestamp_url", default=None, help="RFC 3161 timestamp authority URL (PAdES B-T).")
+@_at_option
+@_project_option
+@_json_option
+def run_close(run_id: str, key: str | None, force: bool, timestamp_url: str | None, at: str | None, project: Path,
+              as_json: bool) -> None:
+    """Close RUN_ID: write its signed PDF/A-3b go-live report next to the record."""
+    from generator.archive.seal import close_run
+
+    sealed = close_run(project, run_id, key=key, force=force, at=at, timestamp_url=timestamp_url)
+    report = sealed.record.extra["report"]
+    data = {"run": sealed.record.id, "outcome": sealed.summary.outcome.value, "pdf": str(sealed.pdf),
+            "pages": sealed.pages, "sha256": report["sha256"], "signer": report["signer"],
+            "fingerprint": report["fingerprint"], "forced": sealed.record.extra["sealed"]["forced"],
+            "render_seconds": round(sealed.render_seconds, 3), "sign_seconds": round(sealed.sign_seconds, 3)}
+    if as_json:
+        _emit_json(data)
+    else:
+        click.echo(f"Closed {sealed.record.id}: {sealed.summary.outcome.value.upper()}"
+                   f"{' (closed with exceptions)' if data['forced'] else ''}; {sealed.pages}-page report signed by "
+                   f"{report['signer']}: {sealed.pdf}")
+
+
+@cli.command("report")
+@click.argument("run_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the draft [default: ./RUN_ID-draft.pdf].")
+@_project_option
+@_json_option
+def report_command(run_id: str, output: Path | None, project: Path, as_json: bool) -> None:
+    """Render an unsigned DRAFT report of RUN_ID (open or closed) for preview."""
+    from generator.archive.seal import draft_report
+
+    path, pages = draft_report(project, run_id, output or Path(f"{run_id}-draft.pdf"))
+    if as_json:
+        _emit_json({"run": run_id, "pdf": str(path), "pages": pages, "draft": True})
+    else:
+        click.echo(f"Wrote {pages}-page DRAFT report: {path}")
+
+
+@cli.group()
+def keys() -> None:
+    """Signing keys for go-live reports."""
+
+
+@keys.command("new")
+@click.option("--name", default="launchbook local signing key", show_default=True, help="Certificate common name.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path(".launchbook/keys"),
+              show_default=True, help="Folder for launchbook-signing.p12 and launchbook-signing.pem.")
+@_json_option
+def keys_new(name: str, out: Path, as_json: bool) -> None:
+    """Create a signing key and self-signed certificate (PKCS#12, mode 0600, plus PEM)."""
+    import os
+
+    from generator.report.keys import PASSPHRASE_ENV, create_key
+
+    key = create_key(out, name, os.environ.get(PASSPHRASE_ENV) or None)
+    data = {"pkcs12": str(key.pkcs12), "certificate": str(key.certificate), "subject": key.subject,
+            "fingerprint": key.fingerprint}
+    if as_json:
+        _emit_json(data)
+    else:
+        click.echo(f"Created {key.pkcs12} (keep it secret; mode 0600) and {key.certificate} (share it; list it "
+                   f"under 'trust:' in site.yml).\nSubject: {key.subject}\nSHA-256: {key.fingerprint}")
+
+
+@cli.command("verify")
+@click.argument("pdfs", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--trust", "trust", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A trusted signer certificate (PEM); repeatable. site.yml 'trust' is added.")
+@_project_option
+@_json_option
+def verify_command(pdfs: tuple[Path, ...], trust: tuple[Path, ...], project: Path, as_json: bool) -> None:
+    """Verify sealed go-live reports: signature, whole-file coverage, trust, embedded record."""
+    from generator.config import load_config
+    from generator.report.verify import verify_file
+
+    if not pdfs:
+        raise click.UsageError("name at least one PDF to verify")
+    content = project / "content"
+    trusted = [*trust, *(load_config(content, "content").trust if content.is_dir() else ())]
+    results = [verify_file(path, list(trusted), project if content.is_dir() else None) for path in pdfs]
+    if as_json:
+        _emit_json({"ok": all(r.ok for r in results), "reports": [r.to_data() for r in results]})
+    else:
+        for result in results:
+            click.echo(f"{result.path}: {result.verdict}")
+            for signature in result.signatures:
+                click.echo(f"  signed by {signature.signer} at {signature.signed_at or '?'}"
+                           f"{' (timestamped)' if signature.timestamped else ''}; SHA-256 {signature.fingerprint}")
+            if result.record is not None:
+                match = {True: "matches the archived record", False: "DIFFERS from the archived record",
+                         None: "no archived record to compare"}[result.record_matches]
+                click.echo(f"  embedded record of run {result.record.get('id')}: {match}")
+            for problem in result.problems:
+                click.echo(f"  problem: {problem}")
+    if not all(r.ok for r in results):
+        raise SystemExit(1)
+
+
 @run.command("show")
 @click.argument("run_id")
 @_project_option

@@ -17,7 +17,7 @@ from generator.errors import ConfigError
 from generator.model import Diagnostic
 
 CONFIG_NAME = "site.yml"
-_KEYS = ("base_url", "description", "junit", "language", "nav", "theme", "title")
+_KEYS = ("base_url", "description", "junit", "language", "nav", "theme", "timestamp_url", "title", "trust")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,10 @@ class SiteConfig:
     """Explicit navigation order: content-relative paths of files or folders."""
     junit: tuple[tuple[str, str], ...] = ()
     """JUnit test-case pattern (``classname.name``, globs allowed) -> checklist item ID."""
+    trust: tuple[Path, ...] = ()
+    """Trusted signer certificates (PEM), resolved against the content folder."""
+    timestamp_url: str = ""
+    """RFC 3161 timestamp authority for sealing reports (PAdES B-T); empty for B-B."""
     warnings: tuple[Diagnostic, ...] = ()
     """Unknown keys."""
 
@@ -60,7 +64,7 @@ def load_config(content_dir: Path, shown: str) -> SiteConfig:
     if not isinstance(data, dict):
         raise ConfigError("must be a mapping of settings", where, 1)
     lines = path.read_text(encoding="utf-8").split("\n")
-    return _validate(data, where, lines)
+    return _validate(data, where, lines, content_dir)
 
 
 def _line_of(key: str, lines: list[str]) -> int | None:
@@ -70,7 +74,7 @@ def _line_of(key: str, lines: list[str]) -> int | None:
     return None
 
 
-def _validate(data: dict[Any, Any], where: str, lines: list[str]) -> SiteConfig:
+def _validate(data: dict[Any, Any], where: str, lines: list[str], base: Path) -> SiteConfig:
     problems: list[str] = []
     warnings: list[Diagnostic] = []
     values: dict[str, Any] = {}
@@ -84,6 +88,11 @@ def _validate(data: dict[Any, Any], where: str, lines: list[str]) -> SiteConfig:
                 problems.append(f"line {line}: 'nav' must be a list of content paths")
             else:
                 values["nav"] = tuple(v.strip("/") for v in value)
+        elif key == "trust":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                problems.append(f"line {line}: 'trust' must be a list of certificate files (PEM)")
+            else:
+                values["trust"] = tuple((base / v).resolve() for v in value)
         elif key == "junit":
             if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
                 problems.append(f"line {line}: 'junit' must map test names to item IDs")
@@ -91,8 +100,8 @@ def _validate(data: dict[Any, Any], where: str, lines: list[str]) -> SiteConfig:
                 values["junit"] = tuple(sorted(value.items()))
         elif not isinstance(value, str):
             problems.append(f"line {line}: {key!r} must be text")
-        elif key == "base_url" and value and not value.startswith(("http://", "https://")):
-            problems.append(f"line {line}: 'base_url' must start with http:// or https://")
+        elif key in ("base_url", "timestamp_url") and value and not value.startswith(("http://", "https://")):
+            problems.append(f"line {line}: {key!r} must start with http:// or https://")
         elif key == "theme" and (not value or "/" in value or "\\" in value or value.startswith(".")):
             problems.append(f"line {line}: 'theme' must be a folder name under themes/")
         else:

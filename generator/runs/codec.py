@@ -23,7 +23,7 @@ _KNOWN = {
     "launchbook_run", "id", "checklist", "release", "change", "change_url", "environment", "operator",
     "started_at", "finished_at", "summary", "snapshot_sha256", "snapshot", "results", "signoffs",
 }
-EXTRA_SECTIONS = ("sealed",)
+EXTRA_SECTIONS = ("sealed", "report")
 
 
 class _Map(dict):  # type: ignore[type-arg]

@@ -102,7 +102,7 @@ def start_run(
 
 
 def _check_open(record: RunRecord, run: RunFile) -> None:
-    if record.finished_at or "sealed" in record.extra:
+    if record.finished_at or record.sealed is not None:
         raise SourceError(f"run {record.id!r} is closed; a closed run never changes", run.shown)
 
 

@@ -214,6 +214,25 @@ class RunRecord:
         result = self.results.get(item_id)
         return result.current.status if result else Status.OPEN
 
+    @property
+    def sealed(self) -> dict[str, Any] | None:
+        """The ``sealed`` section written by ``run close``, if the run is closed."""
+        value = self.extra.get("sealed")
+        return value if isinstance(value, dict) else None
+
+    def archived_data(self) -> dict[str, Any]:
+        """The record as archived and embedded in its report: everything but ``report``.
+
+        ``report`` describes the signed PDF (its hash, its signer) and so cannot be inside it.
+        """
+        data = self.to_data()
+        data.pop("report", None)
+        return data
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON of :meth:`archived_data` (what the ledger records)."""
+        return hashlib.sha256(canonical_json(self.archived_data())).hexdigest()
+
     def to_data(self) -> dict[str, Any]:
         """The record as plain data, in the order it is written."""
         data: dict[str, Any] = {

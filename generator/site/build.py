@@ -20,7 +20,8 @@ from generator.site.links import check_links
 from generator.site.nav import HOME, NavNode, breadcrumbs, build_nav, output_path, relative_url
 from generator.site.render import make_environment, render_page, theme_assets, theme_dirs
 from generator.site.runs import (
-    RunView, archive_js, archive_rows, evidence_files, fill_history, item_history, load_runs, runs_by_checklist,
+    RunView, archive_js, archive_rows, check_reports, evidence_files, fill_history, item_history, load_runs,
+    report_files, runs_by_checklist,
 )
 from generator.site.search import search_index_js
 from generator.site.trend import trend_svg
@@ -77,11 +78,13 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     documents = parse_sources(tree)
     runs = load_runs(project_dir, documents)
     evidence, evidence_warnings = evidence_files(runs)
+    reports, report_warnings = report_files(runs)
+    checks, check_warnings = check_reports(reports, runs, config.trust)
     nav = build_nav(documents, config.nav)
     assets = {entry.rel for entry in tree.assets}
     warnings = [
         *config.warnings, *(w for d in documents for w in d.warnings), *check_links(documents, assets),
-        *evidence_warnings,
+        *evidence_warnings, *report_warnings, *check_warnings,
     ]
     if strict and warnings:
         listing = "\n".join(f"  {w}" for w in warnings)
@@ -91,10 +94,10 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     staging = staging_dir(output)
     try:
         writer = OutputWriter(staging)
-        pages = render_site(writer, documents, runs, nav, config, themes)
+        pages = render_site(writer, documents, runs, nav, config, themes, checks)
         for entry in tree.assets:
             writer.copy(entry.rel, entry.path)
-        for target, source in evidence:
+        for target, source in [*evidence, *reports]:
             writer.copy(target, source)
         writer.finish()
         files = len(writer.written)
@@ -131,7 +134,7 @@ def checklist_summary(checklist: Checklist) -> dict[str, Any]:
 
 def render_site(
     writer: OutputWriter, documents: list[Document], runs: list[RunView], nav: list[NavNode], config: SiteConfig,
-    themes: list[Path],
+    themes: list[Path], checks: dict[str, Any] | None = None,
 ) -> int:
     """Render every page and generated asset into ``writer``; return the page count."""
     env = make_environment(themes)
@@ -166,7 +169,7 @@ def render_site(
         count += 1
     writer.write("404.html", render_page(env, "404.html", "404.html", config, page=None, crumbs=[], **common))
     count += 1
-    count += render_runs(writer, env, runs, config, common)
+    count += render_runs(writer, env, runs, config, common, checks or {})
     if config.base_url:
         urls = sorted([HOME, *(output_path(d.rel_path) for d in documents if d is not home_doc),
                        *(v.url for v in runs), *(["runs/index.html"] if runs else [])])
@@ -182,14 +185,16 @@ def render_site(
 ARCHIVE = "runs/index.html"
 
 
-def render_runs(writer: OutputWriter, env: Any, runs: list[RunView], config: SiteConfig, common: dict[str, Any]) -> int:
+def render_runs(writer: OutputWriter, env: Any, runs: list[RunView], config: SiteConfig, common: dict[str, Any],
+                checks: dict[str, Any]) -> int:
     """Every run page, the archive page and its data; return the page count."""
     if not runs:
         return 0
     titles = {v.record.checklist: v.record.snapshot.title for v in reversed(runs)}
     crumbs = [("Run archive", ARCHIVE)]
     for view in runs:
-        html = render_page(env, "run.html", view.url, config, page=None, run=view, crumbs=crumbs, **common)
+        html = render_page(env, "run.html", view.url, config, page=None, run=view, crumbs=crumbs,
+                           check=checks.get(view.record.id), **common)
         writer.write(view.url, html)
     rows = archive_rows(runs, titles)
     checklists = sorted(titles.items(), key=lambda pair: pair[1].lower())

@@ -39,9 +39,11 @@ def theme_dirs(project_dir: Path, name: str) -> list[Path]:
     return [default]
 
 
-def make_environment(themes: list[Path]) -> jinja2.Environment:
-    """The only place a Jinja environment is created."""
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(theme / "templates")) for theme in themes])
+def make_environment(themes: list[Path], folder: str = "templates") -> jinja2.Environment:
+    """The only place a Jinja environment is created (``folder``: ``templates`` or ``report``)."""
+    from generator.report.glyphs import printable
+
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(theme / folder)) for theme in themes])
     env = jinja2.Environment(
         loader=loader,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
@@ -52,6 +54,7 @@ def make_environment(themes: list[Path]) -> jinja2.Environment:
     )
     env.filters["rel"] = _rel
     env.filters["safe_html"] = Markup
+    env.filters["printable"] = printable
     env.globals["version"] = __version__
     return env
 

@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from generator.model import Checklist, Diagnostic, Document
 from generator.runs.codec import safe_evidence_path
@@ -39,6 +40,17 @@ class RunView:
     """Site-relative URL of the run page."""
     checklist_url: str | None
     """Site-relative URL of the checklist page, if the checklist still exists."""
+
+    @property
+    def report(self) -> dict[str, object] | None:
+        """The ``report`` section of a closed run (file, sha256, signer …)."""
+        value = self.record.extra.get("report")
+        return value if isinstance(value, dict) else None
+
+    @property
+    def report_url(self) -> str:
+        """Site-relative URL of the signed report."""
+        return f"runs/{self.record.checklist}/{self.record.id}.pdf"
 
     def evidence_url(self, file: str) -> str:
         """Site-relative URL of one of this run's evidence files."""
@@ -86,6 +98,42 @@ def evidence_files(views: list[RunView]) -> tuple[list[tuple[str, Path]], list[D
                 elif target not in copies:
                     copies[target] = source
     return sorted(copies.items()), warnings
+
+
+def report_files(views: list[RunView]) -> tuple[list[tuple[str, Path]], list[Diagnostic]]:
+    """(output path, PDF) for every closed run's signed report; warnings for missing ones."""
+    copies: list[tuple[str, Path]] = []
+    warnings: list[Diagnostic] = []
+    for view in views:
+        if view.report is None:
+            continue
+        source = view.file.path.with_suffix(".pdf")
+        if source.is_file():
+            copies.append((view.report_url, source))
+        else:
+            warnings.append(Diagnostic(view.file.shown, None, f"signed report missing: {source.name}"))
+    return copies, warnings
+
+
+def check_reports(reports: list[tuple[str, Path]], views: list[RunView],
+                  trust: tuple[Path, ...]) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """Verify every signed report at build time: run id -> verification, plus warnings."""
+    if not reports:
+        return {}, []
+    from generator.report.verify import compare_with_archive, load_trust, verify_pdf
+
+    roots = load_trust(list(trust))
+    by_url = {view.report_url: view for view in views}
+    checks: dict[str, Any] = {}
+    warnings: list[Diagnostic] = []
+    for url, source in reports:
+        view = by_url[url]
+        data = source.read_bytes()
+        result = verify_pdf(data, source.name, roots)
+        compare_with_archive(result, data, view.record.archived_data(), str((view.report or {}).get("sha256") or "") or None)
+        checks[view.record.id] = result
+        warnings.extend(Diagnostic(view.file.shown, None, f"signed report: {p}") for p in result.problems)
+    return checks, warnings
 
 
 def runs_by_checklist(views: list[RunView]) -> dict[str, list[RunView]]:

@@ -1,0 +1,130 @@
+"""``launchbook run close``: seal a run into its signed go-live report.
+
+Closing is the archive's act: it freezes the record (``finished_at`` and a ``sealed``
+section), renders the report from that frozen record, signs it, writes the PDF next to
+the record, and notes the PDF's hash and signer in the record's ``report`` section.
+A closed run and its PDF never change again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.config import load_config
+from generator.errors import SourceError
+from generator.runs.drift import Drift, compute_drift
+from generator.runs.operations import load_checklists, when
+from generator.runs.outcome import RunSummary, summarize
+from generator.runs.record import RunRecord, Status, utc_now
+from generator.runs.store import RunFile, atomic_write, find_run, locked, read_record, write_record
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """What closing a run produced."""
+
+    run: RunFile
+    """The record."""
+    record: RunRecord
+    """The final record."""
+    summary: RunSummary
+    """Outcome at closing."""
+    pdf: Path
+    """The signed report."""
+    pages: int
+    """Pages in the report."""
+    render_seconds: float
+    """Time spent rendering."""
+    sign_seconds: float
+    """Time spent signing."""
+
+
+def report_path(run: RunFile) -> Path:
+    return run.path.with_suffix(".pdf")
+
+
+def _drift(project: Path, record: RunRecord) -> Drift | None:
+    try:
+        checklists = load_checklists(project)
+    except SourceError:
+        return None
+    return compute_drift(record.snapshot, checklists.get(record.checklist))
+
+
+def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool = False,
+              at: str | None = None, timestamp_url: str | None = None) -> Sealed:
+    """Close, render, sign and record; refuses while required items are open unless ``force``."""
+    import time
+
+    from generator.report.keys import load_signer
+    from generator.report.render import render_report
+    from generator.report.sign import sign_report
+
+    run = find_run(project, run_id)
+    signer = load_signer(key)
+    config = load_config(project / "content", "content")
+    stamp = when(at)
+    with locked(run.path):
+        record = read_record(run)
+        pdf_path = report_path(run)
+        if record.sealed is not None or record.finished_at:
+            raise SourceError(f"run {record.id!r} is already closed", run.shown)
+        if pdf_path.exists():
+            raise SourceError(f"{pdf_path.name} already exists beside the record; refusing to replace a report",
+                              run.shown)
+        still_open = [i for i in record.snapshot.items
+                      if not i.optional and record.status_of(i.id) is Status.OPEN]
+        if still_open and not force:
+            first = ", ".join(i.id for i in still_open[:3])
+            raise SourceError(
+                f"{len(still_open)} required item{'s are' if len(still_open) != 1 else ' is'} still open "
+                f"({first}{', …' if len(still_open) > 3 else ''}); finish them, or close with --force "
+                "(the report then says 'closed with exceptions')", run.shown)
+        sealed: dict[str, Any] = {"closed_at": stamp, "forced": bool(still_open)}
+        if still_open:
+            sealed["open_required"] = len(still_open)
+        closed = dataclasses.replace(record, finished_at=stamp, extra={**record.extra, "sealed": sealed})
+        summary = summarize(closed)
+        started = time.perf_counter()
+        rendered = render_report(closed, summary, _drift(project, closed), run.folder)
+        rendered_at = time.perf_counter()
+        signed, info = sign_report(
+            rendered, signer,
+            reason=f"{summary.outcome.value.upper()} go-live report for {closed.release} (run {closed.id})",
+            location=closed.environment, timestamp_url=timestamp_url or config.timestamp_url or None,
+        )
+        signed_at = time.perf_counter()
+        atomic_write(pdf_path, signed)
+        final = dataclasses.replace(closed, extra={**closed.extra, "report": {
+            "file": pdf_path.name,
+            "sha256": hashlib.sha256(signed).hexdigest(),
+            "size": len(signed),
+            "pages": rendered.pages,
+            "signer": info.subject,
+            "fingerprint": info.fingerprint,
+            "signed_at": utc_now(),
+            "timestamped": info.timestamped,
+        }})
+        try:
+            write_record(run, final)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                pdf_path.unlink()
+            raise
+    return Sealed(run, final, summary, pdf_path, rendered.pages, rendered_at - started, signed_at - rendered_at)
+
+
+def draft_report(project: Path, run_id: str, output: Path) -> tuple[Path, int]:
+    """An unsigned, watermarked DRAFT of any run (open or closed)."""
+    from generator.report.render import render_report
+
+    run = find_run(project, run_id)
+    record = read_record(run)
+    rendered = render_report(record, summarize(record), _drift(project, record), run.folder, draft=True)
+    atomic_write(output, rendered.pdf)
+    return output, rendered.pages

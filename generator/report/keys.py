@@ -1,0 +1,112 @@
+"""Signing keys: load a PKCS#12 or PEM key for sealing, or create a local one.
+
+pyHanko's loaders return ``None`` on a wrong passphrase or a malformed file instead of
+raising; every such case becomes one clear error here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.errors import ConfigError
+
+KEY_ENV = "LAUNCHBOOK_SIGNING_KEY"
+PASSPHRASE_ENV = "LAUNCHBOOK_SIGNING_PASSPHRASE"
+CERT_ENV = "LAUNCHBOOK_SIGNING_CERT"
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    """Files written by :func:`create_key`."""
+
+    pkcs12: Path
+    """Key and certificate, mode 0600."""
+    certificate: Path
+    """The certificate alone, PEM, to share and to trust."""
+    subject: str
+    """Certificate subject."""
+    fingerprint: str
+    """SHA-256 fingerprint of the certificate (hex, colon-separated)."""
+
+
+def fingerprint(cert_der: bytes) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(cert_der).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def create_key(out: Path, name: str, passphrase: str | None = None, days: int = 3 * 365) -> NewKey:
+    """A P-256 key with a self-signed certificate fit for PDF signing."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+
+    out.mkdir(parents=True, exist_ok=True)
+    pkcs12_path = out / "launchbook-signing.p12"
+    cert_path = out / "launchbook-signing.pem"
+    if pkcs12_path.exists() or cert_path.exists():
+        raise ConfigError(f"a signing key already exists in {out}; refusing to overwrite it")
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, name),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "launchbook report signing"),
+    ])
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    document_signing = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([document_signing, ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    encryption: Any = (serialization.BestAvailableEncryption(passphrase.encode("utf-8")) if passphrase
+                       else serialization.NoEncryption())
+    blob = pkcs12.serialize_key_and_certificates(name.encode("utf-8"), key, cert, None, encryption)
+    descriptor = os.open(pkcs12_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(blob)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return NewKey(pkcs12_path, cert_path, subject.rfc4514_string(), fingerprint(der))
+
+
+def load_signer(key: str | None, cert: str | None = None) -> Any:
+    """A pyHanko signer from ``--key`` / ``LAUNCHBOOK_SIGNING_KEY`` (PKCS#12, or PEM key + cert)."""
+    from pyhanko.sign import signers
+
+    path_text = key or os.environ.get(KEY_ENV)
+    if not path_text:
+        raise ConfigError(f"no signing key: pass --key or set {KEY_ENV} (create one with `launchbook keys new`)")
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"signing key not found: {path}")
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    secret = passphrase.encode("utf-8") if passphrase else None
+    if path.suffix.lower() in (".p12", ".pfx"):
+        signer = signers.SimpleSigner.load_pkcs12(pfx_file=str(path), passphrase=secret)
+    else:
+        cert_text = cert or os.environ.get(CERT_ENV)
+        if not cert_text:
+            raise ConfigError(f"a PEM key needs its certificate: set {CERT_ENV} (or use a PKCS#12 file)")
+        signer = signers.SimpleSigner.load(str(path), str(Path(cert_text).expanduser()), key_passphrase=secret)
+    if signer is None:
+        hint = f"wrong or missing passphrase ({PASSPHRASE_ENV})" if path.suffix.lower() in (".p12", ".pfx") else \
+            "wrong passphrase, or the key and certificate are not PEM"
+        raise ConfigError(f"cannot load signing key {path}: {hint}, or not a valid key file")
+    return signer

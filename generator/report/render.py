@@ -1,0 +1,187 @@
+"""A run -> its go-live report: PDF/A-3b with the record and evidence embedded.
+
+The same record always renders to the same bytes: document dates, attachment dates and
+the PDF identifier come from the record, fonts are the bundled DejaVu files, and every
+attachment goes through WeasyPrint's ``attachments`` option only (once each).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator import __version__
+from generator.errors import BuildError
+from generator.runs.codec import safe_evidence_path
+from generator.runs.drift import Drift
+from generator.runs.outcome import RunSummary
+from generator.runs.record import Entry, Evidence, RunRecord, SnapshotItem, canonical_json, parse_time
+from generator.site.render import default_theme_dir, make_environment
+
+PX_TO_PT = 0.75  # CSS px (1/96 in) -> PDF points (1/72 in)
+RECORD_NAME = "run-record.json"
+MANIFEST_NAME = "evidence-manifest.json"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedReport:
+    """A rendered (unsigned) report."""
+
+    pdf: bytes
+    """PDF/A-3b bytes."""
+    pages: int
+    """Number of pages."""
+    signature_page: int
+    """0-based page holding the signature box."""
+    signature_box: tuple[int, int, int, int]
+    """Signature box in PDF points, (x1, y1, x2, y2) from the bottom-left corner."""
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """One piece of evidence, as listed in the report's appendix and manifest."""
+
+    item: str
+    """Item ID it is attached to."""
+    at: str
+    """When the entry carrying it was recorded."""
+    evidence: Evidence
+    """The evidence itself."""
+
+
+def evidence_manifest(record: RunRecord) -> list[ManifestEntry]:
+    """Every evidence reference of the run (current and earlier entries), in item order."""
+    entries: list[ManifestEntry] = []
+    for item in record.snapshot.items:
+        result = record.results.get(item.id)
+        if result is None:
+            continue
+        for entry in (*result.history, result.current):
+            entries.extend(ManifestEntry(item.id, entry.at, evidence) for evidence in entry.evidence)
+    return entries
+
+
+def manifest_json(manifest: list[ManifestEntry]) -> bytes:
+    return canonical_json([{"item": m.item, "at": m.at, **m.evidence.to_data()} for m in manifest])
+
+
+def _sections(record: RunRecord) -> Iterator[tuple[tuple[str, ...], list[tuple[SnapshotItem, Entry | None, tuple[Entry, ...]]]]]:
+    current: tuple[str, ...] | None = None
+    rows: list[tuple[SnapshotItem, Entry | None, tuple[Entry, ...]]] = []
+    for item in record.snapshot.items:
+        if item.section != current and rows:
+            yield current or (), rows
+            rows = []
+        current = item.section
+        result = record.results.get(item.id)
+        rows.append((item, result.current if result else None, result.history if result else ()))
+    if rows:
+        yield current or (), rows
+
+
+def _pdf_date(value: str) -> str:
+    return parse_time(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def report_title(record: RunRecord) -> str:
+    return f"Go-live report: {record.snapshot.title}, {record.release}"
+
+
+def render_html(record: RunRecord, summary: RunSummary, drift: Drift | None, *, draft: bool,
+                themes: list[Path] | None = None) -> str:
+    """The report as HTML (for WeasyPrint, and for debugging templates)."""
+    fonts = default_theme_dir() / "report" / "fonts"
+    env = make_environment(themes or [default_theme_dir()], "report")
+    sealed = record.sealed or {}
+    context: dict[str, Any] = {
+        "record": record,
+        "summary": summary,
+        "drift": drift,
+        "draft": draft,
+        "sealed": sealed,
+        "title": report_title(record),
+        "sections": list(_sections(record)),
+        "exceptions": [(item, record.results[item.id].current) for item in record.snapshot.items
+                       if item.id in record.results and record.results[item.id].current.status.needs_reason],
+        "manifest": evidence_manifest(record),
+        "record_sha256": record.digest(),
+        "fonts_url": fonts.as_uri(),
+        "version": __version__,
+        "created": _pdf_date(record.started_at),
+        "modified": _pdf_date(sealed.get("closed_at") or record.finished_at or record.started_at),
+    }
+    try:
+        return env.get_template("report.html").render(**context)
+    except Exception as exc:  # template errors name the template
+        raise BuildError(f"report template: {exc}") from None
+
+
+def _attachments(record: RunRecord, manifest: list[ManifestEntry], run_folder: Path, *, draft: bool) -> list[Any]:
+    from weasyprint import Attachment
+
+    moment = parse_time((record.sealed or {}).get("closed_at") or record.finished_at or record.started_at)
+    files = [
+        Attachment(string=canonical_json(record.archived_data()), name=RECORD_NAME, created=moment, modified=moment,
+                   relationship="Data", description="The run record (canonical JSON: sorted keys, UTF-8, no spaces)"),
+        Attachment(string=manifest_json(manifest), name=MANIFEST_NAME, created=moment, modified=moment,
+                   relationship="Data", description="Evidence manifest: item, time, URL or file with sha256 and size"),
+    ]
+    seen: set[str] = set()
+    for entry in manifest:
+        evidence = entry.evidence
+        if not evidence.file or evidence.file in seen or not safe_evidence_path(evidence.file):
+            continue
+        seen.add(evidence.file)
+        path = run_folder / evidence.file
+        if not path.is_file():
+            if draft:
+                continue
+            raise BuildError(f"evidence file missing: {evidence.file}", run_folder)
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != evidence.sha256:
+            if draft:
+                continue
+            raise BuildError(f"evidence file changed since it was attached (sha256 differs): {evidence.file}", run_folder)
+        at = parse_time(entry.at)
+        files.append(Attachment(string=data, name=evidence.file, created=at, modified=at, relationship="Source",
+                                description=f"Evidence for item {entry.item}"))
+    return files
+
+
+def render_report(record: RunRecord, summary: RunSummary, drift: Drift | None, run_folder: Path, *,
+                  draft: bool = False, themes: list[Path] | None = None) -> RenderedReport:
+    """Render the report PDF (PDF/A-3b, record and evidence embedded)."""
+    from weasyprint import HTML
+
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)  # "FFTM NOT subset" is harmless noise
+    html = render_html(record, summary, drift, draft=draft, themes=themes)
+    document = HTML(string=html, base_url=str(run_folder)).render()
+    manifest = evidence_manifest(record)
+    identifier = hashlib.sha256(record.id.encode("utf-8")).hexdigest()[:32].encode("ascii")
+    pdf = document.write_pdf(
+        pdf_variant="pdf/a-3b",
+        attachments=_attachments(record, manifest, run_folder, draft=draft),
+        pdf_identifier=identifier,
+    )
+    for index, page in enumerate(document.pages):
+        if "signature-box" in page.anchors:
+            x1, y1, x2, y2 = page.anchors["signature-box"]
+            height = page.height
+            box = (round(x1 * PX_TO_PT), round((height - y2) * PX_TO_PT),
+                   round(x2 * PX_TO_PT), round((height - y1) * PX_TO_PT))
+            return RenderedReport(pdf, len(document.pages), index, box)
+    raise BuildError("report template has no element with id 'signature-box'")
+
+
+def embedded_json(name: str, data: bytes) -> Any:
+    """Parse one of the report's JSON attachments (used by verification)."""
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BuildError(f"embedded {name} is not valid JSON: {exc}") from None
+

@@ -1,0 +1,230 @@
+"""Check a sealed report: signature intact, covering the whole file, signer trusted,
+embedded record readable and equal to the archived record.
+
+Each problem is reported (not only the first). "Valid signature, untrusted signer" is
+distinct from "valid and trusted": a team without a PKI can still see that the bytes
+are intact, and learns that it has not told launchbook whom to trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from generator.report.keys import fingerprint
+from generator.report.render import MANIFEST_NAME, RECORD_NAME
+from generator.runs.record import canonical_json
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureCheck:
+    """One signature of the PDF."""
+
+    field: str
+    """Signature field name."""
+    signer: str
+    """Signer certificate subject."""
+    fingerprint: str
+    """SHA-256 fingerprint of the signer certificate."""
+    signed_at: str
+    """Signing time the signer claims (UTC)."""
+    intact: bool
+    """The signed bytes are unchanged."""
+    valid: bool
+    """The cryptographic signature checks out."""
+    trusted: bool
+    """The signer chains to a trusted certificate."""
+    whole_file: bool
+    """The signature covers every byte of the file."""
+    timestamped: bool
+    """A timestamp authority countersigned it (PAdES B-T)."""
+
+
+@dataclass(slots=True)
+class PdfVerification:
+    """Everything ``launchbook verify`` learned about one PDF."""
+
+    path: str
+    """The file checked."""
+    signatures: list[SignatureCheck] = field(default_factory=list)
+    """Signatures found, in document order."""
+    embedded: dict[str, bytes] = field(default_factory=dict)
+    """Embedded files by name."""
+    record: dict[str, Any] | None = None
+    """The embedded run record, parsed."""
+    record_matches: bool | None = None
+    """Whether it equals the archived record (None: no archived record to compare)."""
+    problems: list[str] = field(default_factory=list)
+    """Everything wrong, in words."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def verdict(self) -> str:
+        if not self.signatures:
+            return "not signed"
+        if any(not (s.intact and s.valid) for s in self.signatures):
+            return "invalid signature"
+        if not self.signatures[-1].whole_file:
+            return "modified after signing"
+        if not all(s.trusted for s in self.signatures):
+            return "valid signature, untrusted signer"
+        return "valid and trusted" if self.ok else "valid and trusted, but see problems"
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "verdict": self.verdict,
+            "signatures": [s.__dict__ if hasattr(s, "__dict__") else {k: getattr(s, k) for k in s.__slots__}
+                           for s in self.signatures],
+            "embedded_files": sorted(self.embedded),
+            "run": (self.record or {}).get("id"),
+            "record_matches": self.record_matches,
+            "problems": list(self.problems),
+        }
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """pyHanko logs expected validation failures with tracebacks; we report them ourselves."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+
+
+def load_trust(paths: list[Path]) -> list[Any]:
+    from pyhanko.keys import load_cert_from_pemder
+
+    from generator.errors import ConfigError
+
+    certs = []
+    for path in paths:
+        try:
+            certs.append(load_cert_from_pemder(str(path)))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read trusted certificate {path}: {exc}") from None
+    return certs
+
+
+def embedded_files(reader: Any) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    try:
+        names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
+    except KeyError:
+        return files
+    for index in range(0, len(names), 2):
+        spec = names[index + 1].get_object()
+        files[str(names[index])] = spec["/EF"]["/F"].get_object().data
+    return files
+
+
+def verify_pdf(data: bytes, path: str, trust: list[Any]) -> PdfVerification:
+    """Verify one sealed report on its own: signatures, coverage, trust, embedded files."""
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    result = PdfVerification(path)
+    with _quiet():
+        try:
+            reader = PdfFileReader(BytesIO(data), strict=False)
+            signatures = list(reader.embedded_signatures)
+        except (PdfError, ValueError, KeyError, TypeError) as exc:
+            result.problems.append(f"not a readable PDF: {exc}")
+            return result
+        if not signatures:
+            result.problems.append("the PDF is not signed")
+        for signature in signatures:
+            try:
+                status = validate_pdf_signature(signature, ValidationContext(trust_roots=trust, allow_fetching=False))
+            except Exception as exc:  # pyHanko raises many kinds on damaged input
+                result.problems.append(f"signature {signature.field_name!r} cannot be validated: {exc}")
+                continue
+            cert = status.signing_cert
+            signed_at = getattr(status, "signer_reported_dt", None)
+            check = SignatureCheck(
+                field=str(signature.field_name),
+                signer=cert.subject.human_friendly,
+                fingerprint=fingerprint(cert.dump()),
+                signed_at=signed_at.strftime("%Y-%m-%dT%H:%M:%SZ") if signed_at else "",
+                intact=bool(status.intact),
+                valid=bool(status.valid),
+                trusted=bool(status.trusted),
+                whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+                timestamped=status.timestamp_validity is not None,
+            )
+            result.signatures.append(check)
+            if not (check.intact and check.valid):
+                result.problems.append(f"signature {check.field!r} is invalid: the signed bytes were changed")
+            elif not check.trusted:
+                result.problems.append(f"signer {check.signer!r} ({check.fingerprint[:23]}…) is not trusted "
+                                       "(add its certificate to site.yml 'trust' or pass --trust)")
+        if result.signatures and not result.signatures[-1].whole_file:
+            result.problems.append("bytes or an incremental update were added after the last signature")
+        try:
+            result.embedded = embedded_files(reader)
+        except Exception as exc:
+            result.problems.append(f"embedded files cannot be read: {exc}")
+    _read_record(result)
+    return result
+
+
+def _read_record(result: PdfVerification) -> None:
+    import json
+
+    raw = result.embedded.get(RECORD_NAME)
+    if raw is None:
+        result.problems.append(f"no embedded {RECORD_NAME}")
+        return
+    try:
+        result.record = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        result.problems.append(f"embedded {RECORD_NAME} is not valid JSON: {exc}")
+        return
+    if MANIFEST_NAME not in result.embedded:
+        result.problems.append(f"no embedded {MANIFEST_NAME}")
+
+
+def compare_with_archive(result: PdfVerification, data: bytes, archived: dict[str, Any],
+                         recorded_sha256: str | None) -> None:
+    """Check the PDF against the archived record (and the PDF hash noted when it was closed)."""
+    import hashlib
+
+    if recorded_sha256 and hashlib.sha256(data).hexdigest() != recorded_sha256:
+        result.problems.append("the PDF's sha256 differs from the one recorded when the run was closed")
+    if result.record is None:
+        return
+    result.record_matches = canonical_json(result.record) == canonical_json(archived)
+    if not result.record_matches:
+        keys = sorted(k for k in set(archived) | set(result.record) if result.record.get(k) != archived.get(k))
+        result.problems.append("embedded record differs from the archived record (" + ", ".join(keys) + ")")
+
+
+def verify_file(path: Path, trust_paths: list[Path], project: Path | None = None) -> PdfVerification:
+    """Verify a report file; compare with the archived record when the project has it."""
+    from generator.errors import SourceError
+    from generator.runs.store import find_run, read_record
+
+    data = path.read_bytes()
+    result = verify_pdf(data, str(path), load_trust(trust_paths))
+    run_id = (result.record or {}).get("id")
+    if project is not None and isinstance(run_id, str):
+        try:
+            record = read_record(find_run(project, run_id))
+        except SourceError:
+            return result
+        compare_with_archive(result, data, record.archived_data(), (record.extra.get("report") or {}).get("sha256"))
+    return result
