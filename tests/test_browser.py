@@ -74,8 +74,10 @@ def test_search_lands_on_the_item_over_file_and_http(home_url: str, page) -> Non
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "search-input"
     page.keyboard.type("jwt secret strong")
+    page.wait_for_function(
+        "(document.querySelector('#search-results [role=option]') || {textContent: ''})"
+        ".textContent.includes('JWT_SECRET is random and strong')", timeout=5000)
     first = page.locator("#search-results [role=option]").first
-    first.wait_for(state="visible", timeout=5000)
     assert "JWT_SECRET is random and strong" in first.inner_text()
     assert "Go-live readiness with sign-off" in first.inner_text()
     page.keyboard.press("Enter")

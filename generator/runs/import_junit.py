@@ -43,7 +43,7 @@ class JunitImport:
 def _cases(path: Path) -> list[TestCase]:
     try:
         xml = JUnitXml.fromfile(str(path))
-    except (ElementTree.ParseError, OSError) as exc:
+    except (ElementTree.ParseError, SyntaxError, OSError, ValueError) as exc:  # lxml errors are SyntaxErrors
         raise SourceError(f"not readable JUnit XML: {exc}", path) from None
     suites = [xml] if isinstance(xml, TestSuite) else list(xml)
     return [case for suite in suites for case in suite]
