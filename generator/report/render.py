@@ -153,6 +153,19 @@ def _attachments(record: RunRecord, manifest: list[ManifestEntry], run_folder: P
     return files
 
 
+def _dedupe_associated_files(_document: Any, pdf: Any) -> None:
+    """WeasyPrint 70 lists each PDF/A-3 associated file twice in the catalog's /AF; keep one."""
+    files = pdf.catalog.get("AF")
+    if files is None:
+        return
+    unique: dict[str, Any] = {}
+    for reference in files:
+        key = reference.decode() if isinstance(reference, bytes) else str(reference)
+        unique.setdefault(key, reference)
+    del files[:]
+    files.extend(unique.values())
+
+
 def render_report(record: RunRecord, summary: RunSummary, drift: Drift | None, run_folder: Path, *,
                   draft: bool = False, themes: list[Path] | None = None) -> RenderedReport:
     """Render the report PDF (PDF/A-3b, record and evidence embedded)."""
@@ -167,6 +180,7 @@ def render_report(record: RunRecord, summary: RunSummary, drift: Drift | None, r
         pdf_variant="pdf/a-3b",
         attachments=_attachments(record, manifest, run_folder, draft=draft),
         pdf_identifier=identifier,
+        finisher=_dedupe_associated_files,
     )
     for index, page in enumerate(document.pages):
         if "signature-box" in page.anchors:

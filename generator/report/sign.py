@@ -50,9 +50,9 @@ def sign_report(report: RenderedReport, signer: Any, *, reason: str, location: s
     subject, print_ = signer_info(signer)
     timestamper = None
     if timestamp_url:
-        from pyhanko.sign.timestamps import HTTPTimeStamper
+        from pyhanko.sign.timestamps.requests_client import HTTPTimeStamper
 
-        timestamper = HTTPTimeStamper(timestamp_url)
+        timestamper = HTTPTimeStamper(timestamp_url, https=timestamp_url.startswith("https://"), timeout=30)
     writer = IncrementalPdfFileWriter(BytesIO(report.pdf))
     fields.append_signature_field(
         writer, SigFieldSpec(sig_field_name=SEAL_FIELD, on_page=report.signature_page, box=report.signature_box))
