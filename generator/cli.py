@@ -162,16 +162,18 @@ def run_mark(run_id: str, item_id: str, status: str, by: str, note: str, evidenc
 @click.option("--decision", required=True, type=click.Choice(["approve", "reject"]), help="approve or reject.")
 @click.option("--meaning", default="", help='What the signature means, e.g. "approved for production".')
 @click.option("--comment", default="", help="Optional comment.")
+@click.option("--retroactive", is_flag=True, help="Approval given after the fact (emergency change); audits accept "
+              "a time after the run's finish only with this mark.")
 @_at_option
 @_project_option
 @_json_option
-def run_signoff(run_id: str, role: str, name: str, decision: str, meaning: str, comment: str, at: str | None,
-                project: Path, as_json: bool) -> None:
+def run_signoff(run_id: str, role: str, name: str, decision: str, meaning: str, comment: str, retroactive: bool,
+                at: str | None, project: Path, as_json: bool) -> None:
     """Record a sign-off decision for RUN_ID."""
     from generator.runs.operations import add_signoff
 
     run_file, record = add_signoff(project, run_id, role=role, name=name, decision=decision, meaning=meaning,
-                                   comment=comment, at=at)
+                                   comment=comment, at=at, retroactive=retroactive)
     if as_json:
         _emit_json({"run": record.id, "signoff": record.signoffs[-1].to_data()})
     else:
@@ -306,37 +308,61 @@ def keys_new(name: str, out: Path, as_json: bool) -> None:
 
 
 @cli.command("verify")
-@click.argument("pdfs", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("targets", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--trust", "trust", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A trusted signer certificate (PEM); repeatable. site.yml 'trust' is added.")
+@click.option("--since", "since", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A checkpoint the ledger must extend (consistency proof); repeatable.")
 @_project_option
 @_json_option
-def verify_command(pdfs: tuple[Path, ...], trust: tuple[Path, ...], project: Path, as_json: bool) -> None:
-    """Verify sealed go-live reports: signature, whole-file coverage, trust, embedded record."""
-    from generator.config import load_config
-    from generator.report.verify import verify_file
+def verify_command(targets: tuple[Path, ...], trust: tuple[Path, ...], since: tuple[Path, ...], project: Path,
+                   as_json: bool) -> None:
+    """Verify a project archive (default: the current folder), report PDFs or audit bundles."""
+    from generator.archive.verify import verify_targets
 
-    if not pdfs:
-        raise click.UsageError("name at least one PDF to verify")
-    content = project / "content"
-    trusted = [*trust, *(load_config(content, "content").trust if content.is_dir() else ())]
-    results = [verify_file(path, list(trusted), project if content.is_dir() else None) for path in pdfs]
+    results = verify_targets(list(targets) or [project], list(trust), list(since), project)
     if as_json:
-        _emit_json({"ok": all(r.ok for r in results), "reports": [r.to_data() for r in results]})
+        _emit_json({"ok": all(r.ok for r in results), "results": [{"target": r.target, "kind": r.kind, **r.data}
+                                                                   for r in results]})
     else:
-        for result in results:
-            click.echo(f"{result.path}: {result.verdict}")
-            for signature in result.signatures:
-                click.echo(f"  signed by {signature.signer} at {signature.signed_at or '?'}"
-                           f"{' (timestamped)' if signature.timestamped else ''}; SHA-256 {signature.fingerprint}")
-            if result.record is not None:
-                match = {True: "matches the archived record", False: "DIFFERS from the archived record",
-                         None: "no archived record to compare"}[result.record_matches]
-                click.echo(f"  embedded record of run {result.record.get('id')}: {match}")
-            for problem in result.problems:
-                click.echo(f"  problem: {problem}")
+        click.echo("\n".join(r.text for r in results))
     if not all(r.ok for r in results):
         raise SystemExit(1)
+
+
+@cli.command("checkpoint")
+@click.option("--key", default=None, help="Signing key (default: $LAUNCHBOOK_SIGNING_KEY).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the checkpoint here (to paste into a ticket or keep elsewhere).")
+@_project_option
+@_json_option
+def checkpoint_command(key: str | None, output: Path | None, project: Path, as_json: bool) -> None:
+    """Sign the ledger's current tree head (size and root)."""
+    from generator.archive.checkpoint import make_checkpoint
+
+    path, head = make_checkpoint(project, key, output)
+    if as_json:
+        _emit_json({"path": str(path), **head.data()})
+    else:
+        click.echo(f"Checkpoint of {head.size} ledger entries, root {head.root}: {path}")
+
+
+@cli.command("bundle")
+@click.argument("run_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Zip to write [default: ./RUN_ID-audit-bundle.zip].")
+@click.option("--key", default=None, help="Key to sign a fresh checkpoint if none covers the run yet.")
+@_project_option
+@_json_option
+def bundle_command(run_id: str, output: Path | None, key: str | None, project: Path, as_json: bool) -> None:
+    """Write an audit bundle for a sealed run: report, record, evidence, ledger proof."""
+    from generator.archive.bundle import create_bundle
+
+    path, count = create_bundle(project, run_id, output, key)
+    if as_json:
+        _emit_json({"run": run_id, "bundle": str(path), "files": count})
+    else:
+        click.echo(f"Wrote {path} ({count} files). Check it with: launchbook verify {path}")
 
 
 @run.command("show")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.archive.ledger import LedgerEntry, append_entry, ledger_path, read_ledger, tree_head
 from generator.config import load_config
 from generator.errors import SourceError
 from generator.runs.drift import Drift, compute_drift
@@ -44,6 +45,16 @@ class Sealed:
     """Time spent signing."""
 
 
+def _evidence_hashes(record: RunRecord) -> dict[str, str]:
+    hashes: dict[str, str] = {}
+    for result in record.results.values():
+        for entry in (*result.history, result.current):
+            for evidence in entry.evidence:
+                if evidence.file:
+                    hashes[evidence.file] = evidence.sha256
+    return dict(sorted(hashes.items()))
+
+
 def report_path(run: RunFile) -> Path:
     return run.path.with_suffix(".pdf")
 
@@ -69,7 +80,7 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
     signer = load_signer(key)
     config = load_config(project / "content", "content")
     stamp = when(at)
-    with locked(run.path):
+    with locked(ledger_path(project)), locked(run.path):
         record = read_record(run)
         pdf_path = report_path(run)
         if record.sealed is not None or record.finished_at:
@@ -85,7 +96,10 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
                 f"{len(still_open)} required item{'s are' if len(still_open) != 1 else ' is'} still open "
                 f"({first}{', …' if len(still_open) > 3 else ''}); finish them, or close with --force "
                 "(the report then says 'closed with exceptions')", run.shown)
-        sealed: dict[str, Any] = {"closed_at": stamp, "forced": bool(still_open)}
+        entries, leaves = read_ledger(project)
+        head = tree_head(leaves)
+        sealed: dict[str, Any] = {"closed_at": stamp, "forced": bool(still_open), "ledger_seq": len(entries),
+                                  "ledger_head": head.data()}
         if still_open:
             sealed["open_required"] = len(still_open)
         closed = dataclasses.replace(record, finished_at=stamp, extra={**record.extra, "sealed": sealed})
@@ -110,9 +124,17 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
             "signed_at": utc_now(),
             "timestamped": info.timestamped,
         }})
+        entry = LedgerEntry(
+            seq=len(entries), run=final.id, checklist=final.checklist, sealed_at=stamp,
+            record_sha256=final.digest(), report_sha256=hashlib.sha256(signed).hexdigest(),
+            evidence=_evidence_hashes(final),
+        )
+        previous = run.path.read_bytes()
         try:
             write_record(run, final)
-        except BaseException:
+            append_entry(project, entry)
+        except BaseException:  # leave no half-sealed run behind
+            atomic_write(run.path, previous)
             with contextlib.suppress(FileNotFoundError):
                 pdf_path.unlink()
             raise

@@ -110,3 +110,33 @@ def load_signer(key: str | None, cert: str | None = None) -> Any:
             "wrong passphrase, or the key and certificate are not PEM"
         raise ConfigError(f"cannot load signing key {path}: {hint}, or not a valid key file")
     return signer
+
+
+def load_private_key(key: str | None, cert: str | None = None) -> tuple[Any, Any]:
+    """(private key, certificate) as ``cryptography`` objects, for signing checkpoints."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
+
+    path_text = key or os.environ.get(KEY_ENV)
+    if not path_text:
+        raise ConfigError(f"no signing key: pass --key or set {KEY_ENV} (create one with `launchbook keys new`)")
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"signing key not found: {path}")
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    secret = passphrase.encode("utf-8") if passphrase else None
+    try:
+        if path.suffix.lower() in (".p12", ".pfx"):
+            private, certificate, _ = pkcs12.load_key_and_certificates(path.read_bytes(), secret)
+        else:
+            cert_text = cert or os.environ.get(CERT_ENV)
+            if not cert_text:
+                raise ConfigError(f"a PEM key needs its certificate: set {CERT_ENV}")
+            private = load_pem_private_key(path.read_bytes(), secret)
+            certificate = x509.load_pem_x509_certificate(Path(cert_text).expanduser().read_bytes())
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"cannot load signing key {path}: wrong or missing passphrase ({PASSPHRASE_ENV}), "
+                          f"or not a valid key file ({exc})") from None
+    if private is None or certificate is None:
+        raise ConfigError(f"cannot load signing key {path}: it holds no key and certificate")
+    return private, certificate

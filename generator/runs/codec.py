@@ -281,7 +281,15 @@ def _signoff(read: _Reader, data: _Map) -> Signoff:
         meaning=read.text(data, "meaning"),
         at=read.time(data, "at", required=True),
         comment=read.text(data, "comment"),
+        retroactive=_flag(read, data, "retroactive"),
     )
+
+
+def _flag(read: _Reader, data: _Map, key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise read.fail(f"{key!r} must be true or false", data.key_lines.get(key))
+    return value
 
 
 class _Dumper(yaml.SafeDumper):

@@ -172,7 +172,7 @@ def apply_entry(record: RunRecord, item_id: str, entry: Entry) -> RunRecord:
 
 def add_signoff(
     project: Path, run_id: str, *, role: str, name: str, decision: str, meaning: str = "",
-    comment: str = "", at: str | None = None,
+    comment: str = "", at: str | None = None, retroactive: bool = False,
 ) -> tuple[RunFile, RunRecord]:
     """Record an approver's decision for one of the checklist's sign-off roles."""
     try:
@@ -191,7 +191,8 @@ def add_signoff(
         if roles and canonical is None:
             raise SourceError(f"unknown sign-off role {role!r}; this checklist's roles are: {', '.join(roles)}")
         default = f"{'approved' if parsed is Decision.APPROVE else 'rejected'} for {record.environment or 'release'}"
-        signoff = Signoff(canonical or role.strip(), name.strip(), parsed, meaning or default, stamp, comment)
+        signoff = Signoff(canonical or role.strip(), name.strip(), parsed, meaning or default, stamp, comment,
+                          retroactive)
         return dataclasses.replace(record, signoffs=(*record.signoffs, signoff))
 
     return run, update_record(run, change)

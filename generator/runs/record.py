@@ -166,6 +166,8 @@ class Signoff:
     """When, UTC ISO 8601."""
     comment: str = ""
     """Optional remark."""
+    retroactive: bool = False
+    """Given after the run finished on purpose (emergency change), not by mistake."""
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -174,6 +176,8 @@ class Signoff:
         }
         if self.comment:
             data["comment"] = self.comment
+        if self.retroactive:
+            data["retroactive"] = True
         return data
 
 

@@ -1,0 +1,257 @@
+"""``launchbook verify PROJECT``: check the whole archive and report every problem.
+
+The ledger chain and tree; every sealed run's record against its ledger hash; every
+evidence file against its recorded hash; every report's signature, trust, whole-file
+coverage and embedded record; sealed runs missing from the ledger and ledger entries
+without a sealed run; sign-offs dated after the run finished (unless retroactive); the
+tree heads pinned inside signed reports (a truncated or rewritten ledger contradicts
+them); and checkpoints (a ledger rewritten from scratch is not their extension).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.archive import merkle
+from generator.archive.checkpoint import checkpoints_dir, read_checkpoint
+from generator.archive.ledger import LedgerEntry, TreeHead, ledger_path, parse_ledger, tree_head
+from generator.errors import SourceError
+from generator.runs.codec import safe_evidence_path
+from generator.runs.record import RunRecord, parse_time
+from generator.runs.store import RunFile, all_run_files, read_record
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem, naming what and where."""
+
+    where: str
+    """File (and line) concerned."""
+    message: str
+    """What is wrong."""
+    run: str | None = None
+    """Run concerned, if any."""
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(slots=True)
+class RunAudit:
+    """Integrity of one run."""
+
+    run: str
+    checklist: str
+    sealed: bool
+    ledger_seq: int | None = None
+    report: Any = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.problems:
+            return "problem"
+        return "verified" if self.sealed else "open"
+
+    def to_data(self) -> dict[str, Any]:
+        return {"run": self.run, "checklist": self.checklist, "sealed": self.sealed, "status": self.status,
+                "ledger_seq": self.ledger_seq, "problems": list(self.problems),
+                "report": self.report.verdict if self.report is not None else None}
+
+
+@dataclass(slots=True)
+class AuditResult:
+    """Everything ``verify`` found."""
+
+    head: TreeHead
+    """The ledger's current tree head."""
+    runs: dict[str, RunAudit] = field(default_factory=dict)
+    """Run id -> its integrity."""
+    findings: list[Finding] = field(default_factory=list)
+    """Every problem, archive-wide and per run."""
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    """Checkpoints checked, with their verdicts."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def add(self, where: str, message: str, run: str | None = None) -> None:
+        self.findings.append(Finding(where, message, run))
+        if run is not None and run in self.runs:
+            self.runs[run].problems.append(message)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "ledger": {"entries": self.head.size, "root_sha256": self.head.root},
+            "sealed_runs": sum(r.sealed for r in self.runs.values()),
+            "open_runs": sum(not r.sealed for r in self.runs.values()),
+            "problems": [{"where": f.where, "run": f.run, "message": f.message} for f in self.findings],
+            "runs": [self.runs[k].to_data() for k in sorted(self.runs)],
+            "checkpoints": self.checkpoints,
+        }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | None = None) -> AuditResult:
+    """Check the archive of ``project``; never stops at the first problem."""
+    from generator.report.verify import compare_with_archive, load_trust, verify_pdf
+
+    ledger_file = ledger_path(project)
+    ledger_shown = ledger_file.relative_to(project).as_posix()
+    raw = ledger_file.read_bytes() if ledger_file.exists() else b""
+    entries, ledger_problems, leaves = parse_ledger(raw, ledger_shown)
+    result = AuditResult(tree_head(leaves))
+    for line, message in ledger_problems:
+        result.add(f"{ledger_shown}:{line}", message)
+
+    records: dict[str, tuple[RunFile, RunRecord]] = {}
+    for run_file in all_run_files(project):
+        try:
+            record = read_record(run_file)
+        except SourceError as exc:
+            result.add(run_file.shown, exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}")
+            continue
+        records[record.id] = (run_file, record)
+        result.runs[record.id] = RunAudit(record.id, record.checklist, record.sealed is not None)
+
+    by_run: dict[str, LedgerEntry] = {}
+    for entry in entries:
+        where = f"{ledger_shown}:{entry.line}"
+        if entry.run in by_run:
+            result.add(where, f"run {entry.run} is in the ledger twice (entries #{by_run[entry.run].seq} and #{entry.seq})")
+            continue
+        by_run[entry.run] = entry
+        if entry.run not in records:
+            result.add(where, f"ledger entry #{entry.seq} names run {entry.run} ({entry.checklist}), but its record "
+                              "and report are gone from the archive")
+            continue
+        run_file, record = records[entry.run]
+        if record.sealed is None:
+            result.add(where, f"ledger entry #{entry.seq} names run {entry.run}, which was never sealed", entry.run)
+            continue
+        result.runs[entry.run].ledger_seq = entry.seq
+        if record.digest() != entry.record_sha256:
+            result.add(run_file.shown, f"record differs from the one sealed (sha256 {record.digest()[:16]}…, "
+                                       f"ledger entry #{entry.seq} says {entry.record_sha256[:16]}…)", entry.run)
+        if record.sealed.get("ledger_seq") != entry.seq:
+            result.add(run_file.shown, f"record says ledger entry #{record.sealed.get('ledger_seq')}, the ledger "
+                                       f"has it as #{entry.seq}", entry.run)
+
+    trust = load_trust(trust_paths)
+    for run_id, (run_file, record) in sorted(records.items()):
+        if record.sealed is None:
+            continue
+        entry = by_run.get(run_id)
+        if entry is None:
+            result.add(run_file.shown, "run is sealed but has no ledger entry (removed from the ledger?)", run_id)
+        _check_evidence(result, run_file, record, entry)
+        _check_signoffs(result, run_file, record)
+        _check_report(result, run_file, record, entry, leaves, trust, verify_pdf, compare_with_archive)
+
+    stored = sorted(checkpoints_dir(project).glob("checkpoint-*.json")) if checkpoints_dir(project).is_dir() else []
+    for path in [*stored, *(since or [])]:
+        _check_checkpoint(result, path, leaves, trust, explicit=path in (since or []))
+    return result
+
+
+def _check_evidence(result: AuditResult, run_file: RunFile, record: RunRecord, entry: LedgerEntry | None) -> None:
+    seen: set[str] = set()
+    for item_result in record.results.values():
+        for state in (*item_result.history, item_result.current):
+            for evidence in state.evidence:
+                if not evidence.file or evidence.file in seen or not safe_evidence_path(evidence.file):
+                    continue
+                seen.add(evidence.file)
+                path = run_file.folder / evidence.file
+                where = path.relative_to(run_file.project).as_posix()
+                if not path.is_file():
+                    result.add(where, "evidence file is missing", record.id)
+                elif _sha256(path) != evidence.sha256:
+                    result.add(where, "evidence file was replaced: its sha256 differs from the recorded one", record.id)
+                if entry is not None and entry.evidence.get(evidence.file) != evidence.sha256:
+                    result.add(where, f"evidence hash differs from ledger entry #{entry.seq}", record.id)
+
+
+def _check_signoffs(result: AuditResult, run_file: RunFile, record: RunRecord) -> None:
+    if not record.finished_at:
+        return
+    finished = parse_time(record.finished_at)
+    for signoff in record.signoffs:
+        if parse_time(signoff.at) > finished and not signoff.retroactive:
+            result.add(run_file.shown, f"sign-off by {signoff.name} ({signoff.role}) at {signoff.at} is dated after "
+                                       f"the run finished ({record.finished_at}) and is not marked retroactive",
+                       record.id)
+
+
+def _check_report(result: AuditResult, run_file: RunFile, record: RunRecord, entry: LedgerEntry | None,
+                  leaves: list[bytes], trust: list[Any], verify_pdf: Any, compare_with_archive: Any) -> None:
+    pdf = run_file.path.with_suffix(".pdf")
+    shown = pdf.relative_to(run_file.project).as_posix()
+    if not pdf.is_file():
+        result.add(shown, "signed report is missing", record.id)
+        return
+    data = pdf.read_bytes()
+    check = verify_pdf(data, shown, trust)
+    compare_with_archive(check, data, record.archived_data(), (record.extra.get("report") or {}).get("sha256"))
+    result.runs[record.id].report = check
+    for problem in check.problems:
+        result.add(shown, problem, record.id)
+    digest = hashlib.sha256(data).hexdigest()
+    if entry is not None and digest != entry.report_sha256:
+        result.add(shown, f"report differs from the one in ledger entry #{entry.seq}", record.id)
+    # The tree head sealed into the *signed* copy of the record pins the ledger's past.
+    sealed = (check.record or {}).get("sealed") or record.sealed or {}
+    head = sealed.get("ledger_head") or {}
+    size, root = head.get("tree_size"), head.get("root_sha256")
+    if not isinstance(size, int) or not isinstance(root, str):
+        result.add(shown, "signed report carries no ledger tree head", record.id)
+    elif size > len(leaves):
+        result.add(shown, f"ledger truncated: this signed report saw {size} ledger entries before it, "
+                          f"the ledger now has {len(leaves)}", record.id)
+    elif merkle.root(leaves[:size]).hex() != root:
+        result.add(shown, f"ledger rewritten: its first {size} entries no longer hash to the root this signed "
+                          f"report recorded ({root[:16]}…)", record.id)
+
+
+def _check_checkpoint(result: AuditResult, path: Path, leaves: list[bytes], trust: list[Any], explicit: bool) -> None:
+    shown = path.name if not explicit else str(path)
+    try:
+        checkpoint = read_checkpoint(path)
+    except SourceError as exc:
+        result.add(shown, exc.reason)
+        return
+    verdict = {"file": shown, "tree_size": checkpoint.head.size, "root_sha256": checkpoint.head.root,
+               "signer": checkpoint.signer, "ok": False}
+    result.checkpoints.append(verdict)
+    trusted = any(cert.dump() == checkpoint.certificate_der for cert in trust) if trust else False
+    if not checkpoint.signature_ok:
+        result.add(shown, "checkpoint signature is invalid")
+        return
+    if not trusted:
+        result.add(shown, f"checkpoint is signed by {checkpoint.signer}, who is not trusted")
+    size = checkpoint.head.size
+    if size > len(leaves):
+        result.add(shown, f"ledger has {len(leaves)} entries, fewer than the {size} this checkpoint vouched for "
+                          "(truncated)")
+        return
+    if size:
+        proof = merkle.consistency_proof(size, leaves)
+        consistent = merkle.verify_consistency(size, len(leaves), proof, bytes.fromhex(checkpoint.head.root),
+                                               merkle.root(leaves))
+        if not consistent:
+            result.add(shown, f"ledger is not an extension of this checkpoint (size {size}, root "
+                              f"{checkpoint.head.root[:16]}…): its history was rewritten")
+            return
+    verdict["ok"] = trusted

@@ -1,0 +1,224 @@
+"""Audit bundles: one zip per run for a change ticket, checkable on its own.
+
+Contents: the signed report, the run record, its evidence files, the ledger entry with an
+RFC 6962 inclusion proof against a signed checkpoint (and that checkpoint), an in-toto
+Statement v1 naming every file by sha256, and ``MANIFEST.json`` with the sha256 of every
+file. ``launchbook verify BUNDLE.zip`` checks all of it without the project.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from generator import __version__
+from generator.archive import merkle
+from generator.archive.checkpoint import latest_checkpoint, make_checkpoint, read_checkpoint
+from generator.archive.ledger import read_ledger
+from generator.errors import SourceError
+from generator.runs.codec import load_record, safe_evidence_path
+from generator.runs.outcome import summarize
+from generator.runs.record import canonical_json, parse_time
+from generator.runs.store import atomic_write, find_run, read_record
+
+MANIFEST = "MANIFEST.json"
+STATEMENT = "statement.intoto.json"
+MAX_MEMBER = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class BundleCheck:
+    """What verifying a bundle found."""
+
+    path: str
+    run: str
+    problems: tuple[str, ...]
+    verdict: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_data(self) -> dict[str, Any]:
+        return {"path": self.path, "run": self.run, "ok": self.ok, "verdict": self.verdict,
+                "problems": list(self.problems)}
+
+
+def create_bundle(project: Path, run_id: str, output: Path | None, key: str | None = None) -> tuple[Path, int]:
+    """Write the bundle for a sealed run; returns (path, number of files)."""
+    import os
+
+    run = find_run(project, run_id)
+    record = read_record(run)
+    if record.sealed is None:
+        raise SourceError(f"run {run_id!r} is not sealed; close it first (`launchbook run close`)", run.shown)
+    entries, leaves = read_ledger(project)
+    entry = next((e for e in entries if e.run == run_id), None)
+    if entry is None:
+        raise SourceError(f"run {run_id!r} has no ledger entry; `launchbook verify` explains why", run.shown)
+    checkpoint_path = latest_checkpoint(project, entry.seq + 1)
+    if checkpoint_path is None:
+        if not (key or os.environ.get("LAUNCHBOOK_SIGNING_KEY")):
+            raise SourceError("no signed checkpoint covers this run yet: run `launchbook checkpoint`, or pass --key")
+        checkpoint_path, _ = make_checkpoint(project, key)
+    checkpoint = read_checkpoint(checkpoint_path)
+    size = checkpoint.head.size
+    files: dict[str, bytes] = {
+        f"{run_id}.pdf": run.path.with_suffix(".pdf").read_bytes(),
+        f"{run_id}.yml": run.path.read_bytes(),
+        "checkpoint.json": checkpoint_path.read_bytes(),
+    }
+    for item_result in record.results.values():
+        for state in (*item_result.history, item_result.current):
+            for evidence in state.evidence:
+                if evidence.file and safe_evidence_path(evidence.file):
+                    files[evidence.file] = (run.folder / evidence.file).read_bytes()
+    files["ledger-entry.json"] = (json.dumps({
+        "entry": entry.data(),
+        "leaf_index": entry.seq,
+        "tree_size": size,
+        "root_sha256": checkpoint.head.root,
+        "inclusion_proof": [p.hex() for p in merkle.inclusion_proof(entry.seq, leaves[:size])],
+        "hashing": "RFC 6962: leaf = SHA-256(0x00 || canonical JSON of entry), node = SHA-256(0x01 || left || right)",
+    }, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    summary = summarize(record)
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": name, "digest": {"sha256": hashlib.sha256(data).hexdigest()}}
+                    for name, data in sorted(files.items())],
+        "predicateType": "https://launchbook.dev/go-live-run/v1",
+        "predicate": {
+            "run": record.id, "checklist": record.checklist, "release": record.release,
+            "environment": record.environment, "change": record.change, "outcome": summary.outcome.value,
+            "completion": summary.completion, "counts": summary.counts, "sealed_at": record.sealed.get("closed_at"),
+            "record_sha256": record.digest(), "ledger_seq": entry.seq, "generator": f"launchbook {__version__}",
+        },
+    }
+    files[STATEMENT] = (json.dumps(statement, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    manifest = {"files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+                "run": record.id, "algorithm": "sha256"}
+    files[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    moment = parse_time(record.sealed.get("closed_at") or record.finished_at)
+    stamp = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
+    target = output or Path(f"{run_id}-audit-bundle.zip")
+    with tempfile.SpooledTemporaryFile() as buffer:
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in sorted(files):
+                info = zipfile.ZipInfo(f"{run_id}/{name}", date_time=stamp)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, files[name])
+        buffer.seek(0)
+        atomic_write(target, buffer)
+    return target, len(files)
+
+
+def _members(archive: zipfile.ZipFile) -> tuple[str, dict[str, bytes], list[str]]:
+    problems: list[str] = []
+    names = archive.namelist()
+    roots = {name.split("/", 1)[0] for name in names}
+    if len(roots) != 1:
+        return "", {}, ["a bundle holds exactly one top-level folder named after its run"]
+    root = roots.pop()
+    files: dict[str, bytes] = {}
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        inner = PurePosixPath(info.filename).relative_to(root).as_posix()
+        if ".." in PurePosixPath(inner).parts or inner.startswith("/") or "\\" in inner:
+            problems.append(f"unsafe path in bundle: {info.filename}")
+            continue
+        if info.file_size > MAX_MEMBER:
+            problems.append(f"file too large to check: {info.filename}")
+            continue
+        files[inner] = archive.read(info)
+    return root, files, problems
+
+
+def verify_bundle(path: Path, trust_paths: list[Path]) -> BundleCheck:
+    """Check a bundle on its own: manifest, statement, report, record, evidence, inclusion proof."""
+    from generator.report.verify import compare_with_archive, load_trust, verify_pdf
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            run_id, files, problems = _members(archive)
+    except (OSError, zipfile.BadZipFile) as exc:
+        return BundleCheck(str(path), "", (f"not a readable zip: {exc}",), "unreadable")
+    manifest = json.loads(files.get(MANIFEST, b"{}") or b"{}").get("files", {})
+    if not manifest:
+        problems.append(f"no {MANIFEST}")
+    for name, digest in sorted(manifest.items()):
+        if name not in files:
+            problems.append(f"{name}: listed in the manifest but missing")
+        elif hashlib.sha256(files[name]).hexdigest() != digest:
+            problems.append(f"{name}: sha256 differs from the manifest (changed after bundling)")
+    for name in sorted(set(files) - set(manifest) - {MANIFEST}):
+        problems.append(f"{name}: not listed in the manifest (added after bundling)")
+    statement = json.loads(files.get(STATEMENT, b"{}") or b"{}")
+    subjects = {s.get("name"): s.get("digest", {}).get("sha256") for s in statement.get("subject", [])}
+    if statement.get("_type") != "https://in-toto.io/Statement/v1":
+        problems.append(f"{STATEMENT}: not an in-toto Statement v1")
+    for name, digest in subjects.items():
+        if manifest.get(name) != digest:
+            problems.append(f"{STATEMENT}: subject {name} does not match the manifest")
+    trust = load_trust(trust_paths)
+    record_text = files.get(f"{run_id}.yml")
+    pdf = files.get(f"{run_id}.pdf")
+    record = None
+    if record_text is None or pdf is None:
+        problems.append("the bundle lacks the run record or the signed report")
+    else:
+        try:
+            record = load_record(record_text.decode("utf-8"), f"{run_id}.yml")
+        except (SourceError, UnicodeDecodeError) as exc:
+            problems.append(f"{run_id}.yml: {exc}")
+    verdict = "unchecked"
+    if record is not None and pdf is not None:
+        check = verify_pdf(pdf, f"{run_id}.pdf", trust)
+        compare_with_archive(check, pdf, record.archived_data(), (record.extra.get("report") or {}).get("sha256"))
+        verdict = check.verdict
+        problems.extend(f"{run_id}.pdf: {p}" for p in check.problems)
+        for item_result in record.results.values():
+            for state in (*item_result.history, item_result.current):
+                for evidence in state.evidence:
+                    if evidence.file and hashlib.sha256(files.get(evidence.file, b"")).hexdigest() != evidence.sha256:
+                        problems.append(f"{evidence.file}: missing or differs from the recorded sha256")
+        problems.extend(_check_inclusion(files, record, pdf, trust))
+    return BundleCheck(str(path), run_id, tuple(dict.fromkeys(problems)), verdict)
+
+
+def _check_inclusion(files: dict[str, bytes], record: Any, pdf: bytes, trust: list[Any]) -> list[str]:
+    problems: list[str] = []
+    try:
+        proof = json.loads(files["ledger-entry.json"])
+        entry = proof["entry"]
+    except (KeyError, ValueError) as exc:
+        return [f"ledger-entry.json unreadable: {exc}"]
+    if entry.get("record_sha256") != record.digest():
+        problems.append("ledger entry's record sha256 does not match the bundled record")
+    if entry.get("report_sha256") != hashlib.sha256(pdf).hexdigest():
+        problems.append("ledger entry's report sha256 does not match the bundled report")
+    leaf = merkle.leaf_hash(canonical_json(entry))
+    path = [bytes.fromhex(h) for h in proof.get("inclusion_proof", [])]
+    if not merkle.verify_inclusion(int(proof.get("leaf_index", -1)), int(proof.get("tree_size", 0)), leaf, path,
+                                   bytes.fromhex(str(proof.get("root_sha256", "")))):
+        problems.append("inclusion proof does not verify: the entry is not in the ledger the checkpoint signed")
+    with tempfile.TemporaryDirectory() as scratch:
+        checkpoint_file = Path(scratch) / "checkpoint.json"
+        checkpoint_file.write_bytes(files.get("checkpoint.json", b""))
+        try:
+            checkpoint = read_checkpoint(checkpoint_file)
+        except SourceError as exc:
+            return [*problems, f"checkpoint.json: {exc.reason}"]
+    if not checkpoint.signature_ok:
+        problems.append("checkpoint.json: signature is invalid")
+    if not any(cert.dump() == checkpoint.certificate_der for cert in trust):
+        problems.append(f"checkpoint.json: signed by {checkpoint.signer}, who is not trusted")
+    if (checkpoint.head.size, checkpoint.head.root) != (proof.get("tree_size"), proof.get("root_sha256")):
+        problems.append("inclusion proof is not against the bundled checkpoint's tree head")
+    return problems

@@ -1,0 +1,140 @@
+"""Signed checkpoints: the ledger's tree head, signed, to paste into a ticket or keep
+elsewhere. ``launchbook verify --since CHECKPOINT`` proves that today's ledger extends
+the one the checkpoint saw (an RFC 6962 consistency proof), so a ledger rewritten
+consistently from scratch is caught.
+
+File format (JSON): ``{"checkpoint": {...}, "signature": base64, "algorithm": ...,
+"certificate": PEM}``; the signature covers the canonical JSON of ``checkpoint``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.archive.ledger import TreeHead, read_ledger, tree_head
+from generator.errors import SourceError
+from generator.runs.record import canonical_json, utc_now
+from generator.runs.store import atomic_write, runs_dir
+
+ORIGIN = "launchbook ledger v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A checkpoint read back from a file."""
+
+    head: TreeHead
+    """Tree size and root it vouches for."""
+    created_at: str
+    """When it was made."""
+    signer: str
+    """Certificate subject of the signer."""
+    fingerprint: str
+    """SHA-256 fingerprint of the signer certificate."""
+    certificate_der: bytes
+    """The signer certificate."""
+    signature_ok: bool
+    """The signature matches the content and the embedded certificate."""
+
+
+def checkpoints_dir(project: Path) -> Path:
+    return runs_dir(project) / "checkpoints"
+
+
+def _sign(private: Any, data: bytes) -> tuple[bytes, str]:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    if isinstance(private, ec.EllipticCurvePrivateKey):
+        return private.sign(data, ec.ECDSA(hashes.SHA256())), "ecdsa-sha256"
+    if isinstance(private, rsa.RSAPrivateKey):
+        return private.sign(data, padding.PKCS1v15(), hashes.SHA256()), "rsa-pkcs1v15-sha256"
+    raise SourceError("checkpoints need an EC or RSA signing key")
+
+
+def _verify(public: Any, signature: bytes, data: bytes, algorithm: str) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    try:
+        if algorithm == "ecdsa-sha256" and isinstance(public, ec.EllipticCurvePublicKey):
+            public.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        elif algorithm == "rsa-pkcs1v15-sha256" and isinstance(public, rsa.RSAPublicKey):
+            public.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            return False
+    except InvalidSignature:
+        return False
+    return True
+
+
+def make_checkpoint(project: Path, key: str | None, output: Path | None = None) -> tuple[Path, TreeHead]:
+    """Sign the ledger's current tree head; store it under content/runs/checkpoints/."""
+    from cryptography.hazmat.primitives import serialization
+
+    from generator.report.keys import load_private_key
+
+    private, certificate = load_private_key(key)
+    _, leaves = read_ledger(project)
+    head = tree_head(leaves)
+    body = {"origin": ORIGIN, **head.data(), "created_at": utc_now()}
+    signature, algorithm = _sign(private, canonical_json(body))
+    document = {
+        "checkpoint": body,
+        "algorithm": algorithm,
+        "signature": base64.b64encode(signature).decode("ascii"),
+        "certificate": certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+    }
+    data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    stamp = body["created_at"].replace(":", "").replace("-", "")
+    stored = checkpoints_dir(project) / f"checkpoint-{head.size:06d}-{stamp}.json"
+    atomic_write(stored, data)
+    if output is not None:
+        atomic_write(output, data)
+    return output or stored, head
+
+
+def read_checkpoint(path: Path) -> Checkpoint:
+    """Parse a checkpoint and check its signature against its own certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from generator.report.keys import fingerprint
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        body = document["checkpoint"]
+        certificate = x509.load_pem_x509_certificate(document["certificate"].encode("ascii"))
+        signature = base64.b64decode(document["signature"])
+        head = TreeHead(int(body["tree_size"]), str(body["root_sha256"]))
+        if body.get("origin") != ORIGIN:
+            raise ValueError(f"not a launchbook checkpoint (origin {body.get('origin')!r})")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SourceError(f"not a readable checkpoint: {exc}", path) from None
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    return Checkpoint(
+        head=head,
+        created_at=str(body.get("created_at", "")),
+        signer=certificate.subject.rfc4514_string(),
+        fingerprint=fingerprint(der),
+        certificate_der=der,
+        signature_ok=_verify(certificate.public_key(), signature, canonical_json(body), str(document.get("algorithm"))),
+    )
+
+
+def latest_checkpoint(project: Path, at_least: int = 0) -> Path | None:
+    """The newest stored checkpoint that covers ``at_least`` entries."""
+    folder = checkpoints_dir(project)
+    candidates = sorted(folder.glob("checkpoint-*.json")) if folder.is_dir() else []
+    for path in reversed(candidates):
+        try:
+            if int(path.name.split("-")[1]) >= at_least:
+                return path
+        except (IndexError, ValueError):
+            continue
+    return None

@@ -1,0 +1,132 @@
+"""The ledger: ``content/runs/ledger.jsonl``, one line per sealed run, in sealing order.
+
+Each line is the canonical JSON of one entry (sequence number, run, checklist, sealing
+time, sha256 of the canonical run record and of the report PDF, sha256 of every evidence
+file). Lines are the leaves of an RFC 6962 Merkle tree, so any prefix of the ledger has
+a tree head (size, root) that signed reports and checkpoints pin down. Appends happen
+under the ledger lock and replace the file atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.archive import merkle
+from generator.errors import SourceError
+from generator.runs.record import canonical_json
+from generator.runs.store import atomic_write, runs_dir
+
+LEDGER_NAME = "ledger.jsonl"
+_FIELDS = ("seq", "run", "checklist", "sealed_at", "record_sha256", "report_sha256", "evidence")
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One sealed run as the ledger records it."""
+
+    seq: int
+    """0-based position (the Merkle leaf index)."""
+    run: str
+    """Run id."""
+    checklist: str
+    """Checklist id."""
+    sealed_at: str
+    """When the run was closed (UTC ISO 8601)."""
+    record_sha256: str
+    """sha256 of the run record's canonical JSON (as archived and embedded in the PDF)."""
+    report_sha256: str
+    """sha256 of the signed report PDF."""
+    evidence: dict[str, str]
+    """Evidence path (``evidence/x``) -> sha256."""
+    line: int = 0
+    """1-based line in ledger.jsonl (0 for a new entry)."""
+
+    def data(self) -> dict[str, Any]:
+        return {"seq": self.seq, "run": self.run, "checklist": self.checklist, "sealed_at": self.sealed_at,
+                "record_sha256": self.record_sha256, "report_sha256": self.report_sha256,
+                "evidence": dict(sorted(self.evidence.items()))}
+
+    def line_bytes(self) -> bytes:
+        return canonical_json(self.data())
+
+    def leaf(self) -> bytes:
+        return merkle.leaf_hash(self.line_bytes())
+
+
+@dataclass(frozen=True, slots=True)
+class TreeHead:
+    """Size and root of the ledger's Merkle tree."""
+
+    size: int
+    """Number of entries."""
+    root: str
+    """Root hash, hex."""
+
+    def data(self) -> dict[str, Any]:
+        return {"tree_size": self.size, "root_sha256": self.root}
+
+
+def ledger_path(project: Path) -> Path:
+    return runs_dir(project) / LEDGER_NAME
+
+
+def parse_ledger(raw: bytes, shown: str) -> tuple[list[LedgerEntry], list[tuple[int, str]], list[bytes]]:
+    """Entries, problems as (line, message), and the raw leaf data of every line.
+
+    Every line counts as a leaf as written, so a damaged line still changes the tree.
+    """
+    entries: list[LedgerEntry] = []
+    problems: list[tuple[int, str]] = []
+    leaves: list[bytes] = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        leaves.append(merkle.leaf_hash(line))
+        try:
+            data = json.loads(line.decode("utf-8"))
+            if not isinstance(data, dict) or set(data) != set(_FIELDS):
+                raise ValueError(f"fields must be exactly {', '.join(_FIELDS)}")
+            entry = LedgerEntry(line=number, **{k: data[k] for k in _FIELDS})
+            if not isinstance(entry.seq, int) or not isinstance(entry.evidence, dict):
+                raise ValueError("'seq' must be a number and 'evidence' a mapping")
+        except (UnicodeDecodeError, ValueError, TypeError) as exc:
+            problems.append((number, f"unreadable ledger line: {exc}"))
+            continue
+        if canonical_json(entry.data()) != line:
+            problems.append((number, "ledger line is not in canonical form (edited by hand?)"))
+        expected = len(leaves) - 1
+        if entry.seq != expected:
+            problems.append((number, f"sequence number {entry.seq} where {expected} was expected "
+                                     "(a line was deleted, inserted or moved)"))
+        entries.append(entry)
+    return entries, problems, leaves
+
+
+def read_ledger(project: Path) -> tuple[list[LedgerEntry], list[bytes]]:
+    """The ledger for appending: any problem is an error (seal nothing onto a damaged log)."""
+    path = ledger_path(project)
+    if not path.exists():
+        return [], []
+    shown = path.relative_to(project).as_posix()
+    entries, problems, leaves = parse_ledger(path.read_bytes(), shown)
+    if problems:
+        line, message = problems[0]
+        raise SourceError(f"{message}; refusing to seal onto a damaged ledger (run `launchbook verify`)", shown, line)
+    return entries, leaves
+
+
+def tree_head(leaves: list[bytes], size: int | None = None) -> TreeHead:
+    count = len(leaves) if size is None else size
+    return TreeHead(count, merkle.root(leaves[:count]).hex())
+
+
+def append_entry(project: Path, entry: LedgerEntry) -> None:
+    """Append one line (caller holds the ledger lock)."""
+    path = ledger_path(project)
+    existing = path.read_bytes() if path.exists() else b""
+    if existing and not existing.endswith(b"\n"):
+        existing += b"\n"
+    atomic_write(path, existing + entry.line_bytes() + b"\n")

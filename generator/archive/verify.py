@@ -1,0 +1,82 @@
+"""``launchbook verify``: one entry point for a project archive, a report PDF or an audit
+bundle, with one result shape for the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """The outcome of verifying one target."""
+
+    target: str
+    """What was checked."""
+    kind: str
+    """``project``, ``report`` or ``bundle``."""
+    ok: bool
+    """True when nothing is wrong."""
+    text: str
+    """A readable account."""
+    data: dict[str, Any]
+    """The machine-readable account."""
+
+
+def _trust_for(project: Path, extra: list[Path]) -> list[Path]:
+    from generator.config import load_config
+
+    content = project / "content"
+    return [*extra, *(load_config(content, "content").trust if content.is_dir() else ())]
+
+
+def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], project: Path) -> list[Verified]:
+    """Verify each target: a folder is a project archive, ``.zip`` a bundle, anything else a PDF."""
+    from generator.archive.audit import audit_project
+    from generator.archive.bundle import verify_bundle
+    from generator.report.verify import verify_file
+
+    results: list[Verified] = []
+    for target in targets:
+        if target.is_dir():
+            audit = audit_project(target, _trust_for(target, trust), since)
+            results.append(Verified(str(target), "project", audit.ok, describe_audit(audit), audit.to_data()))
+        elif target.suffix.lower() == ".zip":
+            check = verify_bundle(target, _trust_for(project, trust))
+            lines = [f"{target}: bundle of run {check.run}: {'OK' if check.ok else 'PROBLEMS'} (report: {check.verdict})"]
+            lines += [f"  problem: {p}" for p in check.problems]
+            results.append(Verified(str(target), "bundle", check.ok, "\n".join(lines), check.to_data()))
+        else:
+            report = verify_file(target, _trust_for(project, trust),
+                                 project if (project / "content").is_dir() else None)
+            results.append(Verified(str(target), "report", report.ok, describe_report(report), report.to_data()))
+    return results
+
+
+def describe_report(result: Any) -> str:
+    lines = [f"{result.path}: {result.verdict}"]
+    for signature in result.signatures:
+        lines.append(f"  signed by {signature.signer} at {signature.signed_at or '?'}"
+                     f"{' (timestamped)' if signature.timestamped else ''}; SHA-256 {signature.fingerprint}")
+    if result.record is not None:
+        match = {True: "matches the archived record", False: "DIFFERS from the archived record",
+                 None: "no archived record to compare"}[result.record_matches]
+        lines.append(f"  embedded record of run {result.record.get('id')}: {match}")
+    lines += [f"  problem: {problem}" for problem in result.problems]
+    return "\n".join(lines)
+
+
+def describe_audit(audit: Any) -> str:
+    sealed = sum(r.sealed for r in audit.runs.values())
+    lines = [
+        f"Ledger: {audit.head.size} entries, root {audit.head.root}",
+        f"Runs: {len(audit.runs)} ({sealed} sealed, {len(audit.runs) - sealed} open); "
+        f"checkpoints checked: {len(audit.checkpoints)}",
+    ]
+    if audit.ok:
+        lines.append("Archive verified: no problems.")
+    else:
+        lines.append(f"{len(audit.findings)} problem{'s' if len(audit.findings) != 1 else ''}:")
+        lines += [f"  {finding}" for finding in audit.findings]
+    return "\n".join(lines)
