@@ -35,9 +35,10 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 def build(project: Path, output: Path | None, strict: bool, clean: bool, as_json: bool) -> None:
     """Build the site from PROJECT/content into the output folder (atomically)."""
+    from generator.archive.audit import audit_project
     from generator.site.build import build_site
 
-    result = build_site(project, output, strict=strict, clean=clean)
+    result = build_site(project, output, strict=strict, clean=clean, audit=audit_project)
     if as_json:
         _emit_json(
             {

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from generator.archive.audit import audit_project
+from generator.archive.checkpoint import make_checkpoint
 from generator.archive.seal import close_run
 from generator.report.keys import create_key
 from generator.site.build import build_site
@@ -54,7 +56,9 @@ def main(argv: list[str]) -> None:
         print(f"Sealed {run_id}: {sealed.summary.outcome.value.upper()}, {sealed.pages} pages "
               f"(render {sealed.render_seconds:.1f} s, sign {sealed.sign_seconds:.2f} s, "
               f"total {time.perf_counter() - started:.1f} s)")
-    result = build_site(PROJECT, ROOT / "output", clean="--clean" in argv)
+    checkpoint, head = make_checkpoint(PROJECT, str(key))
+    print(f"Signed checkpoint of the ledger ({head.size} entries): {checkpoint.name}")
+    result = build_site(PROJECT, ROOT / "output", clean="--clean" in argv, audit=audit_project)
     print(f"Built {result.pages} pages, {result.runs} runs into {result.output} in {result.seconds:.2f} s "
           f"({len(result.warnings)} warnings).")
 

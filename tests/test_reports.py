@@ -188,12 +188,12 @@ def test_verify_trusted_untrusted_and_archived_record(sealed: tuple[Path, str, P
     project, run_id, pdf = sealed
     untrusted = run_cli("verify", pdf, "-C", project, "--json")
     assert untrusted.exit_code == 1
-    data = json.loads(untrusted.stdout)["reports"][0]
+    data = json.loads(untrusted.stdout)["results"][0]
     assert data["verdict"] == "valid signature, untrusted signer"
     assert data["record_matches"] is True
     trusted = run_cli("verify", pdf, "--trust", signing_key.certificate, "-C", project, "--json")
     assert trusted.exit_code == 0, trusted.output
-    report = json.loads(trusted.stdout)["reports"][0]
+    report = json.loads(trusted.stdout)["results"][0]
     assert report["verdict"] == "valid and trusted" and report["run"] == run_id
     assert report["signatures"][0]["fingerprint"] == signing_key.fingerprint
     (project / "content/site.yml").write_text(f"trust:\n  - {signing_key.certificate}\n")
@@ -305,4 +305,4 @@ def test_timestamped_signature_b_t(started: tuple[Path, str], run_cli: RunCli, s
     pdf = project / f"content/runs/deploy/{run_id}.pdf"
     assert "Signature is Valid" in pdfsig(pdf)
     verified = json.loads(run_cli("verify", pdf, "--trust", signing_key.certificate, "--json").stdout)
-    assert verified["reports"][0]["signatures"][0]["timestamped"] is True
+    assert verified["results"][0]["signatures"][0]["timestamped"] is True

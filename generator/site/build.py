@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,13 @@ def _shown(path: Path, base: Path) -> str:
         return str(path)
 
 
-def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = False, clean: bool = False) -> BuildResult:
-    """Build ``project_dir/content`` into ``output`` (default ``project_dir/output``)."""
+def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = False, clean: bool = False,
+               audit: Callable[[Path, list[Path]], Any] | None = None) -> BuildResult:
+    """Build ``project_dir/content`` into ``output`` (default ``project_dir/output``).
+
+    ``audit`` (the archive's integrity check, injected so the site does not depend on the
+    archive) adds the Audit page and per-run integrity badges.
+    """
     started = time.perf_counter()
     project_dir = project_dir.resolve()
     output = (output or project_dir / "output").resolve()
@@ -79,7 +85,12 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     runs = load_runs(project_dir, documents)
     evidence, evidence_warnings = evidence_files(runs)
     reports, report_warnings = report_files(runs)
-    checks, check_warnings = check_reports(reports, runs, config.trust)
+    integrity = audit(project_dir, list(config.trust)) if audit is not None and runs else None
+    if integrity is not None:
+        checks = {run_id: state.report for run_id, state in integrity.runs.items() if state.report is not None}
+        check_warnings = [Diagnostic(f.where, None, f"integrity: {f.message}") for f in integrity.findings]
+    else:
+        checks, check_warnings = check_reports(reports, runs, config.trust)
     nav = build_nav(documents, config.nav)
     assets = {entry.rel for entry in tree.assets}
     warnings = [
@@ -94,7 +105,7 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     staging = staging_dir(output)
     try:
         writer = OutputWriter(staging)
-        pages = render_site(writer, documents, runs, nav, config, themes, checks)
+        pages = render_site(writer, documents, runs, nav, config, themes, checks, integrity)
         for entry in tree.assets:
             writer.copy(entry.rel, entry.path)
         for target, source in [*evidence, *reports]:
@@ -134,13 +145,14 @@ def checklist_summary(checklist: Checklist) -> dict[str, Any]:
 
 def render_site(
     writer: OutputWriter, documents: list[Document], runs: list[RunView], nav: list[NavNode], config: SiteConfig,
-    themes: list[Path], checks: dict[str, Any] | None = None,
+    themes: list[Path], checks: dict[str, Any] | None = None, integrity: Any = None,
 ) -> int:
     """Render every page and generated asset into ``writer``; return the page count."""
     env = make_environment(themes)
     built = build_datetime()
     common: dict[str, Any] = {
         "nav": nav, "build_date": built.date().isoformat() if built else "", "has_runs": bool(runs),
+        "has_audit": integrity is not None,
     }
     by_checklist = runs_by_checklist(runs)
     home_doc = next((d for d in documents if d.rel_path == "index.md"), None)
@@ -169,10 +181,11 @@ def render_site(
         count += 1
     writer.write("404.html", render_page(env, "404.html", "404.html", config, page=None, crumbs=[], **common))
     count += 1
-    count += render_runs(writer, env, runs, config, common, checks or {})
+    count += render_runs(writer, env, runs, config, common, checks or {}, integrity)
     if config.base_url:
         urls = sorted([HOME, *(output_path(d.rel_path) for d in documents if d is not home_doc),
-                       *(v.url for v in runs), *(["runs/index.html"] if runs else [])])
+                       *(v.url for v in runs), *(["runs/index.html"] if runs else []),
+                       *(["runs/audit.html"] if runs and integrity is not None else [])])
         writer.write("sitemap.xml", render_page(env, "sitemap.xml", "sitemap.xml", config, urls=urls))
     for rel, path in theme_assets(themes).items():
         writer.copy(rel, path)
@@ -183,22 +196,33 @@ def render_site(
 
 
 ARCHIVE = "runs/index.html"
+AUDIT = "runs/audit.html"
 
 
 def render_runs(writer: OutputWriter, env: Any, runs: list[RunView], config: SiteConfig, common: dict[str, Any],
-                checks: dict[str, Any]) -> int:
+                checks: dict[str, Any], integrity: Any = None) -> int:
     """Every run page, the archive page and its data; return the page count."""
     if not runs:
         return 0
     titles = {v.record.checklist: v.record.snapshot.title for v in reversed(runs)}
     crumbs = [("Run archive", ARCHIVE)]
     for view in runs:
+        state = integrity.runs.get(view.record.id) if integrity is not None else None
         html = render_page(env, "run.html", view.url, config, page=None, run=view, crumbs=crumbs,
-                           check=checks.get(view.record.id), **common)
+                           check=checks.get(view.record.id), integrity=state, **common)
         writer.write(view.url, html)
     rows = archive_rows(runs, titles)
+    if integrity is not None:
+        for row in rows:
+            state = integrity.runs.get(str(row["id"]))
+            row["i"] = state.status if state is not None else "unknown"
+        pages = [ARCHIVE, AUDIT]
+        writer.write(AUDIT, render_page(env, "audit.html", AUDIT, config, page=None, audit=integrity, runs=runs,
+                                        crumbs=[], **common))
+    else:
+        pages = [ARCHIVE]
     checklists = sorted(titles.items(), key=lambda pair: pair[1].lower())
     writer.write(ARCHIVE, render_page(env, "archive.html", ARCHIVE, config, page=None, runs=runs[:50],
                                       total=len(runs), checklists=checklists, crumbs=[], **common))
     writer.write("assets/runs-index.js", archive_js(rows))
-    return len(runs) + 1
+    return len(runs) + len(pages)

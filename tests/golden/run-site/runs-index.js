@@ -1,1 +1,1 @@
-window.LAUNCHBOOK_RUNS = [{"c":"deploy","e":"prod","f":"","id":"20260301-1000-v1-0","o":"no-go","p":66.7,"r":"v1.0","s":"2026-03-01T10:00:00Z","t":"Deploy the API","u":"runs/deploy/20260301-1000-v1-0.html"}];
+window.LAUNCHBOOK_RUNS = [{"c":"deploy","e":"prod","f":"","i":"open","id":"20260301-1000-v1-0","o":"no-go","p":66.7,"r":"v1.0","s":"2026-03-01T10:00:00Z","t":"Deploy the API","u":"runs/deploy/20260301-1000-v1-0.html"}];
