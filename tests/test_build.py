@@ -28,7 +28,7 @@ def test_builds_pages_assets_and_sitemap(small_site: Path, run_cli: RunCli) -> N
     for rel in ("index.html", "ops/deploy.html", "guides/style.html", "404.html", "sitemap.xml",
                 "assets/launchbook.css", "assets/launchbook.js", "assets/search-index.js", "assets/pygments.css"):
         assert (out / rel).is_file(), rel
-    assert "Built 4 pages (1 checklists, 6 items)" in result.stdout
+    assert "Built 6 pages (1 checklists, 6 items)" in result.stdout
     sitemap = (out / "sitemap.xml").read_text()
     assert "<loc>https://runbooks.example.com/ops/deploy.html</loc>" in sitemap
 
@@ -208,7 +208,7 @@ def test_bad_site_yml_lists_every_problem(small_site: Path, run_cli: RunCli) -> 
 def test_build_json_summary(small_site: Path, run_cli: RunCli) -> None:
     result = run_cli("build", "-C", small_site, "--json")
     data = json.loads(result.stdout)
-    assert (data["pages"], data["checklists"], data["items"], data["warnings"]) == (4, 1, 6, [])
+    assert (data["pages"], data["checklists"], data["items"], data["warnings"]) == (6, 1, 6, [])
 
 
 def test_undecodable_bytes_fail_with_line(write_project, run_cli: RunCli) -> None:  # type: ignore[no-untyped-def]

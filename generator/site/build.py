@@ -18,7 +18,9 @@ from generator.config import SiteConfig, build_datetime, load_config
 from generator.errors import BuildError
 from generator.model import Checklist, Diagnostic, Document, ItemState
 from generator.site.links import check_links
-from generator.site.nav import HOME, NavNode, breadcrumbs, build_nav, output_path, relative_url
+from generator.site.nav import (
+    EXPAND_ALL_UP_TO, HOME, NavNode, breadcrumbs, build_nav, output_path, relative_url, walk,
+)
 from generator.site.render import make_environment, render_page, theme_assets, theme_dirs
 from generator.site.runs import (
     RunView, archive_js, archive_rows, check_reports, evidence_files, fill_history, item_history, load_runs,
@@ -155,6 +157,8 @@ def render_site(
         "has_audit": integrity is not None,
     }
     by_checklist = runs_by_checklist(runs)
+    trails = breadcrumbs(nav)
+    navs = NavRenderer(env, nav, config)
     home_doc = next((d for d in documents if d.rel_path == "index.md"), None)
     checklists = [d for d in documents if isinstance(d, Checklist)]
     catalogue = [
@@ -162,14 +166,16 @@ def render_site(
         for c in sorted(checklists, key=lambda c: (c.nav_order if c.nav_order is not None else 10**9, c.title.lower(), c.rel_path))
     ]
     tags = sorted({tag for c in checklists for tag in c.tags}, key=str.lower)
-    writer.write(HOME, render_page(env, "home.html", HOME, config, page=home_doc, catalogue=catalogue, tags=tags, crumbs=[], **common))
+    writer.write(HOME, render_page(env, "home.html", HOME, config, page=home_doc, catalogue=catalogue, tags=tags,
+                                   crumbs=[], nav_html=navs.for_page(HOME), **common))
     count = 1
     for document in documents:
         if document is home_doc:
             continue
         url = output_path(document.rel_path)
         is_checklist = isinstance(document, Checklist)
-        context: dict[str, Any] = {"page": document, "crumbs": breadcrumbs(nav, url), **common}
+        context: dict[str, Any] = {"page": document, "crumbs": trails.get(url, []), "nav_html": navs.for_page(url),
+                                   **common}
         history = by_checklist.get(document.id, [])
         context["body"] = fill_history(document.body_html, item_history(history))
         if is_checklist:
@@ -179,9 +185,16 @@ def render_site(
         html = render_page(env, "checklist.html" if is_checklist else "page.html", url, config, **context)
         writer.write(url, html)
         count += 1
-    writer.write("404.html", render_page(env, "404.html", "404.html", config, page=None, crumbs=[], **common))
+    writer.write("404.html", render_page(env, "404.html", "404.html", config, page=None, crumbs=[],
+                                         nav_html=navs.for_page("404.html"), **common))
     count += 1
-    count += render_runs(writer, env, runs, config, common, checks or {}, integrity)
+    for node in walk(nav):
+        if node.kind == "folder" and node.generated and node.url:
+            writer.write(node.url, render_page(env, "folder.html", node.url, config, page=None, folder=node,
+                                               crumbs=trails.get(node.url, []), nav_html=navs.for_page(node.url),
+                                               **common))
+            count += 1
+    count += render_runs(writer, env, runs, config, {**common, "navs": navs}, checks or {}, integrity)
     if config.base_url:
         urls = sorted([HOME, *(output_path(d.rel_path) for d in documents if d is not home_doc),
                        *(v.url for v in runs), *(["runs/index.html"] if runs else []),
@@ -204,12 +217,14 @@ def render_runs(writer: OutputWriter, env: Any, runs: list[RunView], config: Sit
     """Every run page, the archive page and its data; return the page count."""
     if not runs:
         return 0
+    navs = common.pop("navs")
     titles = {v.record.checklist: v.record.snapshot.title for v in reversed(runs)}
     crumbs = [("Run archive", ARCHIVE)]
     for view in runs:
         state = integrity.runs.get(view.record.id) if integrity is not None else None
         html = render_page(env, "run.html", view.url, config, page=None, run=view, crumbs=crumbs,
-                           check=checks.get(view.record.id), integrity=state, **common)
+                           check=checks.get(view.record.id), integrity=state, nav_html=navs.for_page(view.url),
+                           **common)
         writer.write(view.url, html)
     rows = archive_rows(runs, titles)
     if integrity is not None:
@@ -218,11 +233,34 @@ def render_runs(writer: OutputWriter, env: Any, runs: list[RunView], config: Sit
             row["i"] = state.status if state is not None else "unknown"
         pages = [ARCHIVE, AUDIT]
         writer.write(AUDIT, render_page(env, "audit.html", AUDIT, config, page=None, audit=integrity, runs=runs,
-                                        crumbs=[], **common))
+                                        crumbs=[], nav_html=navs.for_page(AUDIT), **common))
     else:
         pages = [ARCHIVE]
     checklists = sorted(titles.items(), key=lambda pair: pair[1].lower())
     writer.write(ARCHIVE, render_page(env, "archive.html", ARCHIVE, config, page=None, runs=runs[:50],
-                                      total=len(runs), checklists=checklists, crumbs=[], **common))
+                                      total=len(runs), checklists=checklists, crumbs=[],
+                                      nav_html=navs.for_page(ARCHIVE), **common))
     writer.write("assets/runs-index.js", archive_js(rows))
     return len(runs) + len(pages)
+
+
+class NavRenderer:
+    """Renders the navigation once per folder and marks the current page by string edit.
+
+    Every page of a folder shares the same nav HTML (links are relative to the folder);
+    only ``aria-current`` differs, so a 1,000-page site renders 10s of navs, not 1,000.
+    """
+
+    def __init__(self, env: Any, nav: list[NavNode], config: SiteConfig) -> None:
+        self.env, self.nav, self.config = env, nav, config
+        self.expand_all = len(walk(nav)) <= EXPAND_ALL_UP_TO
+        self.cache: dict[str, str] = {}
+
+    def for_page(self, page_url: str) -> str:
+        folder = page_url.rsplit("/", 1)[0] if "/" in page_url else ""
+        if folder not in self.cache:
+            self.cache[folder] = render_page(self.env, "nav.html", page_url, self.config, nav=self.nav,
+                                             current_dir=folder, expand_all=self.expand_all)
+        html = self.cache[folder]
+        link = f'href="{page_url.rsplit("/", 1)[-1]}"'
+        return html.replace(link + ">", link + ' aria-current="page">', 1)

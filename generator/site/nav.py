@@ -21,11 +21,19 @@ def output_path(rel_path: str) -> str:
 
 
 def relative_url(target: str, from_page: str) -> str:
-    """URL of ``target`` (site-relative) as seen from ``from_page`` (site-relative)."""
+    """URL of ``target`` (site-relative) as seen from ``from_page`` (site-relative).
+
+    Both are normalised output paths, so this is plain string work (no ``relpath``).
+    """
     path, hash_, fragment = target.partition("#")
-    base = posixpath.dirname(from_page) or "."
-    rel = posixpath.relpath(path, base) if path else posixpath.basename(from_page)
-    return rel + hash_ + fragment
+    if not path:
+        return from_page.rsplit("/", 1)[-1] + hash_ + fragment
+    here = from_page.split("/")[:-1]
+    there = path.split("/")
+    common = 0
+    while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
+        common += 1
+    return "../" * (len(here) - common) + "/".join(there[common:]) + hash_ + fragment
 
 
 def root_prefix(from_page: str) -> str:
@@ -50,6 +58,8 @@ class NavNode:
     """Entries inside a folder."""
     order: int | None = None
     """Explicit ``nav_order``."""
+    generated: bool = False
+    """A folder without its own index.md: launchbook writes a listing page for it."""
 
 
 def _folder_title(name: str) -> str:
@@ -71,6 +81,7 @@ def build_nav(documents: list[Document], order: tuple[str, ...]) -> list[NavNode
 
     for document in documents:
         parent_key = posixpath.dirname(document.rel_path)
+        folder(parent_key)
         if PurePosixPath(document.rel_path).name == "index.md":
             node = folder(parent_key)
             if parent_key:
@@ -82,9 +93,27 @@ def build_nav(documents: list[Document], order: tuple[str, ...]) -> list[NavNode
         folder(parent_key).children.append(
             NavNode(document.title, output_path(document.rel_path), document.rel_path, kind, order=document.nav_order)
         )
+    for key, node in folders.items():
+        if key and node.url is None:
+            node.url, node.generated = f"{key}/index.html", True
     rank = {key: index for index, key in enumerate(order)}
     _sort(root, rank)
     return root.children
+
+
+def walk(nodes: list[NavNode]) -> list[NavNode]:
+    """Every node of the tree, depth first."""
+    found: list[NavNode] = []
+    for node in nodes:
+        found.append(node)
+        found.extend(walk(node.children))
+    return found
+
+
+EXPAND_ALL_UP_TO = 150
+"""Sites with at most this many nav entries show every folder open; larger ones open only
+the folders on the way to the current page, so a page's nav stays small however big the
+site grows (MkDocs renders the whole tree into every page, which makes builds quadratic)."""
 
 
 def _sort(node: NavNode, rank: dict[str, int]) -> None:
@@ -99,22 +128,16 @@ def _sort(node: NavNode, rank: dict[str, int]) -> None:
         _sort(child, rank)
 
 
-def breadcrumbs(nav: list[NavNode], page_url: str) -> list[tuple[str, str | None]]:
-    """(title, site-relative url) from the home page down to ``page_url``'s parent."""
-    trail: list[tuple[str, str | None]] = []
+def breadcrumbs(nav: list[NavNode]) -> dict[str, list[tuple[str, str | None]]]:
+    """Page URL -> (title, url) of the folders above it, for every page at once."""
+    trails: dict[str, list[tuple[str, str | None]]] = {}
 
-    def visit(nodes: list[NavNode], path: list[NavNode]) -> bool:
+    def visit(nodes: list[NavNode], path: list[tuple[str, str | None]]) -> None:
         for node in nodes:
-            if node.url == page_url and node.kind != "folder":
-                trail.extend((p.title, p.url) for p in path)
-                return True
+            if node.url is not None:
+                trails.setdefault(node.url, list(path))
             if node.kind == "folder":
-                if node.url == page_url:
-                    trail.extend((p.title, p.url) for p in path)
-                    return True
-                if visit(node.children, [*path, node]):
-                    return True
-        return False
+                visit(node.children, [*path, (node.title, node.url)])
 
     visit(nav, [])
-    return trail
+    return trails
