@@ -15,6 +15,9 @@ import click
 from generator import __version__
 
 
+WARNINGS_SHOWN = 50
+
+
 def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True))
 
@@ -25,6 +28,13 @@ def cli() -> None:
     """launchbook: Markdown checklists -> runbook site and signed go-live reports."""
 
 
+def _audit(project: Path, trust: list[Path]) -> Any:
+    """The archive's integrity check, imported only when a build needs it."""
+    from generator.archive.audit import audit_project
+
+    return audit_project(project, trust)
+
+
 @cli.command()
 @click.option("-C", "project", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
               help="Project folder (holds content/ and themes/).")
@@ -32,13 +42,16 @@ def cli() -> None:
               help="Output folder [default: PROJECT/output].")
 @click.option("--strict", is_flag=True, help="Fail on any warning (repairs, unknown keys, broken links).")
 @click.option("--clean", is_flag=True, help="Move files you added to the output folder aside to OUTPUT.kept/ instead of keeping them.")
+@click.option("--no-cache", is_flag=True, help="Rebuild everything (ignore PROJECT/.launchbook-cache and the "
+              "up-to-date check).")
+@click.option("-v", "--verbose", is_flag=True, help=f"Print every warning, not only the first {50}.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
-def build(project: Path, output: Path | None, strict: bool, clean: bool, as_json: bool) -> None:
+def build(project: Path, output: Path | None, strict: bool, clean: bool, no_cache: bool, verbose: bool,
+          as_json: bool) -> None:
     """Build the site from PROJECT/content into the output folder (atomically)."""
-    from generator.archive.audit import audit_project
-    from generator.site.build import build_site
+    from generator.site.uptodate import build as build_if_needed
 
-    result = build_site(project, output, strict=strict, clean=clean, audit=audit_project)
+    result = build_if_needed(project, output, strict=strict, clean=clean, cache=not no_cache, audit=_audit)
     if as_json:
         _emit_json(
             {
@@ -50,13 +63,22 @@ def build(project: Path, output: Path | None, strict: bool, clean: bool, as_json
                 "warnings": [str(w) for w in result.warnings],
                 "kept": list(result.kept),
                 "seconds": round(result.seconds, 3),
+                "skipped": result.skipped,
             }
         )
         return
-    for warning in result.warnings:
+    shown = result.warnings if verbose else result.warnings[:WARNINGS_SHOWN]
+    for warning in shown:
         click.echo(f"warning: {warning}", err=True)
+    if len(shown) < len(result.warnings):
+        click.echo(f"… and {len(result.warnings) - len(shown)} more warnings (-v shows all, --json lists them)",
+                   err=True)
     for kept in result.kept:
         click.echo(f"kept your file: {kept}", err=True)
+    if result.skipped:
+        click.echo(f"Up to date: nothing changed since the last build of {result.output} "
+                   f"({result.pages} pages; checked in {result.seconds:.2f} s).")
+        return
     click.echo(
         f"Built {result.pages} pages ({result.checklists} checklists, {result.items} items) into "
         f"{result.output} in {result.seconds:.2f} s; {len(result.warnings)} warnings."

@@ -18,7 +18,7 @@ _INVISIBLE = {"\ufe0e", "\ufe0f", "\u200d", "\u20e3"}
 
 
 def fonts_dir() -> Path:
-    from generator.site.render import default_theme_dir
+    from generator.site.themes import default_theme_dir
 
     return default_theme_dir() / "report" / "fonts"
 

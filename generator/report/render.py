@@ -21,7 +21,8 @@ from generator.runs.codec import safe_evidence_path
 from generator.runs.drift import Drift
 from generator.runs.outcome import RunSummary
 from generator.runs.record import Entry, Evidence, RunRecord, SnapshotItem, canonical_json, parse_time
-from generator.site.render import default_theme_dir, make_environment
+from generator.site.render import make_environment
+from generator.site.themes import default_theme_dir
 
 PX_TO_PT = 0.75  # CSS px (1/96 in) -> PDF points (1/72 in)
 RECORD_NAME = "run-record.json"

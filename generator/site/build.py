@@ -7,7 +7,6 @@ read and every page rendered into a staging folder.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from generator.config import SiteConfig, build_datetime, load_config
 from generator.errors import BuildError
 from generator.model import Checklist, Diagnostic, Document, ItemState
 from generator.site.links import check_links
+from generator.site.result import BuildResult
 from generator.site.nav import (
     EXPAND_ALL_UP_TO, HOME, NavNode, breadcrumbs, build_nav, output_path, relative_url, walk,
 )
@@ -33,39 +33,9 @@ from generator.sources.collect import collect_sources, parse_sources
 from generator.sources.markdown import pygments_css
 
 
-@dataclass(frozen=True, slots=True)
-class BuildResult:
-    """What a build did, for the CLI to print."""
-
-    output: Path
-    """The output folder now holding the site."""
-    pages: int
-    """HTML pages written."""
-    checklists: int
-    """Checklists published."""
-    runs: int
-    """Run records published."""
-    items: int
-    """Checklist items across all checklists."""
-    files: int
-    """All files written."""
-    warnings: tuple[Diagnostic, ...]
-    """Every warning, in source order."""
-    kept: tuple[str, ...]
-    """User files found in the old output and where they are now."""
-    seconds: float
-    """Wall time of the build."""
-
-
-def _shown(path: Path, base: Path) -> str:
-    try:
-        return os.path.relpath(path, base) if path.is_absolute() else str(path)
-    except ValueError:
-        return str(path)
-
-
 def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = False, clean: bool = False,
-               audit: Callable[[Path, list[Path]], Any] | None = None) -> BuildResult:
+               audit: Callable[[Path, list[Path]], Any] | None = None, cache: bool = True,
+               fingerprint: str = "") -> BuildResult:
     """Build ``project_dir/content`` into ``output`` (default ``project_dir/output``).
 
     ``audit`` (the archive's integrity check, injected so the site does not depend on the
@@ -75,7 +45,7 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     project_dir = project_dir.resolve()
     output = (output or project_dir / "output").resolve()
     content = project_dir / "content"
-    shown = _shown(content, Path.cwd())
+    shown = "content"  # messages name files relative to the project, whatever the working folder
     if content.resolve().is_relative_to(output) or output.is_relative_to(content.resolve()):
         raise BuildError(f"output folder {output} overlaps the content folder; choose another -o")
     if project_dir.is_relative_to(output):
@@ -83,7 +53,7 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
 
     config = load_config(content, shown)
     tree = collect_sources(content, shown)
-    documents = parse_sources(tree)
+    documents = parse_sources(tree, project_dir if cache else None)
     runs = load_runs(project_dir, documents)
     evidence, evidence_warnings = evidence_files(runs)
     reports, report_warnings = report_files(runs)
@@ -112,7 +82,13 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
             writer.copy(entry.rel, entry.path)
         for target, source in [*evidence, *reports]:
             writer.copy(target, source)
-        writer.finish()
+        checklist_count = sum(isinstance(d, Checklist) for d in documents)
+        item_count = sum(len(d.items) for d in documents if isinstance(d, Checklist))
+        writer.finish({
+            "fingerprint": fingerprint,
+            "summary": {"pages": pages, "checklists": checklist_count, "runs": len(runs), "items": item_count},
+            "warnings": [{"path": w.path, "line": w.line, "message": w.message} for w in warnings],
+        })
         files = len(writer.written)
     except BaseException:
         discard(staging)
@@ -168,23 +144,13 @@ def render_site(
     tags = sorted({tag for c in checklists for tag in c.tags}, key=str.lower)
     writer.write(HOME, render_page(env, "home.html", HOME, config, page=home_doc, catalogue=catalogue, tags=tags,
                                    crumbs=[], nav_html=navs.for_page(HOME), **common))
-    count = 1
-    for document in documents:
-        if document is home_doc:
-            continue
-        url = output_path(document.rel_path)
-        is_checklist = isinstance(document, Checklist)
-        context: dict[str, Any] = {"page": document, "crumbs": trails.get(url, []), "nav_html": navs.for_page(url),
-                                   **common}
-        history = by_checklist.get(document.id, [])
-        context["body"] = fill_history(document.body_html, item_history(history))
-        if is_checklist:
-            context["summary"] = checklist_summary(document)
-            context["history"] = history
-            context["trend"] = trend_svg(history, {v.record.id: relative_url(v.url, url) for v in history})
-        html = render_page(env, "checklist.html" if is_checklist else "page.html", url, config, **context)
-        writer.write(url, html)
-        count += 1
+    pages = [d for d in documents if d is not home_doc]
+    for navs_folder in {output_path(d.rel_path).rsplit("/", 1)[0] for d in pages if "/" in d.rel_path}:
+        navs.for_page(f"{navs_folder}/x.html")  # warm the per-folder cache before workers fork
+    job = _PageJob(env, config, common, trails, navs, by_checklist)
+    for rel in render_pages(job, pages, writer.root):
+        writer.claim(rel)
+    count = 1 + len(pages)
     writer.write("404.html", render_page(env, "404.html", "404.html", config, page=None, crumbs=[],
                                          nav_html=navs.for_page("404.html"), **common))
     count += 1
@@ -264,3 +230,70 @@ class NavRenderer:
         html = self.cache[folder]
         link = f'href="{page_url.rsplit("/", 1)[-1]}"'
         return html.replace(link + ">", link + ' aria-current="page">', 1)
+
+
+@dataclass(slots=True)
+class _PageJob:
+    """Everything a worker needs to render document pages (inherited through fork)."""
+
+    env: Any
+    config: SiteConfig
+    common: dict[str, Any]
+    trails: dict[str, list[tuple[str, str | None]]]
+    navs: NavRenderer
+    by_checklist: dict[str, list[RunView]]
+
+    def render(self, document: Document) -> tuple[str, str]:
+        url = output_path(document.rel_path)
+        is_checklist = isinstance(document, Checklist)
+        context: dict[str, Any] = {"page": document, "crumbs": self.trails.get(url, []),
+                                   "nav_html": self.navs.for_page(url), **self.common}
+        history = self.by_checklist.get(document.id, [])
+        context["body"] = fill_history(document.body_html, item_history(history))
+        if is_checklist:
+            context["summary"] = checklist_summary(document)
+            context["history"] = history
+            context["trend"] = trend_svg(history, {v.record.id: relative_url(v.url, url) for v in history})
+        return url, render_page(self.env, "checklist.html" if is_checklist else "page.html", url, self.config,
+                                **context)
+
+
+_JOB: _PageJob | None = None
+PARALLEL_PAGES_FROM = 64
+
+
+def _render_chunk(args: tuple[list[Document], str]) -> list[str]:
+    from generator.sources.cache import quiet_gc
+
+    documents, root = args
+    assert _JOB is not None
+    writer = OutputWriter(Path(root))
+    with quiet_gc():
+        for document in documents:
+            writer.write(*_JOB.render(document))
+    return sorted(writer.written)
+
+
+def render_pages(job: _PageJob, documents: list[Document], root: Path) -> list[str]:
+    """Render and write document pages, on every core for big sites; return what was written."""
+    import gc
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _JOB
+    workers = min(os.cpu_count() or 1, 8)
+    _JOB = job
+    try:
+        if len(documents) < PARALLEL_PAGES_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return _render_chunk((documents, str(root)))
+        size = max(1, len(documents) // (workers * 4))
+        chunks = [(documents[i : i + size], str(root)) for i in range(0, len(documents), size)]
+        gc.freeze()  # workers inherit the model read-only: keep the GC from touching (and copying) it
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                return [rel for written in pool.map(_render_chunk, chunks) for rel in written]
+        finally:
+            gc.unfreeze()
+    finally:
+        _JOB = None

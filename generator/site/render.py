@@ -17,15 +17,7 @@ from generator import __version__
 from generator.config import SiteConfig
 from generator.errors import BuildError, ConfigError
 from generator.site.nav import relative_url, root_prefix
-
-
-def default_theme_dir() -> Path:
-    """The default theme: packaged inside the wheel, or ``themes/default`` in a checkout."""
-    here = Path(__file__).resolve().parents[1]
-    for candidate in (here / "_themes" / "default", here.parent / "themes" / "default"):
-        if (candidate / "templates").is_dir():
-            return candidate
-    raise BuildError("the default theme is missing from this installation (themes/default)")
+from generator.site.themes import default_theme_dir
 
 
 def theme_dirs(project_dir: Path, name: str) -> list[Path]:

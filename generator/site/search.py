@@ -8,6 +8,7 @@ Entries are sorted and keys written sorted, so the file is byte-stable.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from generator.model import Checklist, Document
 from generator.site.nav import output_path
@@ -15,26 +16,38 @@ from generator.site.nav import output_path
 _PAGE_TEXT_LIMIT = 20_000
 
 
-def search_entries(documents: list[Document]) -> list[dict[str, str]]:
-    """One entry per document, section heading and checklist item."""
-    entries: list[dict[str, str]] = []
-    for document in documents:
+def search_index(documents: list[Document]) -> dict[str, list[Any]]:
+    """The index as compact arrays (a 10,000-page site has millions of item entries).
+
+    ``d``: documents ``[kind, title, url, text]``; ``p``: distinct paths shown under
+    results; ``e``: headings and items ``[kind, title, document, path, anchor]`` where
+    document and path are indexes into ``d`` and ``p``.
+    """
+    docs: list[list[Any]] = []
+    paths: dict[str, int] = {}
+    entries: list[list[Any]] = []
+
+    def path_index(text: str) -> int:
+        return paths.setdefault(text, len(paths))
+
+    for number, document in enumerate(documents):
         url = output_path(document.rel_path)
         kind = "checklist" if isinstance(document, Checklist) else "page"
         body = " ".join(part for part in (document.description, document.plain_text) if part)
-        entries.append({"k": kind, "t": document.title, "u": url, "p": "", "x": body[:_PAGE_TEXT_LIMIT]})
+        docs.append([kind, document.title, url, body[:_PAGE_TEXT_LIMIT]])
+        title_path = path_index(document.title)
         for heading in document.headings:
-            entries.append({"k": "section", "t": heading.text, "u": f"{url}#{heading.anchor}", "p": document.title, "x": ""})
+            entries.append(["s", heading.text, number, title_path, heading.anchor])
         if isinstance(document, Checklist):
             for item in document.items:
-                where = " › ".join((document.title, *item.section))
-                entries.append({"k": "item", "t": item.text, "u": f"{url}#{item.id}", "p": where, "x": ""})
-    return entries
+                where = path_index(" › ".join((document.title, *item.section)))
+                entries.append(["i", item.text, number, where, item.id])
+    return {"d": docs, "p": list(paths), "e": entries}
 
 
 def search_index_js(documents: list[Document]) -> str:
     """The contents of ``assets/search-index.js``."""
-    payload = json.dumps(search_entries(documents), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    payload = json.dumps(search_index(documents), ensure_ascii=False, separators=(",", ":"))
     # "</" cannot close a script element if the file is ever inlined.
     payload = payload.replace("</", "<\\/")
     return f"window.LAUNCHBOOK_SEARCH = {payload};\n"

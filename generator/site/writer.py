@@ -39,14 +39,21 @@ class OutputWriter:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
+    def claim(self, rel: str) -> None:
+        """Record a file another process wrote under this root (refuses double writes)."""
+        if rel in self.written:
+            raise BuildError(f"two sources want to write the same output file: {rel}")
+        self.written.add(rel)
+
     def copy(self, rel: str, source: Path) -> None:
         """Copy a file into the output unchanged."""
         self.write(rel, source.read_bytes())
 
-    def finish(self) -> None:
-        """Record what this build created, so later builds know what is theirs."""
+    def finish(self, extra: dict[str, object] | None = None) -> None:
+        """Record what this build created (so later builds know what is theirs), plus
+        ``extra`` facts such as the input fingerprint."""
         names = sorted(self.written | {MANIFEST})
-        self.write(MANIFEST, json.dumps({"files": names}, indent=1, sort_keys=True) + "\n")
+        self.write(MANIFEST, json.dumps({"files": names, **(extra or {})}, indent=1, sort_keys=True) + "\n")
 
 
 def staging_dir(output: Path) -> Path:

@@ -12,7 +12,6 @@ from pathlib import Path
 from generator.config import CONFIG_NAME
 from generator.errors import SourceError
 from generator.model import Checklist, Document
-from generator.sources.checklist import parse_document
 
 RUNS_DIR = "runs"
 
@@ -60,16 +59,20 @@ def collect_sources(content_dir: Path, shown_root: str) -> SourceTree:
     return SourceTree(tuple(documents), tuple(assets))
 
 
-def parse_sources(tree: SourceTree) -> list[Document]:
-    """Parse every document; checklist IDs must be unique across the site."""
-    documents: list[Document] = []
-    seen: dict[str, str] = {}
+def parse_sources(tree: SourceTree, cache_root: Path | None = None) -> list[Document]:
+    """Parse every document (in parallel, cached under ``cache_root`` when given);
+    checklist IDs must be unique across the site."""
+    from generator.sources.cache import parse_all
+
+    jobs: list[tuple[bytes, str, str]] = []
     for entry in tree.documents:
         try:
-            data = entry.path.read_bytes()
+            jobs.append((entry.path.read_bytes(), entry.shown, entry.rel))
         except OSError as exc:
             raise SourceError(f"cannot read: {exc.strerror}", entry.shown) from None
-        document = parse_document(data, entry.shown, entry.rel)
+    documents = parse_all(jobs, cache_root)
+    seen: dict[str, str] = {}
+    for entry, document in zip(tree.documents, documents):
         if isinstance(document, Checklist):
             if document.id in seen:
                 raise SourceError(
@@ -79,5 +82,4 @@ def parse_sources(tree: SourceTree) -> list[Document]:
                     1,
                 )
             seen[document.id] = entry.shown
-        documents.append(document)
     return documents

@@ -194,10 +194,21 @@
   var LIMIT = 30;
   var KIND = { checklist: "Checklist", section: "Section", item: "Item", page: "Page" };
 
+  var KINDS = { s: "section", i: "item" };
   function prepare(raw) {
-    return raw.map(function (e) {
-      return { e: e, t: fold(e.t), o: fold(e.p + " " + e.x) };
+    /* Expand the compact index: documents (d), shared paths (p), headings and items (e). */
+    var out = [];
+    raw.d.forEach(function (d) {
+      var e = { k: d[0], t: d[1], u: d[2], p: "", x: d[3] };
+      out.push({ e: e, t: fold(e.t), o: fold(e.x) });
     });
+    var folded = raw.p.map(fold);
+    raw.e.forEach(function (r) {
+      var doc = raw.d[r[2]];
+      var e = { k: KINDS[r[0]], t: r[1], u: doc[2] + "#" + r[4], p: raw.p[r[3]], x: "" };
+      out.push({ e: e, t: fold(e.t), o: folded[r[3]] });
+    });
+    return out;
   }
   function load(then) {
     if (entries) { then(); return; }

@@ -1,0 +1,104 @@
+"""Skip a build when nothing it reads has changed.
+
+The fingerprint covers every input a build reads: every file under ``content/`` (run
+records and evidence included), the themes, trusted certificates, launchbook's own code,
+the build options and ``SOURCE_DATE_EPOCH``. It is stored in the output's manifest; when
+the next build computes the same fingerprint and every file the manifest lists is still
+there, the output is already what a full build would write, byte for byte.
+This module is imported before anything heavy, so a no-op build stays quick.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from generator import __version__
+from generator.errors import BuildError
+from generator.model import Diagnostic
+from generator.site.result import BuildResult
+
+MANIFEST = ".launchbook-manifest.json"
+
+
+@lru_cache(maxsize=1)
+def _code() -> bytes:
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
+def _tree(digest: Any, root: Path, label: str) -> None:
+    if not root.is_dir():
+        return
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.name.endswith(".lock"):
+            digest.update(f"{label}/{path.relative_to(root).as_posix()}\0{path.stat().st_size}\0".encode())
+            digest.update(path.read_bytes())
+
+
+def fingerprint(project: Path, options: dict[str, Any]) -> str:
+    """sha256 over everything the build of ``project`` would read."""
+    from generator.config import load_config
+    from generator.site.themes import default_theme_dir
+
+    digest = hashlib.sha256(_code())
+    digest.update(json.dumps(options, sort_keys=True).encode())
+    digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
+    content = project / "content"
+    _tree(digest, content, "content")
+    _tree(digest, project / "themes", "themes")
+    _tree(digest, default_theme_dir(), "default-theme")
+    if content.is_dir():
+        for cert in load_config(content, "content").trust:
+            digest.update(cert.read_bytes() if cert.is_file() else b"missing")
+    return digest.hexdigest()
+
+
+def previous_build(output: Path, expected: str) -> dict[str, Any] | None:
+    """The manifest of an output folder that is already up to date, else ``None``."""
+    try:
+        manifest = json.loads((output / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("fingerprint") != expected:
+        return None
+    files = manifest.get("files", [])
+    if not all((output / name).is_file() for name in files):
+        return None
+    return manifest
+
+
+def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cache: bool,
+          audit: Callable[[Path, list[Path]], Any] | None) -> BuildResult:
+    """Build unless the output is already up to date (``clean`` or no cache forces a build)."""
+    started = time.perf_counter()
+    project = project.resolve()
+    target = (output or project / "output").resolve()
+    options = {"output": str(target), "audit": audit is not None}
+    if (project / "content").is_dir() and cache and not clean:
+        key = fingerprint(project, options)
+        manifest = previous_build(target, key)
+        if manifest is not None:
+            summary = manifest.get("summary", {})
+            warnings = tuple(Diagnostic(w["path"], w["line"], w["message"]) for w in manifest.get("warnings", []))
+            if strict and warnings:
+                listing = "\n".join(f"  {w}" for w in warnings)
+                raise BuildError(f"--strict: {len(warnings)} warning{'s' if len(warnings) != 1 else ''}:\n{listing}")
+            return BuildResult(output=target, pages=summary.get("pages", 0), checklists=summary.get("checklists", 0),
+                               runs=summary.get("runs", 0), items=summary.get("items", 0),
+                               files=len(manifest.get("files", [])), warnings=warnings, kept=(),
+                               seconds=time.perf_counter() - started, skipped=True)
+    else:
+        key = ""
+    from generator.site.build import build_site
+
+    return build_site(project, output, strict=strict, clean=clean, audit=audit, cache=cache, fingerprint=key)
