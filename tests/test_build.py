@@ -217,3 +217,51 @@ def test_undecodable_bytes_fail_with_line(write_project, run_cli: RunCli) -> Non
     result = run_cli("build", "-C", project)
     assert result.exit_code == 1
     assert result.stderr.strip().endswith("legacy.md:3: not valid UTF-8: byte 0xE9 at column 10; save the file as UTF-8")
+
+
+def test_no_op_build_is_skipped_and_edits_rebuild_exactly(small_site: Path, run_cli: RunCli, tmp_path: Path) -> None:
+    first = json.loads(run_cli("build", "-C", small_site, "--json").stdout)
+    assert first["skipped"] is False
+    again = json.loads(run_cli("build", "-C", small_site, "--json").stdout)
+    assert again["skipped"] is True and again["pages"] == first["pages"]
+    page = small_site / "content/ops/deploy.md"
+    page.write_text(page.read_text().replace("Freeze merges", "Freeze all merges"))
+    edited = json.loads(run_cli("build", "-C", small_site, "--json").stdout)
+    assert edited["skipped"] is False
+    assert "Freeze all merges" in (small_site / "output/ops/deploy.html").read_text()
+    # The cached, incremental build gives exactly what a from-scratch build gives.
+    assert run_cli("build", "-C", small_site, "-o", tmp_path / "fresh", "--no-cache").exit_code == 0
+    assert tree_digest(small_site / "output") == tree_digest(tmp_path / "fresh")
+
+
+def test_deleted_output_file_forces_a_rebuild(small_site: Path, run_cli: RunCli) -> None:
+    run_cli("build", "-C", small_site)
+    (small_site / "output/ops/deploy.html").unlink()
+    result = json.loads(run_cli("build", "-C", small_site, "--json").stdout)
+    assert result["skipped"] is False
+    assert (small_site / "output/ops/deploy.html").is_file()
+
+
+def test_strict_still_fails_when_nothing_changed(write_project, run_cli: RunCli) -> None:  # type: ignore[no-untyped-def]
+    project = write_project({"content/a.md": "---\nownr: typo\n---\n- [ ] x\n"})
+    assert run_cli("build", "-C", project).exit_code == 0
+    strict = run_cli("build", "-C", project, "--strict")
+    assert strict.exit_code == 1 and "unknown front matter key 'ownr'" in strict.stderr
+
+
+def test_big_sites_parse_and_render_in_parallel_with_the_same_result(write_project, run_cli: RunCli,  # type: ignore[no-untyped-def]
+                                                                      tmp_path: Path) -> None:
+    from generator.sources import cache
+    from generator.site import build
+
+    files = {f"content/team-{n % 3}/c{n:03d}.md": f"# Check {n}\n\n## S\n\n- [ ] step {n}\n- [x] done {n}\n"
+             for n in range(80)}
+    project = write_project(files)
+    assert run_cli("build", "-C", project, "-o", tmp_path / "parallel", "--no-cache").exit_code == 0
+    saved = (cache.PARALLEL_FROM, build.PARALLEL_PAGES_FROM)
+    cache.PARALLEL_FROM, build.PARALLEL_PAGES_FROM = 10**6, 10**6
+    try:
+        assert run_cli("build", "-C", project, "-o", tmp_path / "serial", "--no-cache").exit_code == 0
+    finally:
+        cache.PARALLEL_FROM, build.PARALLEL_PAGES_FROM = saved
+    assert tree_digest(tmp_path / "parallel") == tree_digest(tmp_path / "serial")

@@ -83,9 +83,9 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
     started = time.perf_counter()
     project = project.resolve()
     target = (output or project / "output").resolve()
-    options = {"output": str(target), "audit": audit is not None}
-    if (project / "content").is_dir() and cache and not clean:
-        key = fingerprint(project, options)
+    options = {"audit": audit is not None}
+    key = fingerprint(project, options) if (project / "content").is_dir() else ""
+    if key and cache and not clean:
         manifest = previous_build(target, key)
         if manifest is not None:
             summary = manifest.get("summary", {})
@@ -97,8 +97,6 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
                                runs=summary.get("runs", 0), items=summary.get("items", 0),
                                files=len(manifest.get("files", [])), warnings=warnings, kept=(),
                                seconds=time.perf_counter() - started, skipped=True)
-    else:
-        key = ""
     from generator.site.build import build_site
 
     return build_site(project, output, strict=strict, clean=clean, audit=audit, cache=cache, fingerprint=key)
