@@ -28,11 +28,11 @@ def cli() -> None:
     """launchbook: Markdown checklists -> runbook site and signed go-live reports."""
 
 
-def _audit(project: Path, trust: list[Path]) -> Any:
+def _audit(project: Path, trust: list[Path], records: dict[str, Any]) -> Any:
     """The archive's integrity check, imported only when a build needs it."""
     from generator.archive.audit import audit_project
 
-    return audit_project(project, trust)
+    return audit_project(project, trust, records=records)
 
 
 @cli.command()

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from generator.archive.audit import audit_project
+from generator.cli import _audit
 from generator.archive.checkpoint import make_checkpoint
 from generator.archive.seal import close_run
 from generator.report.keys import create_key
@@ -58,7 +58,7 @@ def main(argv: list[str]) -> None:
               f"total {time.perf_counter() - started:.1f} s)")
     checkpoint, head = make_checkpoint(PROJECT, str(key))
     print(f"Signed checkpoint of the ledger ({head.size} entries): {checkpoint.name}")
-    result = build_site(PROJECT, ROOT / "output", clean="--clean" in argv, audit=audit_project)
+    result = build_site(PROJECT, ROOT / "output", clean="--clean" in argv, audit=_audit)
     print(f"Built {result.pages} pages, {result.runs} runs into {result.output} in {result.seconds:.2f} s "
           f"({len(result.warnings)} warnings).")
 

@@ -104,8 +104,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | None = None) -> AuditResult:
-    """Check the archive of ``project``; never stops at the first problem."""
+def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | None = None,
+                  records: dict[str, tuple[RunFile, RunRecord]] | None = None) -> AuditResult:
+    """Check the archive of ``project``; never stops at the first problem.
+
+    ``records`` are records the caller has already read and validated (the site build).
+    """
     from generator.report.verify import compare_with_archive, load_trust, verify_pdf
 
     ledger_file = ledger_path(project)
@@ -116,14 +120,16 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
     for line, message in ledger_problems:
         result.add(f"{ledger_shown}:{line}", message)
 
-    records: dict[str, tuple[RunFile, RunRecord]] = {}
-    for run_file in all_run_files(project):
-        try:
-            record = read_record(run_file)
-        except SourceError as exc:
-            result.add(run_file.shown, exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}")
-            continue
-        records[record.id] = (run_file, record)
+    if records is None:
+        records = {}
+        for run_file in all_run_files(project):
+            try:
+                record = read_record(run_file)
+            except SourceError as exc:
+                result.add(run_file.shown, exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}")
+                continue
+            records[record.id] = (run_file, record)
+    for run_file, record in records.values():
         result.runs[record.id] = RunAudit(record.id, record.checklist, record.sealed is not None)
 
     by_run: dict[str, LedgerEntry] = {}

@@ -42,8 +42,8 @@ class _Seq(list):  # type: ignore[type-arg]
         self.item_lines: list[int] = [0] * len(self)
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml when available (about 10x faster); the same line numbers either way."""
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
@@ -292,8 +292,8 @@ def _flag(read: _Reader, data: _Map, key: str) -> bool:
     return value
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """libyaml when available; output is identical to the pure-Python dumper."""
 
 
 def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:

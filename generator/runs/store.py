@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fcntl
+import hashlib
 import os
+import pickle
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -87,17 +89,44 @@ def find_run(project: Path, run_id: str) -> RunFile:
     raise SourceError(f"unknown run {run_id!r}{hint}")
 
 
-def read_record(run: RunFile) -> RunRecord:
+def read_record(run: RunFile, cache: Path | None = None) -> RunRecord:
+    """Read and validate a record; with ``cache`` (a folder), reuse the parse of identical bytes."""
     try:
-        text = run.path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SourceError("not valid UTF-8", run.shown) from None
+        data = run.path.read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror}", run.shown) from None
+    key = ""
+    if cache is not None:
+        key = hashlib.sha256(_CODEC_VERSION + run.shown.encode() + b"\0" + data).hexdigest()
+        with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+            return pickle.loads((cache / key[:2] / key).read_bytes())
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SourceError("not valid UTF-8", run.shown) from None
     record = load_record(text, run.shown)
     if record.id != run.path.stem:
         raise SourceError(f"record id {record.id!r} does not match its file name", run.shown, 1)
+    if cache is not None:
+        with contextlib.suppress(OSError):
+            target = cache / key[:2] / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temp = target.with_suffix(f".{os.getpid()}.tmp")
+            temp.write_bytes(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(temp, target)
     return record
+
+
+def _codec_version() -> bytes:
+    """Hash of the code that reads records: a cached parse is only reused by the same code."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("codec.py", "record.py", "store.py"):
+        digest.update((here / name).read_bytes())
+    return digest.digest()
+
+
+_CODEC_VERSION = _codec_version()
 
 
 @contextlib.contextmanager

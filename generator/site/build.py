@@ -29,12 +29,13 @@ from generator.site.runs import (
 from generator.site.search import search_index_js
 from generator.site.trend import trend_svg
 from generator.site.writer import OutputWriter, discard, staging_dir, swap_in
+from generator.sources.cache import CACHE_DIR
 from generator.sources.collect import collect_sources, parse_sources
 from generator.sources.markdown import pygments_css
 
 
 def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = False, clean: bool = False,
-               audit: Callable[[Path, list[Path]], Any] | None = None, cache: bool = True,
+               audit: Callable[[Path, list[Path], dict[str, Any]], Any] | None = None, cache: bool = True,
                fingerprint: str = "") -> BuildResult:
     """Build ``project_dir/content`` into ``output`` (default ``project_dir/output``).
 
@@ -54,10 +55,11 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     config = load_config(content, shown)
     tree = collect_sources(content, shown)
     documents = parse_sources(tree, project_dir if cache else None)
-    runs = load_runs(project_dir, documents)
+    runs = load_runs(project_dir, documents, project_dir / CACHE_DIR / "records" if cache else None)
     evidence, evidence_warnings = evidence_files(runs)
     reports, report_warnings = report_files(runs)
-    integrity = audit(project_dir, list(config.trust)) if audit is not None and runs else None
+    preloaded = {view.record.id: (view.file, view.record) for view in runs}
+    integrity = audit(project_dir, list(config.trust), preloaded) if audit is not None and runs else None
     if integrity is not None:
         checks = {run_id: state.report for run_id, state in integrity.runs.items() if state.report is not None}
         check_warnings = [Diagnostic(f.where, None, f"integrity: {f.message}") for f in integrity.findings]

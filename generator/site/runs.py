@@ -61,12 +61,12 @@ def run_url(record: RunRecord) -> str:
     return f"runs/{record.checklist}/{record.id}.html"
 
 
-def load_runs(project: Path, documents: list[Document]) -> list[RunView]:
-    """Read every run record; newest first."""
+def load_runs(project: Path, documents: list[Document], cache: Path | None = None) -> list[RunView]:
+    """Read every run record (reusing cached parses of unchanged files); newest first."""
     checklists = {d.id: d for d in documents if isinstance(d, Checklist)}
     views = []
     for run_file in all_run_files(project):
-        record = read_record(run_file)
+        record = read_record(run_file, cache)
         checklist = checklists.get(record.checklist)
         views.append(RunView(
             file=run_file,
