@@ -7,6 +7,10 @@ read and every page rendered into a staging folder.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +32,7 @@ from generator.site.runs import (
 )
 from generator.site.search import search_index_js
 from generator.site.trend import trend_svg
-from generator.site.writer import OutputWriter, discard, staging_dir, swap_in
+from generator.site.writer import MANIFEST, OutputWriter, discard, staging_dir, swap_in
 from generator.sources.cache import CACHE_DIR
 from generator.sources.collect import collect_sources, parse_sources
 from generator.sources.markdown import pygments_css
@@ -76,10 +80,12 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
         raise BuildError(f"--strict: {len(warnings)} warning{'s' if len(warnings) != 1 else ''}:\n{listing}")
 
     themes = theme_dirs(project_dir, config.theme)
+    previous = previous_pages(output) if cache else {}
     staging = staging_dir(output)
     try:
         writer = OutputWriter(staging)
-        pages = render_site(writer, documents, runs, nav, config, themes, checks, integrity)
+        reuse = PageReuse(output, previous, theme_fingerprint(themes))
+        pages = render_site(writer, documents, runs, nav, config, themes, checks, integrity, reuse)
         for entry in tree.assets:
             writer.copy(entry.rel, entry.path)
         for target, source in [*evidence, *reports]:
@@ -87,6 +93,7 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
         checklist_count = sum(isinstance(d, Checklist) for d in documents)
         item_count = sum(len(d.items) for d in documents if isinstance(d, Checklist))
         writer.finish({
+            "pages": dict(sorted(reuse.keys.items())),
             "fingerprint": fingerprint,
             "summary": {"pages": pages, "checklists": checklist_count, "runs": len(runs), "items": item_count},
             "warnings": [{"path": w.path, "line": w.line, "message": w.message} for w in warnings],
@@ -126,6 +133,7 @@ def checklist_summary(checklist: Checklist) -> dict[str, Any]:
 def render_site(
     writer: OutputWriter, documents: list[Document], runs: list[RunView], nav: list[NavNode], config: SiteConfig,
     themes: list[Path], checks: dict[str, Any] | None = None, integrity: Any = None,
+    reuse: PageReuse | None = None,
 ) -> int:
     """Render every page and generated asset into ``writer``; return the page count."""
     env = make_environment(themes)
@@ -150,7 +158,9 @@ def render_site(
     for navs_folder in {output_path(d.rel_path).rsplit("/", 1)[0] for d in pages if "/" in d.rel_path}:
         navs.for_page(f"{navs_folder}/x.html")  # warm the per-folder cache before workers fork
     job = _PageJob(env, config, common, trails, navs, by_checklist)
-    for rel in render_pages(job, pages, writer.root):
+    reuse = reuse or PageReuse(Path("/nonexistent"), {}, "")
+    fresh = [d for d in pages if not reuse.reused(job.key(d), output_path(d.rel_path), writer)]
+    for rel in render_pages(job, fresh, writer.root):
         writer.claim(rel)
     count = 1 + len(pages)
     writer.write("404.html", render_page(env, "404.html", "404.html", config, page=None, crumbs=[],
@@ -245,6 +255,19 @@ class _PageJob:
     navs: NavRenderer
     by_checklist: dict[str, list[RunView]]
 
+    def key(self, document: Document) -> str:
+        """Everything the page's bytes depend on, hashed (its cache key)."""
+        url = output_path(document.rel_path)
+        history = self.by_checklist.get(document.id, [])
+        facts = [
+            document.sha256, document.rel_path, self.navs.for_page(url), self.trails.get(url, []),
+            {k: v for k, v in self.common.items() if k != "nav"}, repr(self.config),
+            [(v.record.id, v.record.started_at, v.record.release, v.record.environment, v.summary.outcome.value,
+              v.summary.completion) for v in history],
+            sorted(item_history(history).items()),
+        ]
+        return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
+
     def render(self, document: Document) -> tuple[str, str]:
         url = output_path(document.rel_path)
         is_checklist = isinstance(document, Checklist)
@@ -299,3 +322,53 @@ def render_pages(job: _PageJob, documents: list[Document], root: Path) -> list[s
             gc.unfreeze()
     finally:
         _JOB = None
+
+
+def theme_fingerprint(themes: list[Path]) -> str:
+    """Hash of every theme file and of launchbook's code (pages depend on both)."""
+    from generator.site.uptodate import _code
+
+    digest = hashlib.sha256(_code())
+    for theme in themes:
+        for path in sorted(theme.rglob("*")):
+            if path.is_file():
+                digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def previous_pages(output: Path) -> dict[str, str]:
+    """Page URL -> key of the page as the last build wrote it (from its manifest)."""
+    try:
+        manifest = json.loads((output / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    pages = manifest.get("pages") if isinstance(manifest, dict) else None
+    return pages if isinstance(pages, dict) else {}
+
+
+class PageReuse:
+    """Links unchanged pages from the previous output instead of rendering them again.
+
+    A page is reused only when its key (source, nav, breadcrumbs, run history, config,
+    theme and code, all hashed) equals the key recorded for the file already written, so
+    the result is byte-identical to rendering it.
+    """
+
+    def __init__(self, output: Path, previous: dict[str, str], theme: str) -> None:
+        self.output, self.previous, self.theme = output, previous, theme
+        self.keys: dict[str, str] = {}
+
+    def reused(self, key: str, url: str, writer: OutputWriter) -> bool:
+        key = hashlib.sha256((self.theme + key).encode()).hexdigest()
+        self.keys[url] = key
+        old = self.output / url
+        if self.previous.get(url) != key or not old.is_file():
+            return False
+        target = writer.root / url
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(old, target)
+        except OSError:
+            shutil.copyfile(old, target)
+        writer.claim(url)
+        return True

@@ -39,8 +39,11 @@ def search_index(documents: list[Document]) -> dict[str, list[Any]]:
         for heading in document.headings:
             entries.append(["s", heading.text, number, title_path, heading.anchor])
         if isinstance(document, Checklist):
+            sections: dict[tuple[str, ...], int] = {}
             for item in document.items:
-                where = path_index(" › ".join((document.title, *item.section)))
+                where = sections.get(item.section)
+                if where is None:
+                    where = sections[item.section] = path_index(" › ".join((document.title, *item.section)))
                 entries.append(["i", item.text, number, where, item.id])
     return {"d": docs, "p": list(paths), "e": entries}
 

@@ -74,6 +74,18 @@ def parse_all(jobs: list[tuple[bytes, str, str]], cache_root: Path | None) -> li
     results: list[Document | None] = [None] * len(jobs)
     keys = [cache_key(*job) for job in jobs] if folder is not None else []
     missing: list[int] = []
+    with quiet_gc():
+        _load_cached(jobs, keys, folder, results, missing)
+    parsed = _parse_many([jobs[i] for i in missing])
+    for index, document in zip(missing, parsed):
+        results[index] = document
+        if folder is not None:
+            _store(folder / keys[index][:2] / keys[index], document)
+    return [doc for doc in results if doc is not None]
+
+
+def _load_cached(jobs: list[tuple[bytes, str, str]], keys: list[str], folder: Path | None,
+                 results: list[Document | None], missing: list[int]) -> None:
     for index in range(len(jobs)):
         if folder is not None:
             path = folder / keys[index][:2] / keys[index]
@@ -83,12 +95,6 @@ def parse_all(jobs: list[tuple[bytes, str, str]], cache_root: Path | None) -> li
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
                 pass
         missing.append(index)
-    parsed = _parse_many([jobs[i] for i in missing])
-    for index, document in zip(missing, parsed):
-        results[index] = document
-        if folder is not None:
-            _store(folder / keys[index][:2] / keys[index], document)
-    return [doc for doc in results if doc is not None]
 
 
 def _parse_many(jobs: list[tuple[bytes, str, str]]) -> list[Document]:
