@@ -162,6 +162,39 @@ def bench_size(pages: int, runs: int, reps: int, anchors: bool) -> dict[str, Any
     return result
 
 
+def bench_verify(sealed: int) -> dict[str, Any]:
+    """Seal ``sealed`` runs of a small checklist, then time ``launchbook verify`` of the archive."""
+    from generator.archive.seal import close_run
+    from generator.report.keys import create_key
+    from generator.runs.operations import apply_entry, start_run
+    from generator.runs.record import Entry, Status
+    from generator.runs.store import update_record
+
+    project = WORK / f"sealed-{sealed}"
+    shutil.rmtree(project, ignore_errors=True)
+    (project / "content").mkdir(parents=True)
+    (project / "content/deploy.md").write_text(
+        "# Deploy\n\n## Before\n\n- [ ] Announce {#announce}\n- [ ] Freeze {#freeze}\n\n## Sign-off\n\n"
+        "| Role | Name | Signature | Date |\n|---|---|---|---|\n| Release Manager | | | |\n")
+    key = create_key(project / "keys", "Benchmark sealer")
+    (project / "content/site.yml").write_text(f"trust:\n  - ../keys/{key.certificate.name}\n")
+    started = time.perf_counter()
+    for n in range(sealed):
+        run, record = start_run(project, "deploy", release=f"r{n}", at=f"2026-01-01T{n // 60 % 24:02d}:{n % 60:02d}:00Z")
+
+        def finish(current: Any) -> Any:
+            for item in current.snapshot.items:
+                current = apply_entry(current, item.id, Entry(Status.DONE, "bench", current.started_at))
+            return current
+
+        update_record(run, finish)
+        close_run(project, record.id, key=str(key.pkcs12), force=True, at=record.started_at)
+    seal_seconds = time.perf_counter() - started
+    timing = measure([sys.executable, "-m", "generator", "verify", str(project)])
+    return {"sealed": sealed, "seal_seconds": seal_seconds, "verify_wall": timing["wall"], "verify_cpu": timing["cpu"],
+            "verify_rss_mb": timing["rss_mb"]}
+
+
 def table(results: list[dict[str, Any]]) -> str:
     lines = ["| corpus | tool | wall s | CPU s | pages/s | peak RSS MB | notes |", "|---|---|---|---|---|---|---|"]
     for result in results:
@@ -190,19 +223,28 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--no-anchors", action="store_true", help="skip MkDocs and Hugo")
     parser.add_argument("--smoke", action="store_true", help="tiny corpus, one repetition")
+    parser.add_argument("--sealed", type=int, default=0, help="also time `verify` of this many sealed runs")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     args = parser.parse_args()
     sizes = [30] if args.smoke else (args.pages or [1000])
     reps = 1 if args.smoke else args.reps
     runs = 20 if args.smoke and not args.runs else args.runs
-    results = [bench_size(pages, runs, reps, not args.no_anchors) for pages in sizes]
+    results = [bench_size(pages, runs, reps, not args.no_anchors) for pages in sizes] if not (
+        args.sealed and not args.pages) else []
+    verify = bench_verify(args.sealed) if args.sealed else None
     machine = {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                "processor": platform.processor() or platform.machine()}
-    report = {"machine": machine, "results": results, "date": time.strftime("%Y-%m-%d", time.gmtime())}
+    report = {"machine": machine, "results": results, "verify": verify,
+              "date": time.strftime("%Y-%m-%d", time.gmtime())}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"Machine: {machine['cores']} cores, Python {machine['python']}, {machine['platform']}")
-    print(table(results))
+    if results:
+        print(table(results))
+    if verify:
+        print(f"verify of {verify['sealed']} sealed runs: {verify['verify_wall']:.2f} s wall, "
+              f"{verify['verify_cpu']:.2f} s CPU, {verify['verify_rss_mb']:.0f} MB peak "
+              f"(sealing them took {verify['seal_seconds']:.0f} s)")
 
 
 if __name__ == "__main__":

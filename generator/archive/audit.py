@@ -110,7 +110,7 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
 
     ``records`` are records the caller has already read and validated (the site build).
     """
-    from generator.report.verify import compare_with_archive, load_trust, verify_pdf
+    from generator.report.verify import load_trust
 
     ledger_file = ledger_path(project)
     ledger_shown = ledger_file.relative_to(project).as_posix()
@@ -156,15 +156,17 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
                                        f"has it as #{entry.seq}", entry.run)
 
     trust = load_trust(trust_paths)
-    for run_id, (run_file, record) in sorted(records.items()):
-        if record.sealed is None:
-            continue
-        entry = by_run.get(run_id)
-        if entry is None:
+    sealed = [run_id for run_id, (_, record) in sorted(records.items()) if record.sealed is not None]
+    for run_id in sealed:
+        run_file, record = records[run_id]
+        if by_run.get(run_id) is None:
             result.add(run_file.shown, "run is sealed but has no ledger entry (removed from the ledger?)", run_id)
-        _check_evidence(result, run_file, record, entry)
+        _check_evidence(result, run_file, record, by_run.get(run_id))
         _check_signoffs(result, run_file, record)
-        _check_report(result, run_file, record, entry, leaves, trust, verify_pdf, compare_with_archive)
+    for run_id, findings, report in _check_reports(sealed, records, by_run, leaves, trust):
+        result.runs[run_id].report = report
+        for where, message in findings:
+            result.add(where, message, run_id)
 
     stored = sorted(checkpoints_dir(project).glob("checkpoint-*.json")) if checkpoints_dir(project).is_dir() else []
     for path in [*stored, *(since or [])]:
@@ -201,34 +203,78 @@ def _check_signoffs(result: AuditResult, run_file: RunFile, record: RunRecord) -
                        record.id)
 
 
-def _check_report(result: AuditResult, run_file: RunFile, record: RunRecord, entry: LedgerEntry | None,
-                  leaves: list[bytes], trust: list[Any], verify_pdf: Any, compare_with_archive: Any) -> None:
+_SHARED: dict[str, Any] = {}
+PARALLEL_FROM = 32
+
+
+def _check_reports(sealed: list[str], records: dict[str, tuple[RunFile, RunRecord]],
+                   by_run: dict[str, LedgerEntry], leaves: list[bytes],
+                   trust: list[Any]) -> list[tuple[str, list[tuple[str, str]], Any]]:
+    """Every sealed run's report checked, on every core for big archives, in run order."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    _SHARED.update(records=records, by_run=by_run, leaves=leaves, trust=trust, roots={})
+    try:
+        workers = min(os.cpu_count() or 1, 8)
+        if len(sealed) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return _report_chunk(sealed)
+        size = max(1, len(sealed) // (workers * 4))
+        chunks = [sealed[i : i + size] for i in range(0, len(sealed), size)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return [row for rows in pool.map(_report_chunk, chunks) for row in rows]
+    finally:
+        _SHARED.clear()
+
+
+def _prefix_root(size: int) -> str:
+    roots: dict[int, str] = _SHARED["roots"]
+    if size not in roots:
+        roots[size] = merkle.root(_SHARED["leaves"][:size]).hex()
+    return roots[size]
+
+
+def _report_chunk(run_ids: list[str]) -> list[tuple[str, list[tuple[str, str]], Any]]:
+    from generator.report.verify import compare_with_archive, verify_pdf
+
+    rows = []
+    for run_id in run_ids:
+        run_file, record = _SHARED["records"][run_id]
+        findings: list[tuple[str, str]] = []
+        report = _check_report(findings, run_file, record, _SHARED["by_run"].get(run_id), len(_SHARED["leaves"]),
+                               _SHARED["trust"], verify_pdf, compare_with_archive)
+        rows.append((run_id, findings, report))
+    return rows
+
+
+def _check_report(findings: list[tuple[str, str]], run_file: RunFile, record: RunRecord, entry: LedgerEntry | None,
+                  ledger_size: int, trust: list[Any], verify_pdf: Any, compare_with_archive: Any) -> Any:
     pdf = run_file.path.with_suffix(".pdf")
     shown = pdf.relative_to(run_file.project).as_posix()
     if not pdf.is_file():
-        result.add(shown, "signed report is missing", record.id)
-        return
+        findings.append((shown, "signed report is missing"))
+        return None
     data = pdf.read_bytes()
     check = verify_pdf(data, shown, trust)
     compare_with_archive(check, data, record.archived_data(), (record.extra.get("report") or {}).get("sha256"))
-    result.runs[record.id].report = check
-    for problem in check.problems:
-        result.add(shown, problem, record.id)
+    findings.extend((shown, problem) for problem in check.problems)
     digest = hashlib.sha256(data).hexdigest()
     if entry is not None and digest != entry.report_sha256:
-        result.add(shown, f"report differs from the one in ledger entry #{entry.seq}", record.id)
+        findings.append((shown, f"report differs from the one in ledger entry #{entry.seq}"))
     # The tree head sealed into the *signed* copy of the record pins the ledger's past.
     sealed = (check.record or {}).get("sealed") or record.sealed or {}
     head = sealed.get("ledger_head") or {}
     size, root = head.get("tree_size"), head.get("root_sha256")
     if not isinstance(size, int) or not isinstance(root, str):
-        result.add(shown, "signed report carries no ledger tree head", record.id)
-    elif size > len(leaves):
-        result.add(shown, f"ledger truncated: this signed report saw {size} ledger entries before it, "
-                          f"the ledger now has {len(leaves)}", record.id)
-    elif merkle.root(leaves[:size]).hex() != root:
-        result.add(shown, f"ledger rewritten: its first {size} entries no longer hash to the root this signed "
-                          f"report recorded ({root[:16]}…)", record.id)
+        findings.append((shown, "signed report carries no ledger tree head"))
+    elif size > ledger_size:
+        findings.append((shown, f"ledger truncated: this signed report saw {size} ledger entries before it, "
+                                f"the ledger now has {ledger_size}"))
+    elif _prefix_root(size) != root:
+        findings.append((shown, f"ledger rewritten: its first {size} entries no longer hash to the root this "
+                                f"signed report recorded ({root[:16]}…)"))
+    return check
 
 
 def _check_checkpoint(result: AuditResult, path: Path, leaves: list[bytes], trust: list[Any], explicit: bool) -> None:
