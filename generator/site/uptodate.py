@@ -36,16 +36,53 @@ def _code() -> bytes:
     return digest.digest()
 
 
-def _tree(digest: Any, root: Path, label: str) -> None:
+class _Hashes:
+    """Content hashes of input files, remembered by (size, mtime_ns, inode) like git's index,
+    so an unchanged tree is fingerprinted without reading it."""
+
+    def __init__(self, store: Path | None) -> None:
+        self.store = store
+        self.old: dict[str, list[Any]] = {}
+        self.new: dict[str, list[Any]] = {}
+        if store is not None:
+            try:
+                self.old = json.loads(store.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.old = {}
+
+    def of(self, path: Path) -> str:
+        info = path.stat()
+        stamp = [info.st_size, info.st_mtime_ns, info.st_ino]
+        key = str(path)
+        known = self.old.get(key)
+        if isinstance(known, list) and known[:3] == stamp:
+            self.new[key] = known
+            return str(known[3])
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.new[key] = [*stamp, digest]
+        return digest
+
+    def save(self) -> None:
+        if self.store is None or self.new == self.old:
+            return
+        try:
+            self.store.parent.mkdir(parents=True, exist_ok=True)
+            temp = self.store.with_suffix(f".{os.getpid()}.tmp")
+            temp.write_text(json.dumps(self.new, sort_keys=True), encoding="utf-8")
+            os.replace(temp, self.store)
+        except OSError:
+            pass
+
+
+def _tree(digest: Any, root: Path, label: str, hashes: _Hashes) -> None:
     if not root.is_dir():
         return
     for path in sorted(root.rglob("*")):
         if path.is_file() and not path.name.endswith(".lock"):
-            digest.update(f"{label}/{path.relative_to(root).as_posix()}\0{path.stat().st_size}\0".encode())
-            digest.update(path.read_bytes())
+            digest.update(f"{label}/{path.relative_to(root).as_posix()}\0{hashes.of(path)}\0".encode())
 
 
-def fingerprint(project: Path, options: dict[str, Any]) -> str:
+def fingerprint(project: Path, options: dict[str, Any], remember: bool = True) -> str:
     """sha256 over everything the build of ``project`` would read."""
     from generator.config import load_config
     from generator.site.themes import default_theme_dir
@@ -54,9 +91,11 @@ def fingerprint(project: Path, options: dict[str, Any]) -> str:
     digest.update(json.dumps(options, sort_keys=True).encode())
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
     content = project / "content"
-    _tree(digest, content, "content")
-    _tree(digest, project / "themes", "themes")
-    _tree(digest, default_theme_dir(), "default-theme")
+    hashes = _Hashes(project / ".launchbook-cache" / "file-hashes.json" if remember else None)
+    _tree(digest, content, "content", hashes)
+    _tree(digest, project / "themes", "themes", hashes)
+    _tree(digest, default_theme_dir(), "default-theme", hashes)
+    hashes.save()
     if content.is_dir():
         for cert in load_config(content, "content").trust:
             digest.update(cert.read_bytes() if cert.is_file() else b"missing")
@@ -84,7 +123,7 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
     project = project.resolve()
     target = (output or project / "output").resolve()
     options = {"audit": audit is not None}
-    key = fingerprint(project, options) if (project / "content").is_dir() else ""
+    key = fingerprint(project, options, remember=cache) if (project / "content").is_dir() else ""
     if key and cache and not clean:
         manifest = previous_build(target, key)
         if manifest is not None:
