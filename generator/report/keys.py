@@ -86,10 +86,8 @@ def create_key(out: Path, name: str, passphrase: str | None = None, days: int = 
     return NewKey(pkcs12_path, cert_path, subject.rfc4514_string(), fingerprint(der))
 
 
-def load_signer(key: str | None, cert: str | None = None) -> Any:
-    """A pyHanko signer from ``--key`` / ``LAUNCHBOOK_SIGNING_KEY`` (PKCS#12, or PEM key + cert)."""
-    from pyhanko.sign import signers
-
+def _key_source(key: str | None) -> tuple[Path, bytes | None]:
+    """The key file (``--key`` or ``$LAUNCHBOOK_SIGNING_KEY``) and its passphrase, checked."""
     path_text = key or os.environ.get(KEY_ENV)
     if not path_text:
         raise ConfigError(f"no signing key: pass --key or set {KEY_ENV} (create one with `launchbook keys new`)")
@@ -97,7 +95,14 @@ def load_signer(key: str | None, cert: str | None = None) -> Any:
     if not path.is_file():
         raise ConfigError(f"signing key not found: {path}")
     passphrase = os.environ.get(PASSPHRASE_ENV)
-    secret = passphrase.encode("utf-8") if passphrase else None
+    return path, passphrase.encode("utf-8") if passphrase else None
+
+
+def load_signer(key: str | None, cert: str | None = None) -> Any:
+    """A pyHanko signer from ``--key`` / ``LAUNCHBOOK_SIGNING_KEY`` (PKCS#12, or PEM key + cert)."""
+    from pyhanko.sign import signers
+
+    path, secret = _key_source(key)
     if path.suffix.lower() in (".p12", ".pfx"):
         signer = signers.SimpleSigner.load_pkcs12(pfx_file=str(path), passphrase=secret)
     else:
@@ -117,14 +122,7 @@ def load_private_key(key: str | None, cert: str | None = None) -> tuple[Any, Any
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
 
-    path_text = key or os.environ.get(KEY_ENV)
-    if not path_text:
-        raise ConfigError(f"no signing key: pass --key or set {KEY_ENV} (create one with `launchbook keys new`)")
-    path = Path(path_text).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"signing key not found: {path}")
-    passphrase = os.environ.get(PASSPHRASE_ENV)
-    secret = passphrase.encode("utf-8") if passphrase else None
+    path, secret = _key_source(key)
     try:
         if path.suffix.lower() in (".p12", ".pfx"):
             private, certificate, _ = pkcs12.load_key_and_certificates(path.read_bytes(), secret)
