@@ -175,21 +175,17 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
 
 
 def _check_evidence(result: AuditResult, run_file: RunFile, record: RunRecord, entry: LedgerEntry | None) -> None:
-    seen: set[str] = set()
-    for item_result in record.results.values():
-        for state in (*item_result.history, item_result.current):
-            for evidence in state.evidence:
-                if not evidence.file or evidence.file in seen or not safe_evidence_path(evidence.file):
-                    continue
-                seen.add(evidence.file)
-                path = run_file.folder / evidence.file
-                where = path.relative_to(run_file.project).as_posix()
-                if not path.is_file():
-                    result.add(where, "evidence file is missing", record.id)
-                elif _sha256(path) != evidence.sha256:
-                    result.add(where, "evidence file was replaced: its sha256 differs from the recorded one", record.id)
-                if entry is not None and entry.evidence.get(evidence.file) != evidence.sha256:
-                    result.add(where, f"evidence hash differs from ledger entry #{entry.seq}", record.id)
+    for name, evidence in record.evidence_files().items():
+        if not safe_evidence_path(name):
+            continue
+        path = run_file.folder / name
+        where = path.relative_to(run_file.project).as_posix()
+        if not path.is_file():
+            result.add(where, "evidence file is missing", record.id)
+        elif _sha256(path) != evidence.sha256:
+            result.add(where, "evidence file was replaced: its sha256 differs from the recorded one", record.id)
+        if entry is not None and entry.evidence.get(name) != evidence.sha256:
+            result.add(where, f"evidence hash differs from ledger entry #{entry.seq}", record.id)
 
 
 def _check_signoffs(result: AuditResult, run_file: RunFile, record: RunRecord) -> None:

@@ -73,11 +73,9 @@ def create_bundle(project: Path, run_id: str, output: Path | None, key: str | No
         f"{run_id}.yml": run.path.read_bytes(),
         "checkpoint.json": checkpoint_path.read_bytes(),
     }
-    for item_result in record.results.values():
-        for state in (*item_result.history, item_result.current):
-            for evidence in state.evidence:
-                if evidence.file and safe_evidence_path(evidence.file):
-                    files[evidence.file] = (run.folder / evidence.file).read_bytes()
+    for name in record.evidence_files():
+        if safe_evidence_path(name):
+            files[name] = (run.folder / name).read_bytes()
     files["ledger-entry.json"] = (json.dumps({
         "entry": entry.data(),
         "leaf_index": entry.seq,
@@ -183,11 +181,9 @@ def verify_bundle(path: Path, trust_paths: list[Path]) -> BundleCheck:
         compare_with_archive(check, pdf, record.archived_data(), (record.extra.get("report") or {}).get("sha256"))
         verdict = check.verdict
         problems.extend(f"{run_id}.pdf: {p}" for p in check.problems)
-        for item_result in record.results.values():
-            for state in (*item_result.history, item_result.current):
-                for evidence in state.evidence:
-                    if evidence.file and hashlib.sha256(files.get(evidence.file, b"")).hexdigest() != evidence.sha256:
-                        problems.append(f"{evidence.file}: missing or differs from the recorded sha256")
+        for name, evidence in record.evidence_files().items():
+            if hashlib.sha256(files.get(name, b"")).hexdigest() != evidence.sha256:
+                problems.append(f"{name}: missing or differs from the recorded sha256")
         problems.extend(_check_inclusion(files, record, pdf, trust))
     return BundleCheck(str(path), run_id, tuple(dict.fromkeys(problems)), verdict)
 

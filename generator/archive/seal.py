@@ -45,16 +45,6 @@ class Sealed:
     """Time spent signing."""
 
 
-def _evidence_hashes(record: RunRecord) -> dict[str, str]:
-    hashes: dict[str, str] = {}
-    for result in record.results.values():
-        for entry in (*result.history, result.current):
-            for evidence in entry.evidence:
-                if evidence.file:
-                    hashes[evidence.file] = evidence.sha256
-    return dict(sorted(hashes.items()))
-
-
 def report_path(run: RunFile) -> Path:
     return run.path.with_suffix(".pdf")
 
@@ -127,7 +117,7 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
         entry = LedgerEntry(
             seq=len(entries), run=final.id, checklist=final.checklist, sealed_at=stamp,
             record_sha256=final.digest(), report_sha256=hashlib.sha256(signed).hexdigest(),
-            evidence=_evidence_hashes(final),
+            evidence={path: evidence.sha256 for path, evidence in sorted(final.evidence_files().items())},
         )
         previous = run.path.read_bytes()
         try:

@@ -57,14 +57,7 @@ class ManifestEntry:
 
 def evidence_manifest(record: RunRecord) -> list[ManifestEntry]:
     """Every evidence reference of the run (current and earlier entries), in item order."""
-    entries: list[ManifestEntry] = []
-    for item in record.snapshot.items:
-        result = record.results.get(item.id)
-        if result is None:
-            continue
-        for entry in (*result.history, result.current):
-            entries.extend(ManifestEntry(item.id, entry.at, evidence) for evidence in entry.evidence)
-    return entries
+    return [ManifestEntry(item, at, evidence) for item, at, evidence in record.evidence()]
 
 
 def manifest_json(manifest: list[ManifestEntry]) -> bytes:

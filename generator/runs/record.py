@@ -214,6 +214,25 @@ class RunRecord:
     extra: dict[str, Any] = field(default_factory=dict)
     """Sections added by later stages (``sealed``), kept verbatim."""
 
+    def evidence(self) -> list[tuple[str, str, Evidence]]:
+        """Every evidence reference as (item id, time of its entry, evidence): items in
+        checklist order, earlier entries of an item before its current one."""
+        found: list[tuple[str, str, Evidence]] = []
+        for item in self.snapshot.items:
+            result = self.results.get(item.id)
+            if result is not None:
+                for entry in (*result.history, result.current):
+                    found.extend((item.id, entry.at, evidence) for evidence in entry.evidence)
+        return found
+
+    def evidence_files(self) -> dict[str, Evidence]:
+        """The stored evidence files by their path under the run folder (each once)."""
+        files: dict[str, Evidence] = {}
+        for _, _, evidence in self.evidence():
+            if evidence.file:
+                files.setdefault(evidence.file, evidence)
+        return files
+
     def status_of(self, item_id: str) -> Status:
         result = self.results.get(item_id)
         return result.current.status if result else Status.OPEN

@@ -85,18 +85,14 @@ def evidence_files(views: list[RunView]) -> tuple[list[tuple[str, Path]], list[D
     copies: dict[str, Path] = {}
     warnings: list[Diagnostic] = []
     for view in views:
-        folder = view.file.folder
-        entries = [e for r in view.record.results.values() for e in (r.current, *r.history)]
-        for entry in entries:
-            for evidence in entry.evidence:
-                if not evidence.file or not safe_evidence_path(evidence.file):
-                    continue
-                source = folder / evidence.file
-                target = f"runs/{view.record.checklist}/{view.record.id}/{evidence.file}"
-                if not source.is_file():
-                    warnings.append(Diagnostic(view.file.shown, None, f"evidence file missing: {evidence.file}"))
-                elif target not in copies:
-                    copies[target] = source
+        for name in view.record.evidence_files():
+            if not safe_evidence_path(name):
+                continue
+            source = view.file.folder / name
+            if source.is_file():
+                copies[view.evidence_url(name)] = source
+            else:
+                warnings.append(Diagnostic(view.file.shown, None, f"evidence file missing: {name}"))
     return sorted(copies.items()), warnings
 
 
