@@ -132,6 +132,11 @@ class Document:
     nav_order: int | None = None
     """Front matter ``nav_order``: explicit position in navigation."""
 
+    @property
+    def kind(self) -> str:
+        """``checklist`` or ``page``."""
+        return "checklist" if isinstance(self, Checklist) else "page"
+
 
 @dataclass(frozen=True, slots=True)
 class Checklist(Document):
@@ -157,3 +162,30 @@ class Checklist(Document):
 @dataclass(frozen=True, slots=True)
 class Page(Document):
     """A Markdown document without task items."""
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSummary:
+    """What the whole-site stages (navigation, home page, links, search) need of a document.
+
+    No body and no items: a 10,000-page site keeps 10,000 of these in memory, and each
+    page's full :class:`Document` is loaded only while that page renders.
+    """
+
+    key: str
+    """Cache key of the full document (source bytes + path + parser code)."""
+    kind: str
+    """``checklist`` or ``page``."""
+    id: str
+    title: str
+    source: str
+    rel_path: str
+    description: str
+    tags: tuple[str, ...]
+    owner: str
+    sha256: str
+    nav_order: int | None
+    warnings: tuple[Diagnostic, ...]
+    links: tuple[tuple[str, int], ...]
+    counts: dict[str, int]
+    """Item, done, N/A, optional, section and sign-off counts (checklists; empty for pages)."""

@@ -1,25 +1,28 @@
 """The site build as named stages.
 
-``load_config → collect_sources → parse_sources → build_nav → check_links →
-render_site → swap_in``. Nothing touches the output folder until every source has been
+``load_config → collect_sources → index_sources → load_runs → build_nav → check_links →
+render_site → swap_in``. Whole-site stages work on document summaries; a page's full
+document is loaded from the store only while that page renders. Nothing touches the output folder until every source has been
 read and every page rendered into a staging folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from generator.config import SiteConfig, build_datetime, load_config
 from generator.errors import BuildError
-from generator.model import Checklist, Diagnostic, Document, ItemState
+from generator.model import Checklist, Diagnostic, DocumentSummary
 from generator.site.links import check_links
 from generator.site.result import BuildResult
 from generator.site.nav import (
@@ -30,11 +33,12 @@ from generator.site.runs import (
     RunView, archive_js, archive_rows, check_reports, evidence_files, fill_history, item_history, load_runs,
     report_files, runs_by_checklist,
 )
-from generator.site.search import search_index_js
+from generator.site.search import search_index_parts
+from generator.site.summary import summarize
 from generator.site.trend import trend_svg
 from generator.site.writer import MANIFEST, OutputWriter, discard, staging_dir, swap_in
-from generator.sources.cache import CACHE_DIR
-from generator.sources.collect import collect_sources, parse_sources
+from generator.sources.cache import CACHE_DIR, DocumentStore
+from generator.sources.collect import SourceTree, collect_sources, index_sources
 from generator.sources.markdown import pygments_css
 
 
@@ -58,8 +62,37 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
 
     config = load_config(content, shown)
     tree = collect_sources(content, shown)
-    documents = parse_sources(tree, project_dir if cache else None)
-    runs = load_runs(project_dir, documents, project_dir / CACHE_DIR / "records" if cache else None)
+    with document_folder(project_dir if cache else None) as folder:
+        summaries, store = index_sources(tree, folder, summarize)
+        return _build(project_dir, output, config, tree, summaries, store, strict=strict, clean=clean, audit=audit,
+                      cache=cache, fingerprint=fingerprint, started=started)
+
+
+@contextlib.contextmanager
+def document_folder(cache_root: Path | None) -> Iterator[Path]:
+    """Where parsed documents live during the build: the project's cache, or (``--no-cache``)
+    a temporary folder removed afterwards."""
+    if cache_root is not None:
+        yield cache_root / CACHE_DIR / "parsed"
+        return
+    folder = Path(tempfile.mkdtemp(prefix="launchbook-parse-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree, summaries: list[DocumentSummary],
+           store: DocumentStore, *, strict: bool, clean: bool, audit: Callable[[Path, list[Path], dict[str, Any]], Any] | None,
+           cache: bool, fingerprint: str, started: float) -> BuildResult:
+    by_id = {s.id: s for s in summaries if s.kind == "checklist"}
+
+    def find_checklist(checklist_id: str) -> Checklist | None:
+        summary = by_id.get(checklist_id)
+        document = store.load(summary.key) if summary is not None else None
+        return document if isinstance(document, Checklist) else None
+
+    runs = load_runs(project_dir, find_checklist, project_dir / CACHE_DIR / "records" if cache else None)
     evidence, evidence_warnings = evidence_files(runs)
     reports, report_warnings = report_files(runs)
     preloaded = {view.record.id: (view.file, view.record) for view in runs}
@@ -69,10 +102,11 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
         check_warnings = [Diagnostic(f.where, None, f"integrity: {f.message}") for f in integrity.findings]
     else:
         checks, check_warnings = check_reports(reports, runs, config.trust)
-    nav = build_nav(documents, config.nav)
+    nav = build_nav(summaries, config.nav)
     assets = {entry.rel for entry in tree.assets}
     warnings = [
-        *config.warnings, *(w for d in documents for w in d.warnings), *check_links(documents, assets),
+        *config.warnings, *(w for d in summaries for w in d.warnings),
+        *check_links(summaries, assets, lambda summary: store.load(summary.key)),
         *evidence_warnings, *report_warnings, *check_warnings,
     ]
     if strict and warnings:
@@ -85,13 +119,13 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     try:
         writer = OutputWriter(staging)
         reuse = PageReuse(output, previous, theme_fingerprint(themes))
-        pages = render_site(writer, documents, runs, nav, config, themes, checks, integrity, reuse)
+        pages = render_site(writer, summaries, store, runs, nav, config, themes, checks, integrity, reuse)
         for entry in tree.assets:
             writer.copy(entry.rel, entry.path)
         for target, source in [*evidence, *reports]:
             writer.copy(target, source)
-        checklist_count = sum(isinstance(d, Checklist) for d in documents)
-        item_count = sum(len(d.items) for d in documents if isinstance(d, Checklist))
+        checklist_count = sum(d.kind == "checklist" for d in summaries)
+        item_count = sum(d.counts.get("items", 0) for d in summaries)
         writer.finish({
             "pages": dict(sorted(reuse.keys.items())),
             "fingerprint": fingerprint,
@@ -103,13 +137,12 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
         discard(staging)
         raise
     kept = swap_in(staging, output, clean)
-    checklists = [d for d in documents if isinstance(d, Checklist)]
     return BuildResult(
         output=output,
         pages=pages,
-        checklists=len(checklists),
+        checklists=checklist_count,
         runs=len(runs),
-        items=sum(len(c.items) for c in checklists),
+        items=item_count,
         files=files,
         warnings=tuple(warnings),
         kept=tuple(kept),
@@ -117,21 +150,9 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     )
 
 
-def checklist_summary(checklist: Checklist) -> dict[str, Any]:
-    """Counts shown on the home page and checklist header."""
-    items = checklist.items
-    return {
-        "items": len(items),
-        "done": sum(item.state is ItemState.DONE for item in items),
-        "na": sum(item.state is ItemState.NA for item in items),
-        "optional": sum(item.optional for item in items),
-        "sections": len({item.section for item in items}),
-        "signoffs": len(checklist.signoffs),
-    }
-
-
 def render_site(
-    writer: OutputWriter, documents: list[Document], runs: list[RunView], nav: list[NavNode], config: SiteConfig,
+    writer: OutputWriter, documents: list[DocumentSummary], store: DocumentStore, runs: list[RunView],
+    nav: list[NavNode], config: SiteConfig,
     themes: list[Path], checks: dict[str, Any] | None = None, integrity: Any = None,
     reuse: PageReuse | None = None,
 ) -> int:
@@ -146,18 +167,19 @@ def render_site(
     trails = breadcrumbs(nav)
     navs = NavRenderer(env, nav, config)
     home_doc = next((d for d in documents if d.rel_path == "index.md"), None)
-    checklists = [d for d in documents if isinstance(d, Checklist)]
+    checklists = [d for d in documents if d.kind == "checklist"]
     catalogue = [
-        {"doc": c, "url": output_path(c.rel_path), "summary": checklist_summary(c)}
+        {"doc": c, "url": output_path(c.rel_path), "summary": c.counts}
         for c in sorted(checklists, key=lambda c: (c.nav_order if c.nav_order is not None else 10**9, c.title.lower(), c.rel_path))
     ]
     tags = sorted({tag for c in checklists for tag in c.tags}, key=str.lower)
-    writer.write(HOME, render_page(env, "home.html", HOME, config, page=home_doc, catalogue=catalogue, tags=tags,
+    writer.write(HOME, render_page(env, "home.html", HOME, config, page=store.load(home_doc.key) if home_doc else None,
+                                   catalogue=catalogue, tags=tags,
                                    crumbs=[], nav_html=navs.for_page(HOME), **common))
     pages = [d for d in documents if d is not home_doc]
     for navs_folder in {output_path(d.rel_path).rsplit("/", 1)[0] for d in pages if "/" in d.rel_path}:
         navs.for_page(f"{navs_folder}/x.html")  # warm the per-folder cache before workers fork
-    job = _PageJob(env, config, common, trails, navs, by_checklist)
+    job = _PageJob(env, config, common, trails, navs, by_checklist, store)
     reuse = reuse or PageReuse(Path("/nonexistent"), {}, "")
     fresh = [d for d in pages if not reuse.reused(job.key(d), output_path(d.rel_path), writer)]
     for rel in render_pages(job, fresh, writer.root):
@@ -181,7 +203,7 @@ def render_site(
     for rel, path in theme_assets(themes).items():
         writer.copy(rel, path)
     writer.write("assets/pygments.css", pygments_css())
-    writer.write("assets/search-index.js", search_index_js(documents))
+    writer.write_parts("assets/search-index.js", search_index_parts(documents, store))
     return count
 
 
@@ -254,8 +276,9 @@ class _PageJob:
     trails: dict[str, list[tuple[str, str | None]]]
     navs: NavRenderer
     by_checklist: dict[str, list[RunView]]
+    store: DocumentStore
 
-    def key(self, document: Document) -> str:
+    def key(self, document: DocumentSummary) -> str:
         """Everything the page's bytes depend on, hashed (its cache key)."""
         url = output_path(document.rel_path)
         history = self.by_checklist.get(document.id, [])
@@ -268,7 +291,8 @@ class _PageJob:
         ]
         return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
 
-    def render(self, document: Document) -> tuple[str, str]:
+    def render(self, summary: DocumentSummary) -> tuple[str, str]:
+        document = self.store.load(summary.key)
         url = output_path(document.rel_path)
         is_checklist = isinstance(document, Checklist)
         context: dict[str, Any] = {"page": document, "crumbs": self.trails.get(url, []),
@@ -276,7 +300,7 @@ class _PageJob:
         history = self.by_checklist.get(document.id, [])
         context["body"] = fill_history(document.body_html, item_history(history))
         if is_checklist:
-            context["summary"] = checklist_summary(document)
+            context["summary"] = summary.counts
             context["history"] = history
             context["trend"] = trend_svg(history, {v.record.id: relative_url(v.url, url) for v in history})
         return url, render_page(self.env, "checklist.html" if is_checklist else "page.html", url, self.config,
@@ -287,7 +311,7 @@ _JOB: _PageJob | None = None
 PARALLEL_PAGES_FROM = 64
 
 
-def _render_chunk(args: tuple[list[Document], str]) -> list[str]:
+def _render_chunk(args: tuple[list[DocumentSummary], str]) -> list[str]:
     from generator.sources.cache import quiet_gc
 
     documents, root = args
@@ -299,7 +323,7 @@ def _render_chunk(args: tuple[list[Document], str]) -> list[str]:
     return sorted(writer.written)
 
 
-def render_pages(job: _PageJob, documents: list[Document], root: Path) -> list[str]:
+def render_pages(job: _PageJob, documents: list[DocumentSummary], root: Path) -> list[str]:
     """Render and write document pages, on every core for big sites; return what was written."""
     import gc
     import multiprocessing

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable, Sequence
 from urllib.parse import unquote
 
-from generator.model import Checklist, Diagnostic, Document
+from generator.model import Checklist, Diagnostic, Document, DocumentSummary
 from generator.site.nav import output_path
 
 
@@ -18,10 +19,26 @@ def anchors_of(document: Document) -> set[str]:
     return anchors
 
 
-def check_links(documents: list[Document], asset_paths: set[str]) -> list[Diagnostic]:
-    """Warnings for relative links whose file or anchor does not exist."""
+def check_links(documents: Sequence[Document | DocumentSummary], asset_paths: set[str],
+                load: Callable[[DocumentSummary], Document] | None = None) -> list[Diagnostic]:
+    """Warnings for relative links whose file or anchor does not exist.
+
+    Summaries carry no anchors: a page's full document is loaded (with ``load``) only when
+    some link points at an anchor in it.
+    """
     pages = {output_path(doc.rel_path): doc for doc in documents}
-    anchors = {url: anchors_of(doc) for url, doc in pages.items()}
+    known: dict[str, set[str]] = {}
+
+    def anchors(url: str) -> set[str]:
+        if url not in known:
+            doc = pages[url]
+            if isinstance(doc, DocumentSummary):
+                if load is None:
+                    raise TypeError("check_links needs load() to check anchors of summaries")
+                doc = load(doc)
+            known[url] = anchors_of(doc)
+        return known[url]
+
     warnings: list[Diagnostic] = []
     for document in documents:
         here = output_path(document.rel_path)
@@ -34,7 +51,7 @@ def check_links(documents: list[Document], asset_paths: set[str]) -> list[Diagno
             if target.endswith("/") or target in ("", "."):
                 target = posixpath.join(target, "index.html")
             if target in pages:
-                if fragment and unquote(fragment) not in anchors[target]:
+                if fragment and unquote(fragment) not in anchors(target):
                     warnings.append(Diagnostic(document.source, line, f"broken link: no anchor #{fragment} in {target}"))
             elif target not in asset_paths and posixpath.join(target, "index.html") not in pages:
                 warnings.append(Diagnostic(document.source, line, f"broken link: {href} (no such page or file)"))

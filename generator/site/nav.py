@@ -7,10 +7,11 @@ through their explicit ``index.html``, so the site works from ``file://`` too.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from generator.model import Checklist, Document
+from generator.model import Document, DocumentSummary
 
 HOME = "index.html"
 
@@ -66,7 +67,7 @@ def _folder_title(name: str) -> str:
     return name.replace("-", " ").replace("_", " ").strip().capitalize() or name
 
 
-def build_nav(documents: list[Document], order: tuple[str, ...]) -> list[NavNode]:
+def build_nav(documents: Sequence[Document | DocumentSummary], order: tuple[str, ...]) -> list[NavNode]:
     """The navigation tree: folders first by ``site.yml`` order, then by order/title."""
     root = NavNode("", HOME, "", "folder")
     folders: dict[str, NavNode] = {"": root}
@@ -89,7 +90,7 @@ def build_nav(documents: list[Document], order: tuple[str, ...]) -> list[NavNode
                 node.url = output_path(document.rel_path)
                 node.order = document.nav_order
             continue
-        kind = "checklist" if isinstance(document, Checklist) else "page"
+        kind = document.kind
         folder(parent_key).children.append(
             NavNode(document.title, output_path(document.rel_path), document.rel_path, kind, order=document.nav_order)
         )

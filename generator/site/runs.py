@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.model import Checklist, Diagnostic, Document
+from generator.model import Checklist, Diagnostic
 from generator.runs.codec import safe_evidence_path
 from generator.runs.drift import Drift, compute_drift
 from generator.runs.outcome import RunSummary, summarize
@@ -61,13 +62,19 @@ def run_url(record: RunRecord) -> str:
     return f"runs/{record.checklist}/{record.id}.html"
 
 
-def load_runs(project: Path, documents: list[Document], cache: Path | None = None) -> list[RunView]:
-    """Read every run record (reusing cached parses of unchanged files); newest first."""
-    checklists = {d.id: d for d in documents if isinstance(d, Checklist)}
+def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
+              cache: Path | None = None) -> list[RunView]:
+    """Read every run record (reusing cached parses of unchanged files); newest first.
+
+    ``checklists`` finds the current checklist with an ID (``None`` if there is none).
+    """
     views = []
+    current: tuple[str, Checklist | None] | None = None  # records come grouped by checklist folder
     for run_file in all_run_files(project):
         record = read_record(run_file, cache)
-        checklist = checklists.get(record.checklist)
+        if current is None or current[0] != record.checklist:
+            current = (record.checklist, checklists(record.checklist))
+        checklist = current[1]
         views.append(RunView(
             file=run_file,
             record=record,

@@ -8,49 +8,53 @@ Entries are sorted and keys written sorted, so the file is byte-stable.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-from generator.model import Checklist, Document
+from generator.model import Checklist, Document, DocumentSummary
 from generator.site.nav import output_path
+
+if TYPE_CHECKING:
+    from generator.sources.cache import DocumentStore
 
 _PAGE_TEXT_LIMIT = 20_000
 
 
-def search_index(documents: list[Document]) -> dict[str, list[Any]]:
-    """The index as compact arrays (a 10,000-page site has millions of item entries).
+def search_entry(document: Document) -> str:
+    """One document's entry of the index, as compact JSON.
 
-    ``d``: documents ``[kind, title, url, text]``; ``p``: distinct paths shown under
-    results; ``e``: headings and items ``[kind, title, document, path, anchor]`` where
-    document and path are indexes into ``d`` and ``p``.
+    ``[kind, title, url, text, paths, entries]``: ``paths`` are the distinct section paths
+    shown under results; ``entries`` are headings and items ``[kind, title, path, anchor]``
+    with ``path`` an index into ``paths``. Entries are made per document (at parse time, and
+    cached with it), so a rebuild joins them instead of walking every item of the site.
     """
-    docs: list[list[Any]] = []
+    url = output_path(document.rel_path)
+    body = " ".join(part for part in (document.description, document.plain_text) if part)
     paths: dict[str, int] = {}
     entries: list[list[Any]] = []
 
     def path_index(text: str) -> int:
         return paths.setdefault(text, len(paths))
 
-    for number, document in enumerate(documents):
-        url = output_path(document.rel_path)
-        kind = "checklist" if isinstance(document, Checklist) else "page"
-        body = " ".join(part for part in (document.description, document.plain_text) if part)
-        docs.append([kind, document.title, url, body[:_PAGE_TEXT_LIMIT]])
-        title_path = path_index(document.title)
-        for heading in document.headings:
-            entries.append(["s", heading.text, number, title_path, heading.anchor])
-        if isinstance(document, Checklist):
-            sections: dict[tuple[str, ...], int] = {}
-            for item in document.items:
-                where = sections.get(item.section)
-                if where is None:
-                    where = sections[item.section] = path_index(" › ".join((document.title, *item.section)))
-                entries.append(["i", item.text, number, where, item.id])
-    return {"d": docs, "p": list(paths), "e": entries}
-
-
-def search_index_js(documents: list[Document]) -> str:
-    """The contents of ``assets/search-index.js``."""
-    payload = json.dumps(search_index(documents), ensure_ascii=False, separators=(",", ":"))
+    title_path = path_index(document.title)
+    for heading in document.headings:
+        entries.append(["s", heading.text, title_path, heading.anchor])
+    if isinstance(document, Checklist):
+        sections: dict[tuple[str, ...], int] = {}
+        for item in document.items:
+            where = sections.get(item.section)
+            if where is None:
+                where = sections[item.section] = path_index(" › ".join((document.title, *item.section)))
+            entries.append(["i", item.text, where, item.id])
+    entry = [document.kind, document.title, url, body[:_PAGE_TEXT_LIMIT], list(paths), entries]
     # "</" cannot close a script element if the file is ever inlined.
-    payload = payload.replace("</", "<\\/")
-    return f"window.LAUNCHBOOK_SEARCH = {payload};\n"
+    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+def search_index_parts(summaries: list[DocumentSummary], store: DocumentStore) -> Iterator[str]:
+    """The contents of ``assets/search-index.js`` in pieces: the documents' entries, in site
+    order (written as they are read, never held whole)."""
+    yield "window.LAUNCHBOOK_SEARCH = ["
+    for number, summary in enumerate(summaries):
+        yield ("," if number else "") + store.search_entry(summary.key)
+    yield "];\n"

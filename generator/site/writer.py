@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from generator.errors import BuildError
@@ -29,6 +30,10 @@ class OutputWriter:
 
     def write(self, rel: str, data: bytes | str) -> None:
         """Write ``data`` at ``rel`` (``/``-separated, relative to the root)."""
+        self.write_parts(rel, [data])
+
+    def write_parts(self, rel: str, parts: Iterable[bytes | str]) -> None:
+        """Write ``parts`` one after the other at ``rel`` (a large file need not be held whole)."""
         target = (self.root / rel).resolve()
         if not target.is_relative_to(self.root) or target == self.root:
             raise BuildError(f"refusing to write outside the output folder: {rel}")
@@ -37,7 +42,9 @@ class OutputWriter:
             raise BuildError(f"two sources want to write the same output file: {key}")
         self.written.add(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        with target.open("wb") as out:
+            for data in parts:
+                out.write(data.encode("utf-8") if isinstance(data, str) else data)
 
     def claim(self, rel: str) -> None:
         """Record a file another process wrote under this root (refuses double writes)."""

@@ -17,13 +17,14 @@ import hashlib
 import multiprocessing
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
 from generator import __version__
-from generator.model import Document
+from generator.errors import SourceError
+from generator.model import Document, DocumentSummary
 from generator.sources.checklist import parse_document
 
 CACHE_DIR = ".launchbook-cache"
@@ -32,11 +33,12 @@ PARALLEL_FROM = 48  # below this, starting workers costs more than it saves
 
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """Hash of the code that turns bytes into a Document (any edit invalidates the cache)."""
+    """Hash of launchbook's code (parsing, and the summaries made from parses, depend on it;
+    any edit invalidates the cache)."""
     digest = hashlib.sha256(__version__.encode())
     package = Path(__file__).resolve().parents[1]
-    for path in sorted([*package.joinpath("sources").glob("*.py"), package / "model.py"]):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -108,10 +110,98 @@ def _parse_many(jobs: list[tuple[bytes, str, str]]) -> list[Document]:
         return [document for chunk in pool.map(_parse_chunk, chunks) for document in chunk]
 
 
-def _store(path: Path, document: Document) -> None:
+def _store(path: Path, document: object) -> None:
     """Write one cache entry (atomic; a failure only means a slower next build)."""
+    _store_bytes(path, pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _store_bytes(path: Path, data: bytes) -> None:
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_suffix(f".{os.getpid()}.tmp")
-        temp.write_bytes(pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL))
+        temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        temp.write_bytes(data)
         os.replace(temp, path)
+
+
+# -- The site build's view: summaries in memory, full documents on disk -----------------------
+
+Summarize = Callable[[Document, str], tuple[DocumentSummary, str]]
+"""Makes a document's summary and its search-index entry (given the document and its key)."""
+
+
+class DocumentStore:
+    """The parsed documents of one build, on disk, loaded one at a time by key.
+
+    A 10,000-page site does not fit in memory as full documents (bodies, items); the build
+    keeps :class:`DocumentSummary` values and asks the store for a page's document only
+    while rendering it. An entry that has gone missing is parsed again from its source.
+    """
+
+    def __init__(self, folder: Path, jobs: dict[str, tuple[Path, str, str]]) -> None:
+        self.folder = folder
+        self.jobs = jobs  # key -> (source path, shown, rel)
+
+    def load(self, key: str) -> Document:
+        """The full document with this key."""
+        try:
+            return pickle.loads((self.folder / key[:2] / key).read_bytes())  # type: ignore[no-any-return]
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+            path, shown, rel = self.jobs[key]
+            data = path.read_bytes()
+            if cache_key(data, shown, rel) != key:
+                raise SourceError("changed while the site was being built; build again", shown) from None
+            document = parse_document(data, shown, rel)
+            _store(self.folder / key[:2] / key, document)
+            return document
+
+    def search_entry(self, key: str) -> str:
+        """The document's search-index entry (JSON)."""
+        try:
+            return (self.folder / key[:2] / f"{key}.search").read_text(encoding="utf-8")
+        except OSError:
+            from generator.site.search import search_entry
+
+            return search_entry(self.load(key))
+
+
+def _index_chunk(args: tuple[list[tuple[bytes, str, str]], list[str], Path, Summarize]) -> list[DocumentSummary]:
+    jobs, keys, folder, summarize = args
+    summaries = []
+    with quiet_gc():
+        for job, key in zip(jobs, keys):
+            document = parse_document(*job)
+            summary, search = summarize(document, key)
+            _store(folder / key[:2] / key, document)
+            _store_bytes(folder / key[:2] / f"{key}.search", search.encode("utf-8"))
+            _store(folder / key[:2] / f"{key}.sum", summary)
+            summaries.append(summary)
+    return summaries
+
+
+def index_all(jobs: list[tuple[bytes, str, str]], paths: list[Path], folder: Path,
+              summarize: Summarize) -> tuple[list[DocumentSummary], DocumentStore]:
+    """Summaries of ``(bytes, shown, rel)`` jobs in order, parsing (on every core) only the
+    documents whose summary is not in ``folder`` yet; and the store of their full documents."""
+    keys = [cache_key(*job) for job in jobs]
+    results: list[DocumentSummary | None] = [None] * len(jobs)
+    missing: list[int] = []
+    with quiet_gc():
+        for index, key in enumerate(keys):
+            try:
+                results[index] = pickle.loads((folder / key[:2] / f"{key}.sum").read_bytes())
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+                missing.append(index)
+    todo = [jobs[i] for i in missing]
+    todo_keys = [keys[i] for i in missing]
+    workers = min(os.cpu_count() or 1, 8)
+    if len(todo) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        made = _index_chunk((todo, todo_keys, folder, summarize))
+    else:
+        size = max(1, len(todo) // (workers * 4))
+        chunks = [(todo[i : i + size], todo_keys[i : i + size], folder, summarize) for i in range(0, len(todo), size)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            made = [summary for chunk in pool.map(_index_chunk, chunks) for summary in chunk]
+    for index, summary in zip(missing, made):
+        results[index] = summary
+    store = DocumentStore(folder, {key: (path, job[1], job[2]) for key, path, job in zip(keys, paths, jobs)})
+    return [summary for summary in results if summary is not None], store

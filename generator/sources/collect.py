@@ -6,12 +6,17 @@ stage, and nothing that resolves outside the content folder is read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator.config import CONFIG_NAME
 from generator.errors import SourceError
-from generator.model import Checklist, Document
+from generator.model import Document, DocumentSummary
+
+if TYPE_CHECKING:
+    from generator.sources.cache import DocumentStore, Summarize
 
 RUNS_DIR = "runs"
 
@@ -64,16 +69,38 @@ def parse_sources(tree: SourceTree, cache_root: Path | None = None) -> list[Docu
     checklist IDs must be unique across the site."""
     from generator.sources.cache import parse_all
 
+    jobs = _read(tree)
+    documents = parse_all(jobs, cache_root)
+    _unique_ids(tree, documents)
+    return documents
+
+
+def index_sources(tree: SourceTree, folder: Path, summarize: Summarize) -> tuple[list[DocumentSummary], DocumentStore]:
+    """Summaries of every document (parsed in parallel, only when not already in ``folder``)
+    and the store their full documents load from; checklist IDs must be unique."""
+    from generator.sources.cache import index_all
+
+    jobs = _read(tree)
+    summaries, store = index_all(jobs, [entry.path for entry in tree.documents], folder, summarize)
+    _unique_ids(tree, summaries)
+    return summaries, store
+
+
+def _read(tree: SourceTree) -> list[tuple[bytes, str, str]]:
+    """``(bytes, shown, rel)`` of every document."""
     jobs: list[tuple[bytes, str, str]] = []
     for entry in tree.documents:
         try:
             jobs.append((entry.path.read_bytes(), entry.shown, entry.rel))
         except OSError as exc:
             raise SourceError(f"cannot read: {exc.strerror}", entry.shown) from None
-    documents = parse_all(jobs, cache_root)
+    return jobs
+
+
+def _unique_ids(tree: SourceTree, documents: Sequence[Document | DocumentSummary]) -> None:
     seen: dict[str, str] = {}
     for entry, document in zip(tree.documents, documents):
-        if isinstance(document, Checklist):
+        if document.kind == "checklist":
             if document.id in seen:
                 raise SourceError(
                     f"checklist ID {document.id!r} is already used by {seen[document.id]}; "
@@ -82,4 +109,3 @@ def parse_sources(tree: SourceTree, cache_root: Path | None = None) -> list[Docu
                     1,
                 )
             seen[document.id] = entry.shown
-    return documents

@@ -196,17 +196,17 @@
 
   var KINDS = { s: "section", i: "item" };
   function prepare(raw) {
-    /* Expand the compact index: documents (d), shared paths (p), headings and items (e). */
+    /* Expand the compact index: one [kind, title, url, text, paths, entries] per document,
+       entries being headings and items [kind, title, path index, anchor]. */
     var out = [];
-    raw.d.forEach(function (d) {
+    raw.forEach(function (d) {
       var e = { k: d[0], t: d[1], u: d[2], p: "", x: d[3] };
       out.push({ e: e, t: fold(e.t), o: fold(e.x) });
-    });
-    var folded = raw.p.map(fold);
-    raw.e.forEach(function (r) {
-      var doc = raw.d[r[2]];
-      var e = { k: KINDS[r[0]], t: r[1], u: doc[2] + "#" + r[4], p: raw.p[r[3]], x: "" };
-      out.push({ e: e, t: fold(e.t), o: folded[r[3]] });
+      var folded = d[4].map(fold);
+      d[5].forEach(function (r) {
+        var x = { k: KINDS[r[0]], t: r[1], u: d[2] + "#" + r[3], p: d[4][r[2]], x: "" };
+        out.push({ e: x, t: fold(x.t), o: folded[r[2]] });
+      });
     });
     return out;
   }
