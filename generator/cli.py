@@ -426,6 +426,41 @@ def run_list(checklist_id: str | None, project: Path, as_json: bool) -> None:
         click.echo("No runs yet. Start one with: launchbook run start CHECKLIST_ID --release R", err=True)
 
 
+@cli.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--fix", is_flag=True, help="Rewrite the files with the repairs launchbook knows (BOM, CRLF, escaped "
+              "exports, &nbsp; indentation, mojibake).")
+@click.option("--no-backup", is_flag=True, help="With --fix: do not keep FILE.bak copies.")
+@_project_option
+@_json_option
+def lint_command(paths: tuple[Path, ...], fix: bool, no_backup: bool, project: Path, as_json: bool) -> None:
+    """Check Markdown sources (default: PROJECT/content) and report every problem with
+    file:line and a rule code. Exit 1 when problems remain."""
+    from generator.lint.check import lint, rule_of
+
+    result = lint(project, list(paths), fix=fix, backup=not no_backup)
+    if as_json:
+        _emit_json({
+            "files": result.files,
+            "fixed": [{"path": path, "backup": backup} for path, backup in result.fixed],
+            "problems": [{"path": p.path, "line": p.line, "message": p.message, **rule_of(p)} for p in result.problems],
+        })
+    else:
+        for path, backup in result.fixed:
+            click.echo(f"fixed {path}" + (f" (original kept as {backup})" if backup else ""))
+        for problem in result.problems:
+            rule = rule_of(problem)
+            where = f"{problem.path}:{problem.line}" if problem.line else problem.path
+            hint = " [--fix]" if rule["fixable"] else ""
+            click.echo(f"{where}: {rule['code']} {rule['rule']}: {problem.message}{hint}")
+        fixable = sum(bool(rule_of(p)["fixable"]) for p in result.problems)
+        count = len(result.problems)
+        click.echo(f"{count} problem{'s' if count != 1 else ''} in {result.files} file{'s' if result.files != 1 else ''}"
+                   + (f" ({fixable} fixable with --fix)" if fixable else "") + ".", err=True)
+    if result.problems:
+        sys.exit(1)
+
+
 def main() -> None:
     """Console entry point."""
     sys.exit(cli.main(prog_name="launchbook", standalone_mode=True))

@@ -17,9 +17,12 @@ class LaunchbookError(click.ClickException):
 
     exit_code = 1
 
-    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None) -> None:
+    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None, *,
+                 code: str = "") -> None:
         self.path = str(path) if path is not None else None
         self.line = line
+        self.code = code
+        """Lint rule code, when the error is one a rule describes (``LB203``)."""
         self.reason = message
         super().__init__(self._format())
 

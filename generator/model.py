@@ -28,6 +28,8 @@ class Diagnostic:
     """1-based line the warning is about, or ``None`` for the whole file."""
     message: str
     """What happened, in one sentence."""
+    code: str = ""
+    """Rule code (``LB105``) for ``launchbook lint``; see ``generator/lint/rules.py``."""
 
     def __str__(self) -> str:
         if self.line is None:

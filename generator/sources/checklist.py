@@ -75,7 +75,8 @@ def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
     title = title or PurePosixPath(rel_path).stem.replace("-", " ").replace("_", " ").strip().title()
     doc_id = front.id or slugify(PurePosixPath(rel_path).stem, "page")
     if front.id and not EXPLICIT_ID.match(front.id):
-        raise SourceError(f"front matter id {front.id!r} may only use letters, digits and - _ . :", source, 2)
+        raise SourceError(f"front matter id {front.id!r} may only use letters, digits and - _ . :", source, 2,
+                          code="LB203")
 
     items, warnings_items = _finish_items(walk.items, front, source, md, env)
     warnings.extend(warnings_items)
@@ -181,10 +182,12 @@ def _finish_items(
             if attr.startswith("#"):
                 wanted = attr[1:]
                 if not EXPLICIT_ID.match(wanted):
-                    raise SourceError(f"item ID {wanted!r} may only use letters, digits and - _ . :", source, raw.line)
+                    raise SourceError(f"item ID {wanted!r} may only use letters, digits and - _ . :", source, raw.line,
+                                      code="LB203")
                 if wanted in explicit:
                     raise SourceError(
-                        f"duplicate item ID {wanted!r} (first used on line {explicit[wanted]})", source, raw.line
+                        f"duplicate item ID {wanted!r} (first used on line {explicit[wanted]})", source, raw.line,
+                        code="LB203",
                     )
                 explicit[wanted] = raw.line
     occurrences: dict[tuple[tuple[str, ...], str], int] = {}
@@ -212,7 +215,7 @@ def _finish_items(
             raw.token.meta["signoff"] = True
             continue
         if not raw.text:
-            warnings.append(Diagnostic(source, raw.line, "empty checklist item"))
+            warnings.append(Diagnostic(source, raw.line, "empty checklist item", "LB201"))
         inherited = raw.parent is not None and raws[raw.parent].token.meta.get("optional", False)
         optional = ".required" not in raw.attrs and (
             ".optional" in raw.attrs
@@ -228,7 +231,7 @@ def _finish_items(
             Item(new_id, raw.text, raw.html, raw.section, raw.depth, optional, raw.state, raw.line, parent)
         )
     for unknown in sorted(known_optional):
-        warnings.append(Diagnostic(source, 2, f"front matter 'optional' names unknown item {unknown!r}"))
+        warnings.append(Diagnostic(source, 2, f"front matter 'optional' names unknown item {unknown!r}", "LB303"))
     return items, warnings
 
 

@@ -75,7 +75,7 @@ def _validate(data: dict[Any, Any], path: str, raw_lines: list[str]) -> FrontMat
         value = data[key]
         line = _key_line(str(key), raw_lines)
         if key not in KNOWN_KEYS:
-            warnings.append(Diagnostic(path, line, f"unknown front matter key {str(key)!r}"))
+            warnings.append(Diagnostic(path, line, f"unknown front matter key {str(key)!r}", "LB302"))
             continue
         if key in ("tags", "optional"):
             if isinstance(value, str):

@@ -37,7 +37,7 @@ def decode_source(data: bytes, path: str) -> tuple[str, list[Diagnostic]]:
     warnings: list[Diagnostic] = []
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-        warnings.append(Diagnostic(path, 1, "removed a UTF-8 byte order mark"))
+        warnings.append(Diagnostic(path, 1, "removed a UTF-8 byte order mark", "LB101"))
     try:
         return data.decode("utf-8"), warnings
     except UnicodeDecodeError as exc:
@@ -56,11 +56,11 @@ def repair_text(text: str, path: str) -> Repaired:
     warnings: list[Diagnostic] = []
     if text.startswith(_BOM):
         text = text[1:]
-        warnings.append(Diagnostic(path, 1, "removed a UTF-8 byte order mark"))
+        warnings.append(Diagnostic(path, 1, "removed a UTF-8 byte order mark", "LB101"))
     if "\r" in text:
         first = text[: text.index("\r")].count("\n") + 1
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-        warnings.append(Diagnostic(path, first, "converted CRLF line endings to LF"))
+        warnings.append(Diagnostic(path, first, "converted CRLF line endings to LF", "LB102"))
     text, warning = _unescape_export(text, path)
     warnings.extend(warning)
     text, warning = _nbsp_indentation(text, path)
@@ -90,7 +90,7 @@ def _unescape_export(text: str, path: str) -> tuple[str, list[Diagnostic]]:
         f"undid Markdown escaping from an export (\\#, \\- \\[ \\], \\*\\* …) "
         f"on {changed} line{'s' if changed != 1 else ''}"
     )
-    return "\n".join(lines), [Diagnostic(path, first, message)]
+    return "\n".join(lines), [Diagnostic(path, first, message, "LB103")]
 
 
 def _nbsp_indentation(text: str, path: str) -> tuple[str, list[Diagnostic]]:
@@ -108,7 +108,7 @@ def _nbsp_indentation(text: str, path: str) -> tuple[str, list[Diagnostic]]:
     if not changed:
         return text, []
     message = f"replaced &nbsp; indentation with spaces on {changed} line{'s' if changed != 1 else ''}"
-    return "\n".join(lines), [Diagnostic(path, first, message)]
+    return "\n".join(lines), [Diagnostic(path, first, message, "LB104")]
 
 
 def _mojibake_warning(fixes: list[MojibakeFix], path: str, codepage: str) -> list[Diagnostic]:
@@ -120,4 +120,4 @@ def _mojibake_warning(fixes: list[MojibakeFix], path: str, codepage: str) -> lis
         f"repaired {codepage} mojibake on {lines} line{'s' if lines != 1 else ''} "
         f"(e.g. {sample.before!r} -> {sample.after!r})"
     )
-    return [Diagnostic(path, sample.line, message)]
+    return [Diagnostic(path, sample.line, message, "LB105")]

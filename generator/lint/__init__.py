@@ -1,0 +1,1 @@
+"""``launchbook lint``: rule-coded problems in checklist sources, and ``--fix``."""

@@ -1,0 +1,160 @@
+"""Lint a set of Markdown sources: every problem with file, line and rule code; ``--fix``
+rewrites them with the repairs the parser already knows.
+
+Fixing is atomic per file (temp file + rename, mode kept), keeps a ``.bak`` copy unless
+told not to, and is idempotent: repaired text has nothing left to repair.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import ConfigError, LaunchbookError
+from generator.lint.rules import RULES, bare_boxes, document_problems
+from generator.model import Diagnostic, Document
+from generator.sources.collect import collect_sources
+from generator.sources.repair import decode_source, repair_text
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    path: Path
+    shown: str
+    rel: str
+
+
+@dataclass(frozen=True, slots=True)
+class LintResult:
+    problems: tuple[Diagnostic, ...]
+    """What is wrong now (after fixing, when ``fix`` was asked), sorted by file and line."""
+    fixed: tuple[tuple[str, str | None], ...]
+    """Files rewritten by ``--fix``, each with its backup copy (or ``None``)."""
+    files: int
+    """How many files were checked."""
+
+
+def lint(project: Path, paths: list[Path], *, fix: bool = False, backup: bool = True) -> LintResult:
+    """Lint ``paths`` (files or folders; default the project's ``content/``)."""
+    content = project / "content"
+    targets = _targets(content, paths or [content])
+    fixed = [_fix(target, backup) for target in targets] if fix else []
+    problems: list[Diagnostic] = []
+    parsed: dict[str, Document] = {}
+    for target in targets:
+        document, found = _check(target)
+        problems += found
+        if document is not None:
+            parsed[target.shown] = document
+    problems += _links(content, parsed)
+    problems.sort(key=lambda d: (d.path, d.line or 0, d.code, d.message))
+    return LintResult(tuple(problems), tuple(f for f in fixed if f is not None), len(targets))
+
+
+def _targets(content: Path, paths: list[Path]) -> list[Target]:
+    found: dict[Path, Target] = {}
+    root = content.resolve()
+    for given in paths:
+        if not given.exists():
+            raise ConfigError(f"no such file or folder: {given}")
+        files = [given] if given.is_file() else [
+            p for p in sorted(given.rglob("*.md"))
+            if p.is_file() and not any(part.startswith((".", "_")) for part in p.relative_to(given).parts)
+        ]
+        for path in files:
+            resolved = path.resolve()
+            if resolved.is_relative_to(root):
+                rel = resolved.relative_to(root).as_posix()
+                if rel.split("/", 1)[0] == "runs" and given.resolve() == root:
+                    continue  # run records and their evidence are not checklists
+                shown = f"content/{rel}"
+            else:
+                rel, shown = path.name, str(path)
+            found.setdefault(resolved, Target(resolved, shown, rel))
+    return sorted(found.values(), key=lambda t: t.shown)
+
+
+def _check(target: Target) -> tuple[Document | None, list[Diagnostic]]:
+    from generator.sources.checklist import parse_document
+
+    try:
+        data = target.path.read_bytes()
+        document = parse_document(data, target.shown, target.rel)
+    except OSError as exc:
+        return None, [Diagnostic(target.shown, None, f"cannot read: {exc.strerror}", "LB001")]
+    except LaunchbookError as exc:
+        return None, [Diagnostic(exc.path or target.shown, exc.line, exc.reason, exc.code or "LB001")]
+    text = data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+    return document, [*document.warnings, *document_problems(document), *bare_boxes(text, target.shown)]
+
+
+def _links(content: Path, parsed: dict[str, Document]) -> list[Diagnostic]:
+    """Broken internal links of the linted files, resolved against the whole site."""
+    from generator.site.links import check_links
+    from generator.sources.checklist import parse_document
+
+    if not parsed:
+        return []
+    documents = dict(parsed)
+    assets: set[str] = set()
+    if content.is_dir():
+        tree = collect_sources(content, "content")
+        assets = {entry.rel for entry in tree.assets}
+        for entry in tree.documents:
+            if entry.shown not in documents:
+                with contextlib.suppress(OSError, LaunchbookError):
+                    documents[entry.shown] = parse_document(entry.path.read_bytes(), entry.shown, entry.rel)
+    return [w for w in check_links(list(documents.values()), assets) if w.path in parsed]
+
+
+def _fix(target: Target, backup: bool) -> tuple[str, str | None] | None:
+    """Apply the parser's repairs to one file; return (file, backup) if it changed."""
+    try:
+        data = target.path.read_bytes()
+        text, _ = decode_source(data, target.shown)
+    except (OSError, LaunchbookError):
+        return None  # reported by the check as LB001
+    repaired = repair_text(text, target.shown).text.encode("utf-8")
+    if repaired == data:
+        return None
+    saved = None
+    if backup:
+        copy = _free_name(target.path.with_name(target.path.name + ".bak"))
+        shutil.copy2(target.path, copy)
+        saved = str(copy)
+    _replace(target.path, repaired)
+    return target.shown, saved
+
+
+def _free_name(path: Path) -> Path:
+    """``x.md.bak``, or ``x.md.bak.2`` … if an earlier backup is there (never overwritten)."""
+    candidate, number = path, 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.name}.{number}")
+    return candidate
+
+
+def _replace(path: Path, data: bytes) -> None:
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        shutil.copymode(path, temp)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def rule_of(problem: Diagnostic) -> dict[str, object]:
+    """The rule behind a problem, for output."""
+    rule = RULES.get(problem.code or "LB001", RULES["LB001"])
+    return {"code": rule.code, "rule": rule.name, "fixable": rule.fixable}
