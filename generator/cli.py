@@ -426,6 +426,62 @@ def run_list(checklist_id: str | None, project: Path, as_json: bool) -> None:
         click.echo("No runs yet. Start one with: launchbook run start CHECKLIST_ID --release R", err=True)
 
 
+@cli.command("new")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", default="", help="Site title [default: from the folder name].")
+@_json_option
+def new_command(directory: Path, title: str, as_json: bool) -> None:
+    """Create a project in DIRECTORY: content with an example checklist and run, a documented
+    site.yml and a theme override folder. Existing files are never overwritten."""
+    from generator.scaffold import new_project
+
+    done = new_project(directory, title)
+    if as_json:
+        _emit_json({"root": str(done.root), "created": done.created, "kept": done.kept})
+        return
+    for rel in done.created:
+        click.echo(f"created {directory / rel}")
+    for rel in done.kept:
+        click.echo(f"kept    {directory / rel} (already there, not touched)")
+    here = directory.resolve() == Path.cwd().resolve()
+    click.echo(f"\nNext: {'' if here else f'cd {directory} && '}launchbook serve --open")
+
+
+@cli.command("serve")
+@click.option("-a", "--address", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the site in a web browser.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Output folder [default: PROJECT/output].")
+@_project_option
+def serve_command(address: str, open_browser: bool, output: Path | None, project: Path) -> None:
+    """Build, serve on localhost, rebuild when content/, themes/ or site.yml change, and
+    reload open pages. A failed build is shown in the page and here; the server keeps running."""
+    from generator.site.serve import LiveServer, parse_address
+    from generator.site.uptodate import build as build_if_needed
+
+    host, port = parse_address(address)
+    project = project.resolve()
+    target = (output or project / "output").resolve()
+
+    def build() -> Any:
+        return build_if_needed(project, target, strict=False, clean=False, cache=True, audit=_audit)
+
+    server = LiveServer(project, target, build, host, port, report=lambda message: click.echo(message, err=True))
+    server.rebuild()
+
+    def ready() -> None:
+        click.echo(f"Serving {target} at {server.url}, watching for changes (Ctrl-C to stop)", err=True)
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(server.url)
+
+    try:
+        server.run(ready)
+    except KeyboardInterrupt:
+        server.stop()
+
+
 @cli.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--fix", is_flag=True, help="Rewrite the files with the repairs launchbook knows (BOM, CRLF, escaped "

@@ -1,0 +1,149 @@
+"""`launchbook new` then `launchbook serve`: the live-reload loop a newcomer gets."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from tests.helpers import ROOT
+
+RunCli = Callable[..., Result]
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def fetch(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+class Served:
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen([sys.executable, "-m", "generator", "serve", "-a", "127.0.0.1:0", "-C",
+                                         str(project)], stderr=subprocess.PIPE, text=True, env=env)
+        assert self.process.stderr is not None
+        self.log: list[str] = []
+        for line in self.process.stderr:
+            self.log.append(line)
+            match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+            if match:
+                self.url = match.group(1)
+                break
+        else:
+            raise AssertionError("serve did not start: " + "".join(self.log))
+        os.set_blocking(self.process.stderr.fileno(), False)
+
+    def status(self) -> dict[str, object]:
+        return json.loads(fetch(self.url + "__launchbook/status")[1])
+
+    def terminal(self) -> str:
+        assert self.process.stderr is not None
+        chunk = self.process.stderr.read()
+        if chunk:
+            self.log.append(chunk)
+        return "".join(self.log)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def served(tmp_path: Path, run_cli: RunCli) -> Iterator[Served]:
+    made = run_cli("new", tmp_path / "site")
+    assert made.exit_code == 0, made.output
+    server = Served(tmp_path / "site")
+    yield server
+    server.stop()
+
+
+def test_new_scaffolds_a_project_that_builds_and_never_overwrites(tmp_path: Path, run_cli: RunCli) -> None:
+    project = tmp_path / "mine"
+    (project / "content").mkdir(parents=True)
+    (project / "content/index.md").write_text("# My own home\n")
+    result = run_cli("new", project, "--json")
+    data = json.loads(result.stdout)
+    assert "content/index.md" in data["kept"] and "content/index.md" not in data["created"]
+    assert (project / "content/index.md").read_text() == "# My own home\n"
+    assert {"content/site.yml", "content/checklists/release.md", "themes/custom/README.md"} <= set(data["created"])
+    assert any(rel.startswith("content/runs/release/") for rel in data["created"])
+    assert "# Navigation order" in (project / "content/site.yml").read_text()  # documented inline
+    built = run_cli("build", "-C", project, "--strict", "--json")
+    assert built.exit_code == 0, built.output
+    assert json.loads(built.stdout)["checklists"] == 1
+    assert (project / "output/runs/index.html").is_file()
+    assert run_cli("lint", "-C", project).exit_code == 0
+    again = json.loads(run_cli("new", project, "--json").stdout)
+    assert again["created"] == []
+
+
+def test_serve_rebuilds_on_change_and_survives_a_broken_file(served: Served) -> None:
+    page = served.url + "checklists/release.html"
+    status, html = fetch(page)
+    assert status == 200 and '<script src="/__launchbook/reload.js"></script></body>' in html
+    on_disk = (served.project / "output/checklists/release.html").read_text()
+    assert "__launchbook" not in on_disk  # the reload hook is only in what is served
+    first = served.status()["generation"]
+
+    checklist = served.project / "content/checklists/release.md"
+    checklist.write_text(checklist.read_text().replace("Close the change ticket", "Close the change ticket today"))
+    wait_for(lambda: served.status()["generation"] != first)
+    assert "Close the change ticket today" in fetch(page)[1]
+
+    broken = served.project / "content/broken.md"
+    broken.write_text("---\ntitle: [unclosed\n---\n# Broken\n")
+    wait_for(lambda: bool(served.status()["error"]))
+    assert str(served.status()["error"]).startswith("content/broken.md:2: invalid YAML front matter")
+    assert fetch(page)[0] == 200  # the last good build is still served
+    wait_for(lambda: "build failed: content/broken.md:2:" in served.terminal())
+    assert served.process.poll() is None
+
+    broken.write_text("# Fixed\n")
+    wait_for(lambda: served.status()["error"] == "")
+    assert fetch(served.url + "broken.html")[0] == 200
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
+def test_open_pages_reload_and_show_build_errors(served: Served) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        tab = browser.new_page()
+        tab.goto(served.url + "checklists/release.html")
+        tab.wait_for_selector("html[data-launchbook-live]", state="attached")
+        checklist = served.project / "content/checklists/release.md"
+        checklist.write_text(checklist.read_text().replace("Smoke tests pass", "Smoke tests all pass"))
+        tab.wait_for_selector("text=Smoke tests all pass", timeout=20000)  # reloaded by itself
+
+        broken = served.project / "content/broken.md"
+        broken.write_text("---\ntitle: [unclosed\n---\n")
+        overlay = tab.wait_for_selector("#launchbook-build-error", timeout=20000)
+        assert "content/broken.md:2: invalid YAML front matter" in overlay.text_content()
+        broken.unlink()
+        tab.wait_for_selector("#launchbook-build-error", state="detached", timeout=20000)
+        browser.close()
