@@ -24,8 +24,22 @@ def _emit_json(data: Any) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="launchbook")
-def cli() -> None:
-    """launchbook: Markdown checklists -> runbook site and signed go-live reports."""
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary lines; warnings and errors only.")
+@click.option("-v", "--verbose", count=True, help="More detail: every warning, a line per finished stage.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
+    """launchbook: Markdown checklists -> runbook site and signed go-live reports.
+
+    Shell completion: eval "$(_LAUNCHBOOK_COMPLETE=bash_source launchbook)" (zsh_source,
+    fish_source for other shells).
+    """
+    ctx.obj = {"quiet": quiet, "verbose": verbose}
+
+
+def _verbosity() -> tuple[bool, int]:
+    """(quiet, verbose) from the global -q/-v options."""
+    obj = click.get_current_context().find_root().obj or {}
+    return bool(obj.get("quiet")), int(obj.get("verbose", 0))
 
 
 def _audit(project: Path, trust: list[Path], records: dict[str, Any]) -> Any:
@@ -50,8 +64,13 @@ def build(project: Path, output: Path | None, strict: bool, clean: bool, no_cach
           as_json: bool) -> None:
     """Build the site from PROJECT/content into the output folder (atomically)."""
     from generator.site.uptodate import build as build_if_needed
+    from generator.terminal import progress_reporter
 
-    result = build_if_needed(project, output, strict=strict, clean=clean, cache=not no_cache, audit=_audit)
+    quiet, level = _verbosity()
+    verbose = verbose or level > 0
+    with progress_reporter(quiet or as_json, level) as progress:
+        result = build_if_needed(project, output, strict=strict, clean=clean, cache=not no_cache, audit=_audit,
+                                 progress=progress)
     if as_json:
         _emit_json(
             {
@@ -75,6 +94,8 @@ def build(project: Path, output: Path | None, strict: bool, clean: bool, no_cach
                    err=True)
     for kept in result.kept:
         click.echo(f"kept your file: {kept}", err=True)
+    if quiet:
+        return
     if result.skipped:
         click.echo(f"Up to date: nothing changed since the last build of {result.output} "
                    f"({result.pages} pages; checked in {result.seconds:.2f} s).")
@@ -342,12 +363,15 @@ def verify_command(targets: tuple[Path, ...], trust: tuple[Path, ...], since: tu
                    as_json: bool) -> None:
     """Verify a project archive (default: the current folder), report PDFs or audit bundles."""
     from generator.archive.verify import verify_targets
+    from generator.terminal import progress_reporter
 
-    results = verify_targets(list(targets) or [project], list(trust), list(since), project)
+    quiet, level = _verbosity()
+    with progress_reporter(quiet or as_json, level) as progress:
+        results = verify_targets(list(targets) or [project], list(trust), list(since), project, progress)
     if as_json:
         _emit_json({"ok": all(r.ok for r in results), "results": [{"target": r.target, "kind": r.kind, **r.data}
                                                                    for r in results]})
-    else:
+    elif not (quiet and all(r.ok for r in results)):
         click.echo("\n".join(r.text for r in results))
     if not all(r.ok for r in results):
         raise SystemExit(1)

@@ -64,3 +64,39 @@ def test_runs_as_python_module() -> None:
     )
     assert completed.returncode == 0
     assert completed.stdout.strip() == "launchbook, version 0.1.0"
+
+
+def test_global_quiet_and_verbose(small_site: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    verbose = run_cli("-v", "build", "-C", small_site, "--no-cache")
+    assert "Parsing: 3/3 done" in verbose.stderr and "Built 6 pages" in verbose.stdout
+    quiet = run_cli("-q", "build", "-C", small_site, "--no-cache")
+    assert quiet.exit_code == 0 and quiet.stdout == "" and "Parsing" not in quiet.stderr
+    assert run_cli("--version").stdout.startswith("launchbook, version ")
+
+
+def test_progress_bar_on_a_terminal_only(small_site: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm", "COLUMNS": "100"}
+    command = [sys.executable, "-m", "generator", "build", "-C", str(small_site), "--no-cache"]
+    master, slave = pty.openpty()
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=slave, env=env, timeout=120)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert done.returncode == 0 and b"Parsing" in shown and "━".encode() in shown
+    piped = subprocess.run(command, capture_output=True, env=env, timeout=120)
+    assert b"Parsing" not in piped.stderr and "━".encode() not in piped.stderr

@@ -19,6 +19,7 @@ from generator.archive import merkle
 from generator.archive.checkpoint import checkpoints_dir, read_checkpoint
 from generator.archive.ledger import LedgerEntry, TreeHead, ledger_path, parse_ledger, tree_head
 from generator.errors import SourceError
+from generator.parallel import Progress, map_chunks
 from generator.runs.codec import safe_evidence_path
 from generator.runs.record import RunRecord, parse_time
 from generator.runs.store import RunFile, all_run_files, read_record
@@ -105,7 +106,8 @@ def _sha256(path: Path) -> str:
 
 
 def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | None = None,
-                  records: dict[str, tuple[RunFile, RunRecord]] | None = None) -> AuditResult:
+                  records: dict[str, tuple[RunFile, RunRecord]] | None = None,
+                  progress: Progress | None = None) -> AuditResult:
     """Check the archive of ``project``; never stops at the first problem.
 
     ``records`` are records the caller has already read and validated (the site build).
@@ -163,7 +165,7 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
             result.add(run_file.shown, "run is sealed but has no ledger entry (removed from the ledger?)", run_id)
         _check_evidence(result, run_file, record, by_run.get(run_id))
         _check_signoffs(result, run_file, record)
-    for run_id, findings, report in _check_reports(sealed, records, by_run, leaves, trust):
+    for run_id, findings, report in _check_reports(sealed, records, by_run, leaves, trust, progress):
         result.runs[run_id].report = report
         for where, message in findings:
             result.add(where, message, run_id)
@@ -205,21 +207,12 @@ PARALLEL_FROM = 32
 
 def _check_reports(sealed: list[str], records: dict[str, tuple[RunFile, RunRecord]],
                    by_run: dict[str, LedgerEntry], leaves: list[bytes],
-                   trust: list[Any]) -> list[tuple[str, list[tuple[str, str]], Any]]:
+                   trust: list[Any], progress: Progress | None = None) -> list[tuple[str, list[tuple[str, str]], Any]]:
     """Every sealed run's report checked, on every core for big archives, in run order."""
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-
     _SHARED.update(records=records, by_run=by_run, leaves=leaves, trust=trust, roots={})
     try:
-        workers = min(os.cpu_count() or 1, 8)
-        if len(sealed) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            return _report_chunk(sealed)
-        size = max(1, len(sealed) // (workers * 4))
-        chunks = [sealed[i : i + size] for i in range(0, len(sealed), size)]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return [row for rows in pool.map(_report_chunk, chunks) for row in rows]
+        return map_chunks(_report_chunk, sealed, parallel_from=PARALLEL_FROM, progress=progress,
+                          label="Checking signed reports")
     finally:
         _SHARED.clear()
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.parallel import Progress
+
 
 @dataclass(frozen=True, slots=True)
 class Verified:
@@ -31,7 +33,8 @@ def _trust_for(project: Path, extra: list[Path]) -> list[Path]:
     return [*extra, *(load_config(content, "content").trust if content.is_dir() else ())]
 
 
-def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], project: Path) -> list[Verified]:
+def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], project: Path,
+                   progress: Progress | None = None) -> list[Verified]:
     """Verify each target: a folder is a project archive, ``.zip`` a bundle, anything else a PDF."""
     from generator.archive.audit import audit_project
     from generator.archive.bundle import verify_bundle
@@ -40,7 +43,7 @@ def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], pr
     results: list[Verified] = []
     for target in targets:
         if target.is_dir():
-            audit = audit_project(target, _trust_for(target, trust), since)
+            audit = audit_project(target, _trust_for(target, trust), since, progress=progress)
             results.append(Verified(str(target), "project", audit.ok, describe_audit(audit), audit.to_data()))
         elif target.suffix.lower() == ".zip":
             check = verify_bundle(target, _trust_for(project, trust))

@@ -9,6 +9,7 @@ read and every page rendered into a staging folder.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ from typing import Any
 from generator.config import SiteConfig, build_datetime, load_config
 from generator.errors import BuildError
 from generator.model import Checklist, Diagnostic, DocumentSummary
+from generator.parallel import Progress, map_chunks
 from generator.site.links import check_links
 from generator.site.result import BuildResult
 from generator.site.nav import (
@@ -44,7 +46,7 @@ from generator.sources.markdown import pygments_css
 
 def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = False, clean: bool = False,
                audit: Callable[[Path, list[Path], dict[str, Any]], Any] | None = None, cache: bool = True,
-               fingerprint: str = "") -> BuildResult:
+               fingerprint: str = "", progress: Progress | None = None) -> BuildResult:
     """Build ``project_dir/content`` into ``output`` (default ``project_dir/output``).
 
     ``audit`` (the archive's integrity check, injected so the site does not depend on the
@@ -63,9 +65,9 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     config = load_config(content, shown)
     tree = collect_sources(content, shown)
     with document_folder(project_dir if cache else None) as folder:
-        summaries, store = index_sources(tree, folder, summarize)
+        summaries, store = index_sources(tree, folder, summarize, progress)
         return _build(project_dir, output, config, tree, summaries, store, strict=strict, clean=clean, audit=audit,
-                      cache=cache, fingerprint=fingerprint, started=started)
+                      cache=cache, fingerprint=fingerprint, started=started, progress=progress)
 
 
 @contextlib.contextmanager
@@ -84,7 +86,7 @@ def document_folder(cache_root: Path | None) -> Iterator[Path]:
 
 def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree, summaries: list[DocumentSummary],
            store: DocumentStore, *, strict: bool, clean: bool, audit: Callable[[Path, list[Path], dict[str, Any]], Any] | None,
-           cache: bool, fingerprint: str, started: float) -> BuildResult:
+           cache: bool, fingerprint: str, started: float, progress: Progress | None) -> BuildResult:
     by_id = {s.id: s for s in summaries if s.kind == "checklist"}
 
     def find_checklist(checklist_id: str) -> Checklist | None:
@@ -119,7 +121,7 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
     try:
         writer = OutputWriter(staging)
         reuse = PageReuse(output, previous, theme_fingerprint(themes))
-        pages = render_site(writer, summaries, store, runs, nav, config, themes, checks, integrity, reuse)
+        pages = render_site(writer, summaries, store, runs, nav, config, themes, checks, integrity, reuse, progress)
         for entry in tree.assets:
             writer.copy(entry.rel, entry.path)
         for target, source in [*evidence, *reports]:
@@ -154,7 +156,7 @@ def render_site(
     writer: OutputWriter, documents: list[DocumentSummary], store: DocumentStore, runs: list[RunView],
     nav: list[NavNode], config: SiteConfig,
     themes: list[Path], checks: dict[str, Any] | None = None, integrity: Any = None,
-    reuse: PageReuse | None = None,
+    reuse: PageReuse | None = None, progress: Progress | None = None,
 ) -> int:
     """Render every page and generated asset into ``writer``; return the page count."""
     env = make_environment(themes)
@@ -182,7 +184,7 @@ def render_site(
     job = _PageJob(env, config, common, trails, navs, by_checklist, store)
     reuse = reuse or PageReuse(Path("/nonexistent"), {}, "")
     fresh = [d for d in pages if not reuse.reused(job.key(d), output_path(d.rel_path), writer)]
-    for rel in render_pages(job, fresh, writer.root):
+    for rel in render_pages(job, fresh, writer.root, progress):
         writer.claim(rel)
     count = 1 + len(pages)
     writer.write("404.html", render_page(env, "404.html", "404.html", config, page=None, crumbs=[],
@@ -311,10 +313,9 @@ _JOB: _PageJob | None = None
 PARALLEL_PAGES_FROM = 64
 
 
-def _render_chunk(args: tuple[list[DocumentSummary], str]) -> list[str]:
+def _render_chunk(root: str, documents: list[DocumentSummary]) -> list[str]:
     from generator.sources.cache import quiet_gc
 
-    documents, root = args
     assert _JOB is not None
     writer = OutputWriter(Path(root))
     with quiet_gc():
@@ -323,27 +324,14 @@ def _render_chunk(args: tuple[list[DocumentSummary], str]) -> list[str]:
     return sorted(writer.written)
 
 
-def render_pages(job: _PageJob, documents: list[DocumentSummary], root: Path) -> list[str]:
+def render_pages(job: _PageJob, documents: list[DocumentSummary], root: Path,
+                 progress: Progress | None = None) -> list[str]:
     """Render and write document pages, on every core for big sites; return what was written."""
-    import gc
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-
     global _JOB
-    workers = min(os.cpu_count() or 1, 8)
     _JOB = job
     try:
-        if len(documents) < PARALLEL_PAGES_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            return _render_chunk((documents, str(root)))
-        size = max(1, len(documents) // (workers * 4))
-        chunks = [(documents[i : i + size], str(root)) for i in range(0, len(documents), size)]
-        gc.freeze()  # workers inherit the model read-only: keep the GC from touching (and copying) it
-        try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                return [rel for written in pool.map(_render_chunk, chunks) for rel in written]
-        finally:
-            gc.unfreeze()
+        return map_chunks(functools.partial(_render_chunk, str(root)), documents, parallel_from=PARALLEL_PAGES_FROM,
+                          progress=progress, label="Rendering pages", freeze=True)
     finally:
         _JOB = None
 

@@ -22,6 +22,7 @@ from typing import Any
 from generator import __version__
 from generator.errors import BuildError
 from generator.model import Diagnostic
+from generator.parallel import Progress
 from generator.site.result import BuildResult
 
 MANIFEST = ".launchbook-manifest.json"
@@ -117,7 +118,7 @@ def previous_build(output: Path, expected: str) -> dict[str, Any] | None:
 
 
 def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cache: bool,
-          audit: Callable[[Path, list[Path]], Any] | None) -> BuildResult:
+          audit: Callable[[Path, list[Path]], Any] | None, progress: Progress | None = None) -> BuildResult:
     """Build unless the output is already up to date (``clean`` or no cache forces a build)."""
     started = time.perf_counter()
     project = project.resolve()
@@ -138,4 +139,5 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
                                seconds=time.perf_counter() - started, skipped=True)
     from generator.site.build import build_site
 
-    return build_site(project, output, strict=strict, clean=clean, audit=audit, cache=cache, fingerprint=key)
+    return build_site(project, output, strict=strict, clean=clean, audit=audit, cache=cache, fingerprint=key,
+                      progress=progress)

@@ -12,19 +12,19 @@ source order, so the outcome does not depend on scheduling).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
-import multiprocessing
 import os
 import pickle
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
 from generator import __version__
 from generator.errors import SourceError
 from generator.model import Document, DocumentSummary
+from generator.parallel import Progress, map_chunks
 from generator.sources.checklist import parse_document
 
 CACHE_DIR = ".launchbook-cache"
@@ -100,14 +100,7 @@ def _load_cached(jobs: list[tuple[bytes, str, str]], keys: list[str], folder: Pa
 
 
 def _parse_many(jobs: list[tuple[bytes, str, str]]) -> list[Document]:
-    workers = min(os.cpu_count() or 1, 8)
-    if len(jobs) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return _parse_chunk(jobs)
-    size = max(1, len(jobs) // (workers * 4))
-    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return [document for chunk in pool.map(_parse_chunk, chunks) for document in chunk]
+    return map_chunks(_parse_chunk, jobs, parallel_from=PARALLEL_FROM)
 
 
 def _store(path: Path, document: object) -> None:
@@ -164,11 +157,11 @@ class DocumentStore:
             return search_entry(self.load(key))
 
 
-def _index_chunk(args: tuple[list[tuple[bytes, str, str]], list[str], Path, Summarize]) -> list[DocumentSummary]:
-    jobs, keys, folder, summarize = args
+def _index_chunk(folder: Path, summarize: Summarize,
+                 work: list[tuple[tuple[bytes, str, str], str]]) -> list[DocumentSummary]:
     summaries = []
     with quiet_gc():
-        for job, key in zip(jobs, keys):
+        for job, key in work:
             document = parse_document(*job)
             summary, search = summarize(document, key)
             _store(folder / key[:2] / key, document)
@@ -179,7 +172,7 @@ def _index_chunk(args: tuple[list[tuple[bytes, str, str]], list[str], Path, Summ
 
 
 def index_all(jobs: list[tuple[bytes, str, str]], paths: list[Path], folder: Path,
-              summarize: Summarize) -> tuple[list[DocumentSummary], DocumentStore]:
+              summarize: Summarize, progress: Progress | None = None) -> tuple[list[DocumentSummary], DocumentStore]:
     """Summaries of ``(bytes, shown, rel)`` jobs in order, parsing (on every core) only the
     documents whose summary is not in ``folder`` yet; and the store of their full documents."""
     keys = [cache_key(*job) for job in jobs]
@@ -191,16 +184,9 @@ def index_all(jobs: list[tuple[bytes, str, str]], paths: list[Path], folder: Pat
                 results[index] = pickle.loads((folder / key[:2] / f"{key}.sum").read_bytes())
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
                 missing.append(index)
-    todo = [jobs[i] for i in missing]
-    todo_keys = [keys[i] for i in missing]
-    workers = min(os.cpu_count() or 1, 8)
-    if len(todo) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        made = _index_chunk((todo, todo_keys, folder, summarize))
-    else:
-        size = max(1, len(todo) // (workers * 4))
-        chunks = [(todo[i : i + size], todo_keys[i : i + size], folder, summarize) for i in range(0, len(todo), size)]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            made = [summary for chunk in pool.map(_index_chunk, chunks) for summary in chunk]
+    work = [(jobs[i], keys[i]) for i in missing]
+    made = map_chunks(functools.partial(_index_chunk, folder, summarize), work, parallel_from=PARALLEL_FROM,
+                      progress=progress, label="Parsing")
     for index, summary in zip(missing, made):
         results[index] = summary
     store = DocumentStore(folder, {key: (path, job[1], job[2]) for key, path, job in zip(keys, paths, jobs)})

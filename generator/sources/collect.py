@@ -16,6 +16,7 @@ from generator.errors import SourceError
 from generator.model import Document, DocumentSummary
 
 if TYPE_CHECKING:
+    from generator.parallel import Progress
     from generator.sources.cache import DocumentStore, Summarize
 
 RUNS_DIR = "runs"
@@ -75,13 +76,14 @@ def parse_sources(tree: SourceTree, cache_root: Path | None = None) -> list[Docu
     return documents
 
 
-def index_sources(tree: SourceTree, folder: Path, summarize: Summarize) -> tuple[list[DocumentSummary], DocumentStore]:
+def index_sources(tree: SourceTree, folder: Path, summarize: Summarize,
+                  progress: Progress | None = None) -> tuple[list[DocumentSummary], DocumentStore]:
     """Summaries of every document (parsed in parallel, only when not already in ``folder``)
     and the store their full documents load from; checklist IDs must be unique."""
     from generator.sources.cache import index_all
 
     jobs = _read(tree)
-    summaries, store = index_all(jobs, [entry.path for entry in tree.documents], folder, summarize)
+    summaries, store = index_all(jobs, [entry.path for entry in tree.documents], folder, summarize, progress)
     _unique_ids(tree, summaries)
     return summaries, store
 
