@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from generator.cli import cli
-from tests.helpers import RUN_SITE, SMALL_SITE
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, RUN_SITE, SMALL_SITE
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden from the current output")
@@ -139,3 +140,17 @@ def local_tsa() -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}/tsa"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian Chromium driven by Playwright (skipped where it is missing; CI must have it)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            raise RuntimeError("CI must have Debian chromium at /usr/bin/chromium (scripts/test installs it)")
+        pytest.skip("Debian chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

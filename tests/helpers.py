@@ -11,6 +11,8 @@ from generator.sources.checklist import parse_document
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content"
 SEEDS = ROOT.parent / "shared" / "seeds"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 # Demo content file -> the seed it was made from (bodies are the seeds, byte for byte).
 DEMO_SEEDS = {

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
@@ -18,8 +19,6 @@ from click.testing import Result
 from tests.helpers import ROOT
 
 RunCli = Callable[..., Result]
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def fetch(url: str) -> tuple[int, str]:
@@ -128,12 +127,10 @@ def test_serve_rebuilds_on_change_and_survives_a_broken_file(served: Served) -> 
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
-def test_open_pages_reload_and_show_build_errors(served: Served) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        tab = browser.new_page()
+def test_open_pages_reload_and_show_build_errors(served: Served, browser: Any) -> None:
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
         tab.goto(served.url + "checklists/release.html")
         tab.wait_for_selector("html[data-launchbook-live]", state="attached")
         checklist = served.project / "content/checklists/release.md"
@@ -146,4 +143,5 @@ def test_open_pages_reload_and_show_build_errors(served: Served) -> None:
         assert "content/broken.md:2: invalid YAML front matter" in overlay.text_content()
         broken.unlink()
         tab.wait_for_selector("#launchbook-build-error", state="detached", timeout=20000)
-        browser.close()
+    finally:
+        context.close()

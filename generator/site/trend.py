@@ -24,7 +24,7 @@ def trend_svg(views: list[RunView], relative: dict[str, str]) -> Markup:
     slot = (WIDTH - LEFT - 8) / max(len(runs), 1)
     bar = max(4.0, min(28.0, slot * 0.7))
     parts = [
-        f'<svg class="trend" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="trend-title trend-desc" '
+        f'<svg class="trend" viewBox="0 0 {WIDTH} {HEIGHT}" aria-labelledby="trend-title trend-desc" '
         f'xmlns="http://www.w3.org/2000/svg">',
         '<title id="trend-title">Completion and outcome of the latest runs</title>',
         f'<desc id="trend-desc">{len(runs)} runs, oldest on the left. Bar height is the percentage of applicable '
@@ -45,7 +45,7 @@ def trend_svg(views: list[RunView], relative: dict[str, str]) -> Markup:
                        f"{view.summary.completion:.1f}% done")
         href = escape(relative[view.record.id])
         parts.append(
-            f'<a href="{href}"><rect class="bar {outcome}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" '
+            f'<a href="{href}" aria-label="{label}"><rect class="bar {outcome}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" '
             f'height="{height:.1f}"><title>{label}</title></rect>'
             f'<text class="letter" x="{x + bar / 2:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">'
             f"{_LETTER[outcome]}</text></a>"
