@@ -78,6 +78,7 @@ def test_fix_repairs_keeps_a_backup_and_is_idempotent(write_project: Callable[..
     source = project / "content/ops/export.md"
     (project / "content/crlf.md").write_bytes(b"\xef\xbb\xbf# CRLF\r\n\r\n- [ ] One\r\n- [ ] Two\r\n")
     original = source.read_bytes()
+    source.chmod(0o640)
     before = run_cli("lint", "-C", project, "--json")
     assert sorted(codes(before)) == ["LB101", "LB102", "LB103", "LB104", "LB105"]
 
@@ -85,6 +86,7 @@ def test_fix_repairs_keeps_a_backup_and_is_idempotent(write_project: Callable[..
     assert fixed.exit_code == 0, fixed.stdout
     assert "fixed content/ops/export.md (original kept as" in fixed.stdout
     assert source.with_name("export.md.bak").read_bytes() == original
+    assert source.stat().st_mode & 0o777 == 0o640  # the file keeps its permissions
     assert source.read_text() == "# Exported\n\n- [ ] First\n- [ ] Second\n- [ ] Third\n  - [ ] Nested\n- [ ] Café opens\n"
     assert (project / "content/crlf.md").read_bytes() == b"# CRLF\n\n- [ ] One\n- [ ] Two\n"
 

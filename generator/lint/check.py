@@ -8,24 +8,16 @@ told not to, and is idempotent: repaired text has nothing left to repair.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import ConfigError, LaunchbookError
 from generator.lint.rules import RULES, bare_boxes, document_problems
 from generator.model import Diagnostic, Document
-from generator.sources.collect import collect_sources
+from generator.runs.store import atomic_write
+from generator.sources.collect import SourceFile, collect_sources
 from generator.sources.repair import decode_source, repair_text
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    path: Path
-    shown: str
-    rel: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +47,8 @@ def lint(project: Path, paths: list[Path], *, fix: bool = False, backup: bool = 
     return LintResult(tuple(problems), tuple(f for f in fixed if f is not None), len(targets))
 
 
-def _targets(content: Path, paths: list[Path]) -> list[Target]:
-    found: dict[Path, Target] = {}
+def _targets(content: Path, paths: list[Path]) -> list[SourceFile]:
+    found: dict[Path, SourceFile] = {}
     root = content.resolve()
     for given in paths:
         if not given.exists():
@@ -74,11 +66,11 @@ def _targets(content: Path, paths: list[Path]) -> list[Target]:
                 shown = f"content/{rel}"
             else:
                 rel, shown = path.name, str(path)
-            found.setdefault(resolved, Target(resolved, shown, rel))
+            found.setdefault(resolved, SourceFile(resolved, rel, shown))
     return sorted(found.values(), key=lambda t: t.shown)
 
 
-def _check(target: Target) -> tuple[Document | None, list[Diagnostic]]:
+def _check(target: SourceFile) -> tuple[Document | None, list[Diagnostic]]:
     from generator.sources.checklist import parse_document
 
     try:
@@ -111,7 +103,7 @@ def _links(content: Path, parsed: dict[str, Document]) -> list[Diagnostic]:
     return [w for w in check_links(list(documents.values()), assets) if w.path in parsed]
 
 
-def _fix(target: Target, backup: bool) -> tuple[str, str | None] | None:
+def _fix(target: SourceFile, backup: bool) -> tuple[str, str | None] | None:
     """Apply the parser's repairs to one file; return (file, backup) if it changed."""
     try:
         data = target.path.read_bytes()
@@ -126,7 +118,7 @@ def _fix(target: Target, backup: bool) -> tuple[str, str | None] | None:
         copy = _free_name(target.path.with_name(target.path.name + ".bak"))
         shutil.copy2(target.path, copy)
         saved = str(copy)
-    _replace(target.path, repaired)
+    atomic_write(target.path, repaired, mode=None)
     return target.shown, saved
 
 
@@ -137,21 +129,6 @@ def _free_name(path: Path) -> Path:
         number += 1
         candidate = path.with_name(f"{path.name}.{number}")
     return candidate
-
-
-def _replace(path: Path, data: bytes) -> None:
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        shutil.copymode(path, temp)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
 
 
 def rule_of(problem: Diagnostic) -> dict[str, object]:

@@ -142,9 +142,9 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def atomic_write(path: Path, data: bytes | BinaryIO) -> None:
+def atomic_write(path: Path, data: bytes | BinaryIO, mode: int | None = FILE_MODE) -> None:
     """Write bytes (or a binary stream's contents) to ``path`` so readers see the old or
-    the new file, never a part of one."""
+    the new file, never a part of one. ``mode=None`` keeps the mode of the file replaced."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -155,7 +155,10 @@ def atomic_write(path: Path, data: bytes | BinaryIO) -> None:
                 shutil.copyfileobj(data, out, 1 << 20)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temp, FILE_MODE)
+        if mode is None and path.exists():
+            shutil.copymode(path, temp)
+        else:
+            os.chmod(temp, FILE_MODE if mode is None else mode)
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
