@@ -257,6 +257,15 @@ class NavRenderer:
         self.env, self.nav, self.config = env, nav, config
         self.expand_all = len(walk(nav)) <= EXPAND_ALL_UP_TO
         self.cache: dict[str, str] = {}
+        self.digests: dict[str, str] = {}
+
+    def digest(self, page_url: str) -> str:
+        """Hash of the nav a page gets, less its own ``aria-current`` mark (its URL is known)."""
+        folder = page_url.rsplit("/", 1)[0] if "/" in page_url else ""
+        if folder not in self.digests:
+            self.for_page(page_url)
+            self.digests[folder] = hashlib.sha256(self.cache[folder].encode()).hexdigest()
+        return self.digests[folder]
 
     def for_page(self, page_url: str) -> str:
         folder = page_url.rsplit("/", 1)[0] if "/" in page_url else ""
@@ -279,14 +288,19 @@ class _PageJob:
     navs: NavRenderer
     by_checklist: dict[str, list[RunView]]
     store: DocumentStore
+    shared: str = ""
+    """Hash of what every page depends on alike (config, build date …), made once."""
+
+    def __post_init__(self) -> None:
+        facts = [{k: v for k, v in self.common.items() if k != "nav"}, repr(self.config)]
+        self.shared = hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
 
     def key(self, document: DocumentSummary) -> str:
         """Everything the page's bytes depend on, hashed (its cache key)."""
         url = output_path(document.rel_path)
         history = self.by_checklist.get(document.id, [])
         facts = [
-            document.sha256, document.rel_path, self.navs.for_page(url), self.trails.get(url, []),
-            {k: v for k, v in self.common.items() if k != "nav"}, repr(self.config),
+            document.sha256, document.rel_path, self.navs.digest(url), self.trails.get(url, []), self.shared,
             [(v.record.id, v.record.started_at, v.record.release, v.record.environment, v.summary.outcome.value,
               v.summary.completion) for v in history],
             sorted(item_history(history).items()),

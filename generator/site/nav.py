@@ -17,8 +17,10 @@ HOME = "index.html"
 
 
 def output_path(rel_path: str) -> str:
-    """``ops/deploy.md`` -> ``ops/deploy.html``."""
-    return str(PurePosixPath(rel_path).with_suffix(".html"))
+    """``ops/deploy.md`` -> ``ops/deploy.html`` (string work: called for every link of every page)."""
+    slash = rel_path.rfind("/")
+    dot = rel_path.rfind(".")
+    return (rel_path[:dot] if dot > slash + 1 else rel_path) + ".html"
 
 
 def relative_url(target: str, from_page: str) -> str:
