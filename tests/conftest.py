@@ -142,9 +142,13 @@ def local_tsa() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian Chromium driven by Playwright (skipped where it is missing; CI must have it)."""
+    """Debian Chromium driven by Playwright (skipped where it is missing; CI must have it).
+
+    Module scope on purpose: Playwright's sync API keeps an event loop running while it is
+    open, and pyHanko's signing (asyncio.run) refuses to start inside one.
+    """
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             raise RuntimeError("CI must have Debian chromium at /usr/bin/chromium (scripts/test installs it)")
