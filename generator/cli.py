@@ -281,7 +281,7 @@ def run_import_junit(run_id: str, xml: Path, by: str, at: str | None, project: P
 
 
 @run.command("close")
-@click.argument("run_id")
+@click.argument("run_ids", nargs=-1, required=True)
 @click.option("--key", default=None, help="Signing key: PKCS#12 file, or PEM key (then set LAUNCHBOOK_SIGNING_CERT). "
               "Default: $LAUNCHBOOK_SIGNING_KEY.")
 @click.option("--force", is_flag=True, help="Close even though required items are open ('closed with exceptions').")
@@ -289,23 +289,33 @@ def run_import_junit(run_id: str, xml: Path, by: str, at: str | None, project: P
 @_at_option
 @_project_option
 @_json_option
-def run_close(run_id: str, key: str | None, force: bool, timestamp_url: str | None, at: str | None, project: Path,
-              as_json: bool) -> None:
-    """Close RUN_ID: write its signed PDF/A-3b go-live report next to the record."""
-    from generator.archive.seal import close_run
+def run_close(run_ids: tuple[str, ...], key: str | None, force: bool, timestamp_url: str | None, at: str | None,
+              project: Path, as_json: bool) -> None:
+    """Close RUN_ID...: write each run's signed PDF/A-3b go-live report next to its record.
+    Several runs are sealed one after the other; the first failure stops the rest."""
+    from generator.archive.seal import close_runs
+    from generator.terminal import progress_reporter
 
-    sealed = close_run(project, run_id, key=key, force=force, at=at, timestamp_url=timestamp_url)
-    report = sealed.record.extra["report"]
-    data = {"run": sealed.record.id, "outcome": sealed.summary.outcome.value, "pdf": str(sealed.pdf),
-            "pages": sealed.pages, "sha256": report["sha256"], "signer": report["signer"],
-            "fingerprint": report["fingerprint"], "forced": sealed.record.extra["sealed"]["forced"],
-            "render_seconds": round(sealed.render_seconds, 3), "sign_seconds": round(sealed.sign_seconds, 3)}
+    quiet, level = _verbosity()
+    with progress_reporter(quiet or as_json or len(run_ids) < 2, level) as progress:
+        done = close_runs(project, list(run_ids), key=key, force=force, at=at, timestamp_url=timestamp_url,
+                          progress=progress)
+    rows = []
+    for sealed in done:
+        report = sealed.record.extra["report"]
+        rows.append({"run": sealed.record.id, "outcome": sealed.summary.outcome.value, "pdf": str(sealed.pdf),
+                     "pages": sealed.pages, "sha256": report["sha256"], "signer": report["signer"],
+                     "fingerprint": report["fingerprint"], "forced": sealed.record.extra["sealed"]["forced"],
+                     "render_seconds": round(sealed.render_seconds, 3), "sign_seconds": round(sealed.sign_seconds, 3)})
     if as_json:
-        _emit_json(data)
-    else:
-        click.echo(f"Closed {sealed.record.id}: {sealed.summary.outcome.value.upper()}"
-                   f"{' (closed with exceptions)' if data['forced'] else ''}; {sealed.pages}-page report signed by "
-                   f"{report['signer']}: {sealed.pdf}")
+        _emit_json(rows[0] if len(rows) == 1 else {"closed": rows})
+        return
+    if quiet:
+        return
+    for row in rows:
+        click.echo(f"Closed {row['run']}: {str(row['outcome']).upper()}"
+                   f"{' (closed with exceptions)' if row['forced'] else ''}; {row['pages']}-page report signed by "
+                   f"{row['signer']}: {row['pdf']}")
 
 
 @cli.command("report")

@@ -145,3 +145,20 @@ def test_phone_viewport_has_no_horizontal_scroll(browser: Any, base_url: str, na
         tab.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"))
     finally:
         context.close()
+
+
+def test_home_to_checklist_to_item_permalink(browser: Any, base_url: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        tab = context.new_page()
+        tab.goto(base_url)
+        tab.locator("main a", has_text="SV-SDK").first.click()
+        tab.wait_for_url("**/platform/sv-sdk.html")
+        link = tab.locator("li.lb-item a.item-link").nth(3)
+        item_id = link.get_attribute("href").lstrip("#")
+        link.click()
+        assert tab.url.endswith(f"/platform/sv-sdk.html#{item_id}")
+        assert tab.evaluate("document.querySelector(':target').id") == item_id
+        assert tab.locator(f"[id='{item_id}']").is_visible()
+    finally:
+        context.close()

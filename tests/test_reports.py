@@ -306,3 +306,20 @@ def test_timestamped_signature_b_t(started: tuple[Path, str], run_cli: RunCli, s
     assert "Signature is Valid" in pdfsig(pdf)
     verified = json.loads(run_cli("verify", pdf, "--trust", signing_key.certificate, "--json").stdout)
     assert verified["results"][0]["signatures"][0]["timestamped"] is True
+
+
+def test_close_several_runs_in_one_command(started: tuple[Path, str], run_cli: RunCli, signing_key: Any) -> None:
+    project, first = started
+    second = json.loads(run_cli("run", "start", "deploy", "--release", "v1.1", "--at", "2026-03-02T10:00:00Z",
+                                "-C", project, "--json").stdout)["id"]
+    result = run_cli("-v", "run", "close", first, second, "--key", signing_key.pkcs12, "--force",
+                     "--at", "2026-03-02T12:00:00Z", "-C", project)
+    assert result.exit_code == 0, result.output
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [f"Closed {first}", f"Closed {second}"]
+    assert "Sealing runs: 2/2 done" in result.stderr
+    assert (project / f"content/runs/deploy/{first}.pdf").is_file()
+    assert (project / f"content/runs/deploy/{second}.pdf").is_file()
+    ledger = (project / "content/runs/ledger.jsonl").read_text().splitlines()
+    assert len(ledger) == 2
+    again = run_cli("run", "close", first, "--key", signing_key.pkcs12, "-C", project)
+    assert again.exit_code == 1 and "already" in again.stderr

@@ -18,6 +18,7 @@ from typing import Any
 from generator.archive.ledger import LedgerEntry, append_entry, ledger_path, read_ledger, tree_head
 from generator.config import load_config
 from generator.errors import SourceError
+from generator.parallel import Progress
 from generator.runs.drift import Drift, compute_drift
 from generator.runs.operations import load_checklists, when
 from generator.runs.outcome import RunSummary, summarize
@@ -140,3 +141,16 @@ def draft_report(project: Path, run_id: str, output: Path) -> tuple[Path, int]:
     rendered = render_report(record, summarize(record), _drift(project, record), run.folder, draft=True)
     atomic_write(output, rendered.pdf)
     return output, rendered.pages
+
+
+def close_runs(project: Path, run_ids: list[str], *, key: str | None = None, force: bool = False,
+               at: str | None = None, timestamp_url: str | None = None,
+               progress: Progress | None = None) -> list[Sealed]:
+    """Close several runs in order (each sealed on its own, atomically); stops at the first
+    that cannot be closed, leaving the ones before it sealed."""
+    sealed: list[Sealed] = []
+    for number, run_id in enumerate(dict.fromkeys(run_ids), 1):
+        sealed.append(close_run(project, run_id, key=key, force=force, at=at, timestamp_url=timestamp_url))
+        if progress is not None:
+            progress("Sealing runs", number, len(dict.fromkeys(run_ids)))
+    return sealed
