@@ -6,7 +6,8 @@ stage, and nothing that resolves outside the content folder is read.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,18 +52,37 @@ def collect_sources(content_dir: Path, shown_root: str) -> SourceTree:
     root = content_dir.resolve()
     documents: list[SourceFile] = []
     assets: list[SourceFile] = []
-    for path in sorted(content_dir.rglob("*")):
-        rel_parts = path.relative_to(content_dir).parts
-        if any(part.startswith((".", "_")) for part in rel_parts) or rel_parts[0] == RUNS_DIR:
-            continue
-        if not path.is_file() or not path.resolve().is_relative_to(root):
-            continue
+    for rel_parts, path in sorted(_walk(content_dir, root)):
         rel = "/".join(rel_parts)
         if rel == CONFIG_NAME:
             continue
         entry = SourceFile(path, rel, f"{shown_root}/{rel}")
         (documents if path.suffix.lower() == ".md" else assets).append(entry)
     return SourceTree(tuple(documents), tuple(assets))
+
+
+def _walk(content_dir: Path, root: Path) -> Iterator[tuple[tuple[str, ...], Path]]:
+    """(relative parts, path) of every file to publish: hidden and ``_`` names, ``runs/`` and
+    anything that resolves outside the content folder (through a link) left out."""
+    pending: list[tuple[Path, tuple[str, ...], bool]] = [(content_dir, (), False)]
+    while pending:
+        folder, parts, linked = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith((".", "_")) or (not parts and name == RUNS_DIR):
+                continue
+            path = Path(entry.path)
+            through_link = linked or entry.is_symlink()
+            if through_link and not path.resolve().is_relative_to(root):
+                continue
+            if entry.is_dir():
+                pending.append((path, (*parts, name), through_link))
+            elif entry.is_file():
+                yield (*parts, name), path
 
 
 def parse_sources(tree: SourceTree, cache_root: Path | None = None) -> list[Document]:
