@@ -46,7 +46,8 @@ from generator.sources.markdown import pygments_css
 
 def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = False, clean: bool = False,
                audit: Callable[[Path, list[Path], dict[str, Any]], Any] | None = None, cache: bool = True,
-               fingerprint: str = "", progress: Progress | None = None) -> BuildResult:
+               fingerprint: str = "", progress: Progress | None = None,
+               file_hash: Callable[[Path], str] | None = None) -> BuildResult:
     """Build ``project_dir/content`` into ``output`` (default ``project_dir/output``).
 
     ``audit`` (the archive's integrity check, injected so the site does not depend on the
@@ -65,7 +66,7 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     config = load_config(content, shown)
     tree = collect_sources(content, shown)
     with document_folder(project_dir if cache else None) as folder:
-        summaries, store = index_sources(tree, folder, summarize, progress)
+        summaries, store = index_sources(tree, folder, summarize, progress, file_hash)
         return _build(project_dir, output, config, tree, summaries, store, strict=strict, clean=clean, audit=audit,
                       cache=cache, fingerprint=fingerprint, started=started, progress=progress)
 

@@ -26,6 +26,7 @@ from generator.parallel import Progress
 from generator.site.result import BuildResult
 
 MANIFEST = ".launchbook-manifest.json"
+RACY_NS = 3_000_000_000
 
 
 @lru_cache(maxsize=1)
@@ -55,8 +56,11 @@ class _Hashes:
         info = path.stat()
         stamp = [info.st_size, info.st_mtime_ns, info.st_ino]
         key = str(path)
-        known = self.old.get(key)
-        if isinstance(known, list) and known[:3] == stamp:
+        known = self.new.get(key) or self.old.get(key)
+        # Like git's "racy" rule: a file modified in the last seconds may change again within
+        # the file system's timestamp granularity, so its remembered hash is not trusted.
+        settled = time.time_ns() - info.st_mtime_ns > RACY_NS
+        if isinstance(known, list) and known[:3] == stamp and settled:
             self.new[key] = known
             return str(known[3])
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -83,8 +87,9 @@ def _tree(digest: Any, root: Path, label: str, hashes: _Hashes) -> None:
             digest.update(f"{label}/{path.relative_to(root).as_posix()}\0{hashes.of(path)}\0".encode())
 
 
-def fingerprint(project: Path, options: dict[str, Any], remember: bool = True) -> str:
-    """sha256 over everything the build of ``project`` would read."""
+def fingerprint(project: Path, options: dict[str, Any], remember: bool = True, hashes: _Hashes | None = None) -> str:
+    """sha256 over everything the build of ``project`` would read (file hashes go to
+    ``hashes`` when given, so the build can reuse them)."""
     from generator.config import load_config
     from generator.site.themes import default_theme_dir
 
@@ -92,7 +97,7 @@ def fingerprint(project: Path, options: dict[str, Any], remember: bool = True) -
     digest.update(json.dumps(options, sort_keys=True).encode())
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
     content = project / "content"
-    hashes = _Hashes(project / ".launchbook-cache" / "file-hashes.json" if remember else None)
+    hashes = hashes or _Hashes(project / ".launchbook-cache" / "file-hashes.json" if remember else None)
     _tree(digest, content, "content", hashes)
     _tree(digest, project / "themes", "themes", hashes)
     _tree(digest, default_theme_dir(), "default-theme", hashes)
@@ -124,7 +129,8 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
     project = project.resolve()
     target = (output or project / "output").resolve()
     options = {"audit": audit is not None}
-    key = fingerprint(project, options, remember=cache) if (project / "content").is_dir() else ""
+    hashes = _Hashes(project / ".launchbook-cache" / "file-hashes.json" if cache else None)
+    key = fingerprint(project, options, hashes=hashes) if (project / "content").is_dir() else ""
     if key and cache and not clean:
         manifest = previous_build(target, key)
         if manifest is not None:
@@ -140,4 +146,4 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
     from generator.site.build import build_site
 
     return build_site(project, output, strict=strict, clean=clean, audit=audit, cache=cache, fingerprint=key,
-                      progress=progress)
+                      progress=progress, file_hash=hashes.of if key else None)

@@ -43,9 +43,14 @@ def code_fingerprint() -> str:
 
 
 def cache_key(data: bytes, shown: str, rel: str) -> str:
+    """The key of a source's parse: its bytes, its path and the parser's code."""
+    return key_of_digest(hashlib.sha256(data).hexdigest(), shown, rel)
+
+
+def key_of_digest(source_sha256: str, shown: str, rel: str) -> str:
+    """:func:`cache_key` from the sha256 of the bytes (known without reading an unchanged file)."""
     digest = hashlib.sha256(code_fingerprint().encode())
-    digest.update(shown.encode() + b"\0" + rel.encode() + b"\0")
-    digest.update(data)
+    digest.update(shown.encode() + b"\0" + rel.encode() + b"\0" + source_sha256.encode())
     return digest.hexdigest()
 
 
@@ -140,10 +145,7 @@ class DocumentStore:
             return pickle.loads((self.folder / key[:2] / key).read_bytes())  # type: ignore[no-any-return]
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
             path, shown, rel = self.jobs[key]
-            data = path.read_bytes()
-            if cache_key(data, shown, rel) != key:
-                raise SourceError("changed while the site was being built; build again", shown) from None
-            document = parse_document(data, shown, rel)
+            document = _parse_source(path, shown, rel, key)
             _store(self.folder / key[:2] / key, document)
             return document
 
@@ -157,12 +159,23 @@ class DocumentStore:
             return search_entry(self.load(key))
 
 
+def _parse_source(path: Path, shown: str, rel: str, key: str) -> Document:
+    """Read and parse a source whose key is known; refuses bytes that no longer match it."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror}", shown) from None
+    if cache_key(data, shown, rel) != key:
+        raise SourceError("changed while the site was being built; build again", shown)
+    return parse_document(data, shown, rel)
+
+
 def _index_chunk(folder: Path, summarize: Summarize,
-                 work: list[tuple[tuple[bytes, str, str], str]]) -> list[DocumentSummary]:
+                 work: list[tuple[tuple[Path, str, str], str]]) -> list[DocumentSummary]:
     summaries = []
     with quiet_gc():
-        for job, key in work:
-            document = parse_document(*job)
+        for (path, shown, rel), key in work:
+            document = _parse_source(path, shown, rel, key)
             summary, search = summarize(document, key)
             _store(folder / key[:2] / key, document)
             _store_bytes(folder / key[:2] / f"{key}.search", search.encode("utf-8"))
@@ -171,11 +184,12 @@ def _index_chunk(folder: Path, summarize: Summarize,
     return summaries
 
 
-def index_all(jobs: list[tuple[bytes, str, str]], paths: list[Path], folder: Path,
-              summarize: Summarize, progress: Progress | None = None) -> tuple[list[DocumentSummary], DocumentStore]:
-    """Summaries of ``(bytes, shown, rel)`` jobs in order, parsing (on every core) only the
-    documents whose summary is not in ``folder`` yet; and the store of their full documents."""
-    keys = [cache_key(*job) for job in jobs]
+def index_all(jobs: list[tuple[Path, str, str, str]], folder: Path, summarize: Summarize,
+              progress: Progress | None = None) -> tuple[list[DocumentSummary], DocumentStore]:
+    """Summaries of ``(path, shown, rel, sha256 of the bytes)`` sources in order, parsing (on
+    every core) only those whose summary is not in ``folder`` yet; and the store of their full
+    documents. Unchanged sources are not read at all."""
+    keys = [key_of_digest(sha, shown, rel) for _, shown, rel, sha in jobs]
     results: list[DocumentSummary | None] = [None] * len(jobs)
     missing: list[int] = []
     with quiet_gc():
@@ -184,10 +198,10 @@ def index_all(jobs: list[tuple[bytes, str, str]], paths: list[Path], folder: Pat
                 results[index] = pickle.loads((folder / key[:2] / f"{key}.sum").read_bytes())
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
                 missing.append(index)
-    work = [(jobs[i], keys[i]) for i in missing]
+    work = [(jobs[i][:3], keys[i]) for i in missing]
     made = map_chunks(functools.partial(_index_chunk, folder, summarize), work, parallel_from=PARALLEL_FROM,
                       progress=progress, label="Parsing")
     for index, summary in zip(missing, made):
         results[index] = summary
-    store = DocumentStore(folder, {key: (path, job[1], job[2]) for key, path, job in zip(keys, paths, jobs)})
+    store = DocumentStore(folder, {key: job[:3] for key, job in zip(keys, jobs)})
     return [summary for summary in results if summary is not None], store

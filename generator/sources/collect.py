@@ -6,8 +6,9 @@ stage, and nothing that resolves outside the content folder is read.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -96,14 +97,24 @@ def parse_sources(tree: SourceTree, cache_root: Path | None = None) -> list[Docu
     return documents
 
 
-def index_sources(tree: SourceTree, folder: Path, summarize: Summarize,
-                  progress: Progress | None = None) -> tuple[list[DocumentSummary], DocumentStore]:
+def index_sources(tree: SourceTree, folder: Path, summarize: Summarize, progress: Progress | None = None,
+                  file_hash: Callable[[Path], str] | None = None) -> tuple[list[DocumentSummary], DocumentStore]:
     """Summaries of every document (parsed in parallel, only when not already in ``folder``)
-    and the store their full documents load from; checklist IDs must be unique."""
+    and the store their full documents load from; checklist IDs must be unique.
+
+    ``file_hash`` gives a file's sha256 without reading it when it is known unchanged (the
+    up-to-date check's remembered hashes); by default every source is read and hashed.
+    """
     from generator.sources.cache import index_all
 
-    jobs = _read(tree)
-    summaries, store = index_all(jobs, [entry.path for entry in tree.documents], folder, summarize, progress)
+    jobs = []
+    for entry in tree.documents:
+        try:
+            digest = file_hash(entry.path) if file_hash else hashlib.sha256(entry.path.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise SourceError(f"cannot read: {exc.strerror}", entry.shown) from None
+        jobs.append((entry.path, entry.shown, entry.rel, digest))
+    summaries, store = index_all(jobs, folder, summarize, progress)
     _unique_ids(tree, summaries)
     return summaries, store
 
