@@ -130,3 +130,25 @@ def test_run_pages_match_golden(run_site: tuple[Path, str], update_golden: bool)
             shutil.copyfile(path, GOLDEN / name)
     for name, path in files.items():
         assert path.read_text() == (GOLDEN / name).read_text(), f"{name} differs from tests/golden/run-site"
+
+
+def test_unchanged_run_pages_are_reused_and_the_result_equals_a_clean_build(
+        started: tuple[Path, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.site import runpages
+    from tests.test_build import tree_digest
+
+    project, first = started
+    second = json.loads(run_cli("run", "start", "deploy", "--release", "v1.1", "--at", "2026-03-02T10:00:00Z",
+                                "-C", project, "--json").stdout)["id"]
+    assert run_cli("build", "-C", project).exit_code == 0
+    out = project / "output"
+    first_page, second_page = out / f"runs/deploy/{first}.html", out / f"runs/deploy/{second}.html"
+    before = first_page.stat().st_ino, second_page.read_text()
+    assert run_cli("run", "mark", second, "migrate", "--status", "failed", "--note", "500 on /health",
+                   "--at", "2026-03-02T10:30:00Z", "-C", project).exit_code == 0
+    assert run_cli("build", "-C", project).exit_code == 0
+    assert first_page.stat().st_ino == before[0]  # linked from the previous output, not rendered again
+    assert second_page.read_text() != before[1] and "500 on /health" in second_page.read_text()
+    monkeypatch.setattr(runpages, "PARALLEL_RUNS_FROM", 1)  # the clean build renders run pages on every core
+    assert run_cli("build", "-C", project, "-o", tmp_path / "clean", "--no-cache").exit_code == 0
+    assert tree_digest(out) == tree_digest(tmp_path / "clean")

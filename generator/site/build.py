@@ -32,9 +32,10 @@ from generator.site.nav import (
 )
 from generator.site.render import make_environment, render_page, theme_assets, theme_dirs
 from generator.site.runs import (
-    RunView, archive_js, archive_rows, check_reports, evidence_files, fill_history, item_history, load_runs,
+    RunView, check_reports, evidence_files, fill_history, item_history, load_runs,
     report_files, runs_by_checklist,
 )
+from generator.site.runpages import RunPages, render_runs
 from generator.site.search import search_index_parts
 from generator.site.summary import summarize
 from generator.site.trend import trend_svg
@@ -68,7 +69,7 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     with document_folder(project_dir if cache else None) as folder:
         summaries, store = index_sources(tree, folder, summarize, progress, file_hash)
         return _build(project_dir, output, config, tree, summaries, store, strict=strict, clean=clean, audit=audit,
-                      cache=cache, fingerprint=fingerprint, started=started, progress=progress)
+                      cache=cache, fingerprint=fingerprint, started=started, progress=progress, file_hash=file_hash)
 
 
 @contextlib.contextmanager
@@ -87,7 +88,8 @@ def document_folder(cache_root: Path | None) -> Iterator[Path]:
 
 def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree, summaries: list[DocumentSummary],
            store: DocumentStore, *, strict: bool, clean: bool, audit: Callable[[Path, list[Path], dict[str, Any]], Any] | None,
-           cache: bool, fingerprint: str, started: float, progress: Progress | None) -> BuildResult:
+           cache: bool, fingerprint: str, started: float, progress: Progress | None,
+           file_hash: Callable[[Path], str] | None) -> BuildResult:
     by_id = {s.id: s for s in summaries if s.kind == "checklist"}
 
     def find_checklist(checklist_id: str) -> Checklist | None:
@@ -122,7 +124,8 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
     try:
         writer = OutputWriter(staging)
         reuse = PageReuse(output, previous, theme_fingerprint(themes))
-        pages = render_site(writer, summaries, store, runs, nav, config, themes, checks, integrity, reuse, progress)
+        pages = render_site(writer, summaries, store, runs, nav, config, themes, checks, integrity, reuse, progress,
+                            file_hash)
         for entry in tree.assets:
             writer.copy(entry.rel, entry.path)
         for target, source in [*evidence, *reports]:
@@ -158,6 +161,7 @@ def render_site(
     nav: list[NavNode], config: SiteConfig,
     themes: list[Path], checks: dict[str, Any] | None = None, integrity: Any = None,
     reuse: PageReuse | None = None, progress: Progress | None = None,
+    file_hash: Callable[[Path], str] | None = None,
 ) -> int:
     """Render every page and generated asset into ``writer``; return the page count."""
     env = make_environment(themes)
@@ -182,7 +186,8 @@ def render_site(
     pages = [d for d in documents if d is not home_doc]
     for navs_folder in {output_path(d.rel_path).rsplit("/", 1)[0] for d in pages if "/" in d.rel_path}:
         navs.for_page(f"{navs_folder}/x.html")  # warm the per-folder cache before workers fork
-    job = _PageJob(env, config, common, trails, navs, by_checklist, store)
+    shared = _shared_digest(common, config)
+    job = _PageJob(env, config, common, trails, navs, by_checklist, store, shared)
     reuse = reuse or PageReuse(Path("/nonexistent"), {}, "")
     fresh = [d for d in pages if not reuse.reused(job.key(d), output_path(d.rel_path), writer)]
     for rel in render_pages(job, fresh, writer.root, progress):
@@ -197,7 +202,8 @@ def render_site(
                                                crumbs=trails.get(node.url, []), nav_html=navs.for_page(node.url),
                                                **common))
             count += 1
-    count += render_runs(writer, env, runs, config, {**common, "navs": navs}, checks or {}, integrity)
+    run_pages = RunPages(env, runs, config, common, navs, checks or {}, integrity, shared, file_hash)
+    count += render_runs(writer, run_pages, reuse, progress)
     if config.base_url:
         urls = sorted([HOME, *(output_path(d.rel_path) for d in documents if d is not home_doc),
                        *(v.url for v in runs), *(["runs/index.html"] if runs else []),
@@ -209,42 +215,6 @@ def render_site(
     writer.write_parts("assets/search-index.js", search_index_parts(documents, store))
     return count
 
-
-
-ARCHIVE = "runs/index.html"
-AUDIT = "runs/audit.html"
-
-
-def render_runs(writer: OutputWriter, env: Any, runs: list[RunView], config: SiteConfig, common: dict[str, Any],
-                checks: dict[str, Any], integrity: Any = None) -> int:
-    """Every run page, the archive page and its data; return the page count."""
-    if not runs:
-        return 0
-    navs = common.pop("navs")
-    titles = {v.record.checklist: v.record.snapshot.title for v in reversed(runs)}
-    crumbs = [("Run archive", ARCHIVE)]
-    for view in runs:
-        state = integrity.runs.get(view.record.id) if integrity is not None else None
-        html = render_page(env, "run.html", view.url, config, page=None, run=view, crumbs=crumbs,
-                           check=checks.get(view.record.id), integrity=state, nav_html=navs.for_page(view.url),
-                           **common)
-        writer.write(view.url, html)
-    rows = archive_rows(runs, titles)
-    if integrity is not None:
-        for row in rows:
-            state = integrity.runs.get(str(row["id"]))
-            row["i"] = state.status if state is not None else "unknown"
-        pages = [ARCHIVE, AUDIT]
-        writer.write(AUDIT, render_page(env, "audit.html", AUDIT, config, page=None, audit=integrity, runs=runs,
-                                        crumbs=[], nav_html=navs.for_page(AUDIT), **common))
-    else:
-        pages = [ARCHIVE]
-    checklists = sorted(titles.items(), key=lambda pair: pair[1].lower())
-    writer.write(ARCHIVE, render_page(env, "archive.html", ARCHIVE, config, page=None, runs=runs[:50],
-                                      total=len(runs), checklists=checklists, crumbs=[],
-                                      nav_html=navs.for_page(ARCHIVE), **common))
-    writer.write("assets/runs-index.js", archive_js(rows))
-    return len(runs) + len(pages)
 
 
 class NavRenderer:
@@ -289,12 +259,8 @@ class _PageJob:
     navs: NavRenderer
     by_checklist: dict[str, list[RunView]]
     store: DocumentStore
-    shared: str = ""
+    shared: str
     """Hash of what every page depends on alike (config, build date …), made once."""
-
-    def __post_init__(self) -> None:
-        facts = [{k: v for k, v in self.common.items() if k != "nav"}, repr(self.config)]
-        self.shared = hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
 
     def key(self, document: DocumentSummary) -> str:
         """Everything the page's bytes depend on, hashed (its cache key)."""
@@ -349,6 +315,11 @@ def render_pages(job: _PageJob, documents: list[DocumentSummary], root: Path,
                           progress=progress, label="Rendering pages", freeze=True)
     finally:
         _JOB = None
+
+
+def _shared_digest(common: dict[str, Any], config: SiteConfig) -> str:
+    facts = [{k: v for k, v in common.items() if k != "nav"}, repr(config)]
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def theme_fingerprint(themes: list[Path]) -> str:
