@@ -97,7 +97,7 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
         document = store.load(summary.key) if summary is not None else None
         return document if isinstance(document, Checklist) else None
 
-    runs = load_runs(project_dir, find_checklist, project_dir / CACHE_DIR / "records" if cache else None)
+    runs = load_runs(project_dir, find_checklist, project_dir / CACHE_DIR / "records" if cache else None, progress)
     evidence, evidence_warnings = evidence_files(runs)
     reports, report_warnings = report_files(runs)
     preloaded = {view.record.id: (view.file, view.record) for view in runs}

@@ -6,6 +6,7 @@ written; a broken record fails the build with its path and line.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -14,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from generator.model import Checklist, Diagnostic
+from generator.parallel import Progress
 from generator.runs.codec import safe_evidence_path
 from generator.runs.drift import Drift, compute_drift
 from generator.runs.outcome import RunSummary, summarize
-from generator.runs.record import RunRecord, Status
+from generator.runs.record import RunRecord, Snapshot, Status
 from generator.runs.store import RunFile, all_run_files, read_record
 from generator.site.nav import output_path
 
@@ -63,26 +65,40 @@ def run_url(record: RunRecord) -> str:
 
 
 def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
-              cache: Path | None = None) -> list[RunView]:
+              cache: Path | None = None, progress: Progress | None = None) -> list[RunView]:
     """Read every run record (reusing cached parses of unchanged files); newest first.
 
     ``checklists`` finds the current checklist with an ID (``None`` if there is none).
+    Runs of the same checklist version share one snapshot object: 10,000 runs of 50
+    checklists hold 50 snapshots in memory, not 10,000.
     """
+    from generator.sources.cache import quiet_gc
+
+    files = all_run_files(project)
     views = []
+    snapshots: dict[tuple[str, str, str, int], Snapshot] = {}
     current: tuple[str, Checklist | None] | None = None  # records come grouped by checklist folder
-    for run_file in all_run_files(project):
-        record = read_record(run_file, cache)
-        if current is None or current[0] != record.checklist:
-            current = (record.checklist, checklists(record.checklist))
-        checklist = current[1]
-        views.append(RunView(
-            file=run_file,
-            record=record,
-            summary=summarize(record),
-            drift=compute_drift(record.snapshot, checklist),
-            url=run_url(record),
-            checklist_url=output_path(checklist.rel_path) if checklist else None,
-        ))
+    with quiet_gc():
+        for number, run_file in enumerate(files, 1):
+            record = read_record(run_file, cache)
+            snapshot = record.snapshot
+            key = (snapshot.source_sha256, snapshot.source, snapshot.title, len(snapshot.items))
+            shared = snapshots.setdefault(key, snapshot)
+            if shared is not snapshot and shared == snapshot:
+                record = dataclasses.replace(record, snapshot=shared)
+            if current is None or current[0] != record.checklist:
+                current = (record.checklist, checklists(record.checklist))
+            checklist = current[1]
+            views.append(RunView(
+                file=run_file,
+                record=record,
+                summary=summarize(record),
+                drift=compute_drift(record.snapshot, checklist),
+                url=run_url(record),
+                checklist_url=output_path(checklist.rel_path) if checklist else None,
+            ))
+            if progress is not None and (number % 200 == 0 or number == len(files)):
+                progress("Reading run records", number, len(files))
     views.sort(key=lambda v: (v.record.started_at, v.record.id), reverse=True)
     return views
 
