@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from generator.cli import _audit
+from generator.cli.app import audit_hook as _audit
 from generator.archive.checkpoint import make_checkpoint
 from generator.archive.seal import close_run
 from generator.report.keys import create_key

@@ -24,7 +24,6 @@ from generator.sources.frontmatter import split_front_matter
 from generator.sources.ids import item_id, normalise
 from generator.sources.markdown import markdown, plain_text
 from generator.sources.repair import decode_source, repair_text
-from generator.sources.signoffs import plain_text_lines
 
 _STATUS_WORDS = {
     "done": Status.DONE, "passed": Status.DONE, "ok": Status.DONE,

@@ -1,0 +1,77 @@
+"""The command group, its global options and the helpers every command module shares."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from generator import __version__
+
+
+WARNINGS_SHOWN = 50
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="launchbook")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary lines; warnings and errors only.")
+@click.option("-v", "--verbose", count=True, help="More detail: every warning, a line per finished stage.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
+    """launchbook: Markdown checklists -> runbook site and signed go-live reports.
+
+    Shell completion: eval "$(_LAUNCHBOOK_COMPLETE=bash_source launchbook)" (zsh_source,
+    fish_source for other shells).
+    """
+    ctx.obj = {"quiet": quiet, "verbose": verbose}
+
+
+def verbosity() -> tuple[bool, int]:
+    """(quiet, verbose) from the global -q/-v options."""
+    obj = click.get_current_context().find_root().obj or {}
+    return bool(obj.get("quiet")), int(obj.get("verbose", 0))
+
+
+def audit_hook(project: Path, trust: list[Path], records: dict[str, Any]) -> Any:
+    """The archive's integrity check, imported only when a build needs it."""
+    from generator.archive.audit import audit_project
+
+    return audit_project(project, trust, records=records)
+
+
+def project_option(function: Any) -> Any:
+    return click.option("-C", "project", type=click.Path(file_okay=False, path_type=Path), default=".",
+                        show_default=True, help="Project folder (holds content/).")(function)
+
+
+def json_option(function: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(function)
+
+
+def at_option(function: Any) -> Any:
+    return click.option("--at", default=None, help="When it happened (ISO 8601 with timezone); default now.")(function)
+
+
+def print_run(record: Any, as_json: bool, run_file: Any, extra: dict[str, Any] | None = None) -> None:
+    from generator.runs.outcome import summarize, summary_data
+
+    summary = summarize(record)
+    if as_json:
+        emit_json({"record": record.to_data(), "path": run_file.shown, "summary": summary_data(summary), **(extra or {})})
+        return
+    from generator.runs.show import describe
+
+    click.echo(describe(record, summary, run_file.shown))
+
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(cli.main(prog_name="launchbook", standalone_mode=True))

@@ -1,0 +1,96 @@
+"""Commands for auditors and key holders: keys, verify, checkpoint, bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from generator.cli.app import cli, emit_json, json_option, project_option, verbosity
+
+
+@cli.group()
+def keys() -> None:
+    """Signing keys for go-live reports."""
+
+
+@keys.command("new")
+@click.option("--name", default="launchbook local signing key", show_default=True, help="Certificate common name.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path(".launchbook/keys"),
+              show_default=True, help="Folder for launchbook-signing.p12 and launchbook-signing.pem.")
+@json_option
+def keys_new(name: str, out: Path, as_json: bool) -> None:
+    """Create a signing key and self-signed certificate (PKCS#12, mode 0600, plus PEM)."""
+    import os
+
+    from generator.report.keys import PASSPHRASE_ENV, create_key
+
+    key = create_key(out, name, os.environ.get(PASSPHRASE_ENV) or None)
+    data = {"pkcs12": str(key.pkcs12), "certificate": str(key.certificate), "subject": key.subject,
+            "fingerprint": key.fingerprint}
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(f"Created {key.pkcs12} (keep it secret; mode 0600) and {key.certificate} (share it; list it "
+                   f"under 'trust:' in site.yml).\nSubject: {key.subject}\nSHA-256: {key.fingerprint}")
+
+
+@cli.command("verify")
+@click.argument("targets", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--trust", "trust", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A trusted signer certificate (PEM); repeatable. site.yml 'trust' is added.")
+@click.option("--since", "since", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A checkpoint the ledger must extend (consistency proof); repeatable.")
+@project_option
+@json_option
+def verify_command(targets: tuple[Path, ...], trust: tuple[Path, ...], since: tuple[Path, ...], project: Path,
+                   as_json: bool) -> None:
+    """Verify a project archive (default: the current folder), report PDFs or audit bundles."""
+    from generator.archive.verify import verify_targets
+    from generator.terminal import progress_reporter
+
+    quiet, level = verbosity()
+    with progress_reporter(quiet or as_json, level) as progress:
+        results = verify_targets(list(targets) or [project], list(trust), list(since), project, progress)
+    if as_json:
+        emit_json({"ok": all(r.ok for r in results), "results": [{"target": r.target, "kind": r.kind, **r.data}
+                                                                   for r in results]})
+    elif not (quiet and all(r.ok for r in results)):
+        click.echo("\n".join(r.text for r in results))
+    if not all(r.ok for r in results):
+        raise SystemExit(1)
+
+
+@cli.command("checkpoint")
+@click.option("--key", default=None, help="Signing key (default: $LAUNCHBOOK_SIGNING_KEY).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the checkpoint here (to paste into a ticket or keep elsewhere).")
+@project_option
+@json_option
+def checkpoint_command(key: str | None, output: Path | None, project: Path, as_json: bool) -> None:
+    """Sign the ledger's current tree head (size and root)."""
+    from generator.archive.checkpoint import make_checkpoint
+
+    path, head = make_checkpoint(project, key, output)
+    if as_json:
+        emit_json({"path": str(path), **head.data()})
+    else:
+        click.echo(f"Checkpoint of {head.size} ledger entries, root {head.root}: {path}")
+
+
+@cli.command("bundle")
+@click.argument("run_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Zip to write [default: ./RUN_ID-audit-bundle.zip].")
+@click.option("--key", default=None, help="Key to sign a fresh checkpoint if none covers the run yet.")
+@project_option
+@json_option
+def bundle_command(run_id: str, output: Path | None, key: str | None, project: Path, as_json: bool) -> None:
+    """Write an audit bundle for a sealed run: report, record, evidence, ledger proof."""
+    from generator.archive.bundle import create_bundle
+
+    path, count = create_bundle(project, run_id, output, key)
+    if as_json:
+        emit_json({"run": run_id, "bundle": str(path), "files": count})
+    else:
+        click.echo(f"Wrote {path} ({count} files). Check it with: launchbook verify {path}")

@@ -1,0 +1,175 @@
+"""Commands for authors: build, serve, new, lint, inspect."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from generator.cli.app import WARNINGS_SHOWN, audit_hook, cli, emit_json, json_option, project_option, verbosity
+
+
+@cli.command()
+@click.option("-C", "project", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
+              help="Project folder (holds content/ and themes/).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Output folder [default: PROJECT/output].")
+@click.option("--strict", is_flag=True, help="Fail on any warning (repairs, unknown keys, broken links).")
+@click.option("--clean", is_flag=True, help="Move files you added to the output folder aside to OUTPUT.kept/ instead of keeping them.")
+@click.option("--no-cache", is_flag=True, help="Rebuild everything (ignore PROJECT/.launchbook-cache and the "
+              "up-to-date check).")
+@click.option("-v", "--verbose", is_flag=True, help=f"Print every warning, not only the first {50}.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+def build(project: Path, output: Path | None, strict: bool, clean: bool, no_cache: bool, verbose: bool,
+          as_json: bool) -> None:
+    """Build the site from PROJECT/content into the output folder (atomically)."""
+    from generator.site.uptodate import build as build_if_needed
+    from generator.terminal import progress_reporter
+
+    quiet, level = verbosity()
+    verbose = verbose or level > 0
+    with progress_reporter(quiet or as_json, level) as progress:
+        result = build_if_needed(project, output, strict=strict, clean=clean, cache=not no_cache, audit=audit_hook,
+                                 progress=progress)
+    if as_json:
+        emit_json(
+            {
+                "output": str(result.output),
+                "pages": result.pages,
+                "files": result.files,
+                "checklists": result.checklists,
+                "items": result.items,
+                "warnings": [str(w) for w in result.warnings],
+                "kept": list(result.kept),
+                "seconds": round(result.seconds, 3),
+                "skipped": result.skipped,
+            }
+        )
+        return
+    shown = result.warnings if verbose else result.warnings[:WARNINGS_SHOWN]
+    for warning in shown:
+        click.echo(f"warning: {warning}", err=True)
+    if len(shown) < len(result.warnings):
+        click.echo(f"… and {len(result.warnings) - len(shown)} more warnings (-v shows all, --json lists them)",
+                   err=True)
+    for kept in result.kept:
+        click.echo(f"kept your file: {kept}", err=True)
+    if quiet:
+        return
+    if result.skipped:
+        click.echo(f"Up to date: nothing changed since the last build of {result.output} "
+                   f"({result.pages} pages; checked in {result.seconds:.2f} s).")
+        return
+    click.echo(
+        f"Built {result.pages} pages ({result.checklists} checklists, {result.items} items) into "
+        f"{result.output} in {result.seconds:.2f} s; {len(result.warnings)} warnings."
+    )
+
+
+@cli.command("inspect")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the parsed checklist as JSON.")
+def inspect_command(file: Path, as_json: bool) -> None:
+    """Parse one Markdown FILE and show its items, IDs, sections and sign-offs."""
+    from generator.sources.outline import as_json as to_json
+    from generator.sources.outline import as_outline, inspect_file
+
+    document = inspect_file(file)
+    if as_json:
+        emit_json(to_json(document))
+    else:
+        click.echo(as_outline(document))
+
+
+
+@cli.command("new")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", default="", help="Site title [default: from the folder name].")
+@json_option
+def new_command(directory: Path, title: str, as_json: bool) -> None:
+    """Create a project in DIRECTORY: content with an example checklist and run, a documented
+    site.yml and a theme override folder. Existing files are never overwritten."""
+    from generator.scaffold import new_project
+
+    done = new_project(directory, title)
+    if as_json:
+        emit_json({"root": str(done.root), "created": done.created, "kept": done.kept})
+        return
+    for rel in done.created:
+        click.echo(f"created {directory / rel}")
+    for rel in done.kept:
+        click.echo(f"kept    {directory / rel} (already there, not touched)")
+    here = directory.resolve() == Path.cwd().resolve()
+    click.echo(f"\nNext: {'' if here else f'cd {directory} && '}launchbook serve --open")
+
+
+@cli.command("serve")
+@click.option("-a", "--address", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the site in a web browser.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Output folder [default: PROJECT/output].")
+@project_option
+def serve_command(address: str, open_browser: bool, output: Path | None, project: Path) -> None:
+    """Build, serve on localhost, rebuild when content/, themes/ or site.yml change, and
+    reload open pages. A failed build is shown in the page and here; the server keeps running."""
+    from generator.site.serve import LiveServer, parse_address
+    from generator.site.uptodate import build as build_if_needed
+
+    host, port = parse_address(address)
+    project = project.resolve()
+    target = (output or project / "output").resolve()
+
+    def build() -> Any:
+        return build_if_needed(project, target, strict=False, clean=False, cache=True, audit=audit_hook)
+
+    server = LiveServer(project, target, build, host, port, report=lambda message: click.echo(message, err=True))
+    server.rebuild()
+
+    def ready() -> None:
+        click.echo(f"Serving {target} at {server.url}, watching for changes (Ctrl-C to stop)", err=True)
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(server.url)
+
+    try:
+        server.run(ready)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+@cli.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--fix", is_flag=True, help="Rewrite the files with the repairs launchbook knows (BOM, CRLF, escaped "
+              "exports, &nbsp; indentation, mojibake).")
+@click.option("--no-backup", is_flag=True, help="With --fix: do not keep FILE.bak copies.")
+@project_option
+@json_option
+def lint_command(paths: tuple[Path, ...], fix: bool, no_backup: bool, project: Path, as_json: bool) -> None:
+    """Check Markdown sources (default: PROJECT/content) and report every problem with
+    file:line and a rule code. Exit 1 when problems remain."""
+    from generator.lint.check import lint, rule_of
+
+    result = lint(project, list(paths), fix=fix, backup=not no_backup)
+    if as_json:
+        emit_json({
+            "files": result.files,
+            "fixed": [{"path": path, "backup": backup} for path, backup in result.fixed],
+            "problems": [{"path": p.path, "line": p.line, "message": p.message, **rule_of(p)} for p in result.problems],
+        })
+    else:
+        for path, backup in result.fixed:
+            click.echo(f"fixed {path}" + (f" (original kept as {backup})" if backup else ""))
+        for problem in result.problems:
+            rule = rule_of(problem)
+            where = f"{problem.path}:{problem.line}" if problem.line else problem.path
+            hint = " [--fix]" if rule["fixable"] else ""
+            click.echo(f"{where}: {rule['code']} {rule['rule']}: {problem.message}{hint}")
+        fixable = sum(bool(rule_of(p)["fixable"]) for p in result.problems)
+        count = len(result.problems)
+        click.echo(f"{count} problem{'s' if count != 1 else ''} in {result.files} file{'s' if result.files != 1 else ''}"
+                   + (f" ({fixable} fixable with --fix)" if fixable else "") + ".", err=True)
+    if result.problems:
+        sys.exit(1)
