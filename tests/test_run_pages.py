@@ -135,6 +135,7 @@ def test_run_pages_match_golden(run_site: tuple[Path, str], update_golden: bool)
 def test_unchanged_run_pages_are_reused_and_the_result_equals_a_clean_build(
         started: tuple[Path, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from generator.site import runpages
+    from generator.site import runs as site_runs
     from tests.test_build import tree_digest
 
     project, first = started
@@ -150,5 +151,6 @@ def test_unchanged_run_pages_are_reused_and_the_result_equals_a_clean_build(
     assert first_page.stat().st_ino == before[0]  # linked from the previous output, not rendered again
     assert second_page.read_text() != before[1] and "500 on /health" in second_page.read_text()
     monkeypatch.setattr(runpages, "PARALLEL_RUNS_FROM", 1)  # the clean build renders run pages on every core
+    monkeypatch.setattr(site_runs, "PARALLEL_RECORDS_FROM", 1)  # and parses the records on every core
     assert run_cli("build", "-C", project, "-o", tmp_path / "clean", "--no-cache").exit_code == 0
     assert tree_digest(out) == tree_digest(tmp_path / "clean")

@@ -97,7 +97,7 @@ def read_record(run: RunFile, cache: Path | None = None) -> RunRecord:
         raise SourceError(f"cannot read: {exc.strerror}", run.shown) from None
     key = ""
     if cache is not None:
-        key = hashlib.sha256(_CODEC_VERSION + run.shown.encode() + b"\0" + data).hexdigest()
+        key = record_cache_key(run, data)
         with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
             return pickle.loads((cache / key[:2] / key).read_bytes())
     try:
@@ -115,6 +115,25 @@ def read_record(run: RunFile, cache: Path | None = None) -> RunRecord:
             temp.write_bytes(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
             os.replace(temp, target)
     return record
+
+
+def record_cache_key(run: RunFile, data: bytes) -> str:
+    """Key of a record's cached parse: its bytes, its path and the code that reads it."""
+    return hashlib.sha256(_CODEC_VERSION + run.shown.encode() + b"\0" + data).hexdigest()
+
+
+def uncached_records(files: list[RunFile], cache: Path) -> list[RunFile]:
+    """The records whose parse is not in ``cache`` yet."""
+    missing = []
+    for run in files:
+        try:
+            key = record_cache_key(run, run.path.read_bytes())
+        except OSError:
+            missing.append(run)  # read_record will report it
+            continue
+        if not (cache / key[:2] / key).is_file():
+            missing.append(run)
+    return missing
 
 
 def _codec_version() -> bytes:

@@ -66,20 +66,20 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
 
     config = load_config(content, shown)
     tree = collect_sources(content, shown)
-    with document_folder(project_dir if cache else None) as folder:
-        summaries, store = index_sources(tree, folder, summarize, progress, file_hash)
+    with cache_folder(project_dir if cache else None) as folder:
+        summaries, store = index_sources(tree, folder / "parsed", summarize, progress, file_hash)
         return _build(project_dir, output, config, tree, summaries, store, strict=strict, clean=clean, audit=audit,
                       cache=cache, fingerprint=fingerprint, started=started, progress=progress, file_hash=file_hash)
 
 
 @contextlib.contextmanager
-def document_folder(cache_root: Path | None) -> Iterator[Path]:
-    """Where parsed documents live during the build: the project's cache, or (``--no-cache``)
-    a temporary folder removed afterwards."""
+def cache_folder(cache_root: Path | None) -> Iterator[Path]:
+    """Where parsed documents (``parsed/``) and records (``records/``) live during the build:
+    the project's cache, or (``--no-cache``) a temporary folder removed afterwards."""
     if cache_root is not None:
-        yield cache_root / CACHE_DIR / "parsed"
+        yield cache_root / CACHE_DIR
         return
-    folder = Path(tempfile.mkdtemp(prefix="launchbook-parse-"))
+    folder = Path(tempfile.mkdtemp(prefix="launchbook-build-"))
     try:
         yield folder
     finally:
@@ -97,7 +97,7 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
         document = store.load(summary.key) if summary is not None else None
         return document if isinstance(document, Checklist) else None
 
-    runs = load_runs(project_dir, find_checklist, project_dir / CACHE_DIR / "records" if cache else None, progress)
+    runs = load_runs(project_dir, find_checklist, store.folder.parent / "records", progress)  # beside parsed/
     evidence, evidence_warnings = evidence_files(runs)
     reports, report_warnings = report_files(runs)
     preloaded = {view.record.id: (view.file, view.record) for view in runs}
