@@ -285,3 +285,17 @@ def test_links_out_of_the_content_folder_are_not_published(small_site: Path, run
     assert not (out / "_drafts").exists()
     assert (out / "guides" / "alias.html").is_file()  # a link inside the folder is fine
     assert "do not publish" not in (out / "assets/search-index.js").read_text()
+
+
+def test_home_lists_folders_instead_of_thousands_of_cards(write_project, run_cli: RunCli,  # type: ignore[no-untyped-def]
+                                                          monkeypatch) -> None:
+    from generator.site import build
+
+    files = {f"content/team-{n % 3}/c{n:02d}.md": f"# Check {n}\n\n- [ ] step {n}\n" for n in range(12)}
+    project = write_project(files)
+    monkeypatch.setattr(build, "HOME_CARDS_UP_TO", 10)
+    assert run_cli("build", "-C", project).exit_code == 0
+    home = (project / "output/index.html").read_text()
+    assert "Checklists <span class=\"muted\">(12)</span>" in home
+    assert home.count('class="card"') == 3 and '<a href="team-0/index.html">' in home and "4 checklists" in home
+    assert "Check 5" not in home.split("<main", 1)[1].split("</main>", 1)[0]

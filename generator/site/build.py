@@ -180,8 +180,13 @@ def render_site(
         for c in sorted(checklists, key=lambda c: (c.nav_order if c.nav_order is not None else 10**9, c.title.lower(), c.rel_path))
     ]
     tags = sorted({tag for c in checklists for tag in c.tags}, key=str.lower)
+    folders: list[dict[str, Any]] = []
+    if len(catalogue) > HOME_CARDS_UP_TO:  # a card per checklist stops helping: one per top-level folder
+        folders = [{"node": node, "checklists": sum(n.kind == "checklist" for n in walk(node.children))}
+                   for node in nav if node.kind == "folder" and node.url]
+        catalogue, tags = [], []
     writer.write(HOME, render_page(env, "home.html", HOME, config, page=store.load(home_doc.key) if home_doc else None,
-                                   catalogue=catalogue, tags=tags,
+                                   catalogue=catalogue, tags=tags, folders=folders, checklist_count=len(checklists),
                                    crumbs=[], nav_html=navs.for_page(HOME), **common))
     pages = [d for d in documents if d is not home_doc]
     for navs_folder in {output_path(d.rel_path).rsplit("/", 1)[0] for d in pages if "/" in d.rel_path}:
@@ -290,6 +295,8 @@ class _PageJob:
                                 **context)
 
 
+HOME_CARDS_UP_TO = 300
+"""Beyond this many checklists the home page lists top-level folders instead of every card."""
 _JOB: _PageJob | None = None
 PARALLEL_PAGES_FROM = 64
 
