@@ -7,12 +7,15 @@ atomically. Derived facts (counts, completion, outcome) are never stored: see
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 FORMAT = 1
 
@@ -40,6 +43,29 @@ class Decision(Enum):
     REJECT = "reject"
 
 
+def _fast_pickle(cls: type[T]) -> type[T]:
+    """Give a frozen slotted dataclass a quick ``__setstate__``.
+
+    The one dataclasses generates looks up ``fields()`` for every object it unpickles
+    (~5 µs each): 27 s for the 5.7 million objects of 10,000 cached 200-item run records.
+    The state is the same list of field values, so earlier cache entries still load.
+    """
+    names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    setter = object.__setattr__
+
+    def __getstate__(self: Any) -> list[Any]:
+        return [getattr(self, name) for name in names]
+
+    def __setstate__(self: Any, state: list[Any]) -> None:
+        for name, value in zip(names, state):
+            setter(self, name, value)
+
+    cls.__getstate__ = __getstate__  # type: ignore[attr-defined]
+    cls.__setstate__ = __setstate__  # type: ignore[attr-defined]
+    return cls
+
+
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class SnapshotItem:
     """A checklist item as it was when the run started."""
@@ -56,6 +82,7 @@ class SnapshotItem:
     """Optional items never block a go."""
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """The checklist frozen at run start, so the run renders the same forever."""
@@ -91,6 +118,7 @@ class Snapshot:
         return next((i for i in self.items if i.id == item_id), None)
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """A URL or a file stored under the run's evidence folder."""
@@ -110,6 +138,7 @@ class Evidence:
         return {"file": self.file, "sha256": self.sha256, "size": self.size}
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One recorded state of an item: status, who, when, why, evidence."""
@@ -134,6 +163,7 @@ class Entry:
         return data
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class ItemResult:
     """The current state of an item plus every earlier state, oldest first."""
@@ -150,6 +180,7 @@ class ItemResult:
         return data
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class Signoff:
     """One approver's decision."""
@@ -181,6 +212,7 @@ class Signoff:
         return data
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class RunRecord:
     """Everything recorded about one run."""
