@@ -89,13 +89,19 @@ def find_run(project: Path, run_id: str) -> RunFile:
     raise SourceError(f"unknown run {run_id!r}{hint}")
 
 
-def read_record(run: RunFile, cache: Path | None = None) -> RunRecord:
-    """Read and validate a record; with ``cache`` (a folder), reuse the parse of identical bytes."""
+def read_record(run: RunFile, cache: Path | None = None, key: str = "") -> RunRecord:
+    """Read and validate a record; with ``cache`` (a folder), reuse the parse of identical bytes.
+
+    ``key`` is the record's :func:`record_cache_key` when the caller has it already (then a
+    cached record is loaded without reading the file again).
+    """
+    if cache is not None and key:
+        with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+            return pickle.loads((cache / key[:2] / key).read_bytes())  # type: ignore[no-any-return]
     try:
         data = run.path.read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror}", run.shown) from None
-    key = ""
     if cache is not None:
         key = record_cache_key(run, data)
         with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
@@ -122,18 +128,16 @@ def record_cache_key(run: RunFile, data: bytes) -> str:
     return hashlib.sha256(_CODEC_VERSION + run.shown.encode() + b"\0" + data).hexdigest()
 
 
-def uncached_records(files: list[RunFile], cache: Path) -> list[RunFile]:
-    """The records whose parse is not in ``cache`` yet."""
-    missing = []
+def record_cache_keys(files: list[RunFile]) -> list[str]:
+    """:func:`record_cache_key` of each record (``""`` for one that cannot be read: reading
+    it again reports the error)."""
+    keys = []
     for run in files:
         try:
-            key = record_cache_key(run, run.path.read_bytes())
+            keys.append(record_cache_key(run, run.path.read_bytes()))
         except OSError:
-            missing.append(run)  # read_record will report it
-            continue
-        if not (cache / key[:2] / key).is_file():
-            missing.append(run)
-    return missing
+            keys.append("")
+    return keys
 
 
 def _codec_version() -> bytes:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator import code_digest
 from generator.config import SiteConfig, build_datetime, load_config
 from generator.errors import BuildError
 from generator.model import Checklist, Diagnostic, DocumentSummary
@@ -331,9 +332,7 @@ def _shared_digest(common: dict[str, Any], config: SiteConfig) -> str:
 
 def theme_fingerprint(themes: list[Path]) -> str:
     """Hash of every theme file and of launchbook's code (pages depend on both)."""
-    from generator.site.uptodate import _code
-
-    digest = hashlib.sha256(_code())
+    digest = hashlib.sha256(code_digest().encode())
     for theme in themes:
         for path in sorted(theme.rglob("*")):
             if path.is_file():

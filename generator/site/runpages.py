@@ -73,8 +73,7 @@ def render_runs(writer: OutputWriter, job: RunPages, reuse: Any, progress: Progr
     runs, env, config, common, navs = job.runs, job.env, job.config, job.common, job.navs
     if not runs:
         return 0
-    if runs:
-        navs.for_page(runs[0].url)  # warm the runs/ nav before workers fork
+    navs.for_page(runs[0].url)  # warm the runs/ nav before workers fork
     fresh = [i for i, view in enumerate(runs) if not reuse.reused(job.key(view), view.url, writer)]
     _JOB = job
     try:

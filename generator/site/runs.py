@@ -21,7 +21,7 @@ from generator.runs.codec import safe_evidence_path
 from generator.runs.drift import Drift, compute_drift
 from generator.runs.outcome import RunSummary, summarize
 from generator.runs.record import RunRecord, Snapshot, Status
-from generator.runs.store import RunFile, all_run_files, read_record, uncached_records
+from generator.runs.store import RunFile, all_run_files, read_record, record_cache_keys
 from generator.site.nav import output_path
 
 HISTORY_WINDOW = 10
@@ -88,10 +88,11 @@ def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
     from generator.sources.cache import quiet_gc
 
     files = all_run_files(project)
-    if cache is not None and len(files) >= PARALLEL_RECORDS_FROM:
+    keys = record_cache_keys(files) if cache is not None else [""] * len(files)
+    if cache is not None:
         # Parsing YAML is the slow part (~25 ms for a 200-item record): fill the record cache on
         # every core first; the loop below then only unpickles (no records cross processes).
-        missing = uncached_records(files, cache)
+        missing = [run for run, key in zip(files, keys) if not key or not (cache / key[:2] / key).is_file()]
         if len(missing) >= PARALLEL_RECORDS_FROM:
             map_chunks(functools.partial(_parse_into_cache, cache), missing, parallel_from=PARALLEL_RECORDS_FROM,
                        progress=progress, label="Parsing run records")
@@ -99,8 +100,8 @@ def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
     snapshots: dict[tuple[str, str, str, int], Snapshot] = {}
     current: tuple[str, Checklist | None] | None = None  # records come grouped by checklist folder
     with quiet_gc():
-        for number, run_file in enumerate(files, 1):
-            record = read_record(run_file, cache)
+        for number, (run_file, key) in enumerate(zip(files, keys), 1):
+            record = read_record(run_file, cache, key)
             snapshot = record.snapshot
             key = (snapshot.source_sha256, snapshot.source, snapshot.title, len(snapshot.items))
             shared = snapshots.setdefault(key, snapshot)

@@ -15,11 +15,10 @@ import json
 import os
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from generator import __version__
+from generator import code_digest
 from generator.errors import BuildError
 from generator.model import Diagnostic
 from generator.parallel import Progress
@@ -27,15 +26,6 @@ from generator.site.result import BuildResult
 
 MANIFEST = ".launchbook-manifest.json"
 RACY_NS = 3_000_000_000
-
-
-@lru_cache(maxsize=1)
-def _code() -> bytes:
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256(__version__.encode())
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.digest()
 
 
 class _Hashes:
@@ -87,17 +77,16 @@ def _tree(digest: Any, root: Path, label: str, hashes: _Hashes) -> None:
             digest.update(f"{label}/{path.relative_to(root).as_posix()}\0{hashes.of(path)}\0".encode())
 
 
-def fingerprint(project: Path, options: dict[str, Any], remember: bool = True, hashes: _Hashes | None = None) -> str:
+def fingerprint(project: Path, options: dict[str, Any], hashes: _Hashes) -> str:
     """sha256 over everything the build of ``project`` would read (file hashes go to
-    ``hashes`` when given, so the build can reuse them)."""
+    ``hashes``, so the build can reuse them)."""
     from generator.config import load_config
     from generator.site.themes import default_theme_dir
 
-    digest = hashlib.sha256(_code())
+    digest = hashlib.sha256(code_digest().encode())
     digest.update(json.dumps(options, sort_keys=True).encode())
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
     content = project / "content"
-    hashes = hashes or _Hashes(project / ".launchbook-cache" / "file-hashes.json" if remember else None)
     _tree(digest, content, "content", hashes)
     _tree(digest, project / "themes", "themes", hashes)
     _tree(digest, default_theme_dir(), "default-theme", hashes)

@@ -18,10 +18,9 @@ import hashlib
 import os
 import pickle
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from pathlib import Path
 
-from generator import __version__
+from generator import code_digest
 from generator.errors import SourceError
 from generator.model import Document, DocumentSummary
 from generator.parallel import Progress, map_chunks
@@ -31,17 +30,6 @@ CACHE_DIR = ".launchbook-cache"
 PARALLEL_FROM = 48  # below this, starting workers costs more than it saves
 
 
-@lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """Hash of launchbook's code (parsing, and the summaries made from parses, depend on it;
-    any edit invalidates the cache)."""
-    digest = hashlib.sha256(__version__.encode())
-    package = Path(__file__).resolve().parents[1]
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def cache_key(data: bytes, shown: str, rel: str) -> str:
     """The key of a source's parse: its bytes, its path and the parser's code."""
     return key_of_digest(hashlib.sha256(data).hexdigest(), shown, rel)
@@ -49,7 +37,7 @@ def cache_key(data: bytes, shown: str, rel: str) -> str:
 
 def key_of_digest(source_sha256: str, shown: str, rel: str) -> str:
     """:func:`cache_key` from the sha256 of the bytes (known without reading an unchanged file)."""
-    digest = hashlib.sha256(code_fingerprint().encode())
+    digest = hashlib.sha256(code_digest().encode())
     digest.update(shown.encode() + b"\0" + rel.encode() + b"\0" + source_sha256.encode())
     return digest.hexdigest()
 
@@ -64,10 +52,6 @@ def quiet_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _parse_one(job: tuple[bytes, str, str]) -> Document:
-    return parse_document(*job)
 
 
 def _parse_chunk(jobs: list[tuple[bytes, str, str]]) -> list[Document]:
@@ -135,9 +119,10 @@ class DocumentStore:
     while rendering it. An entry that has gone missing is parsed again from its source.
     """
 
-    def __init__(self, folder: Path, jobs: dict[str, tuple[Path, str, str]]) -> None:
+    def __init__(self, folder: Path, jobs: dict[str, tuple[Path, str, str]], summarize: Summarize) -> None:
         self.folder = folder
         self.jobs = jobs  # key -> (source path, shown, rel)
+        self.summarize = summarize
 
     def load(self, key: str) -> Document:
         """The full document with this key."""
@@ -154,9 +139,7 @@ class DocumentStore:
         try:
             return (self.folder / key[:2] / f"{key}.search").read_text(encoding="utf-8")
         except OSError:
-            from generator.site.search import search_entry
-
-            return search_entry(self.load(key))
+            return self.summarize(self.load(key), key)[1]
 
 
 def _parse_source(path: Path, shown: str, rel: str, key: str) -> Document:
@@ -203,5 +186,5 @@ def index_all(jobs: list[tuple[Path, str, str, str]], folder: Path, summarize: S
                       progress=progress, label="Parsing")
     for index, summary in zip(missing, made):
         results[index] = summary
-    store = DocumentStore(folder, {key: job[:3] for key, job in zip(keys, jobs)})
+    store = DocumentStore(folder, {key: job[:3] for key, job in zip(keys, jobs)}, summarize)
     return [summary for summary in results if summary is not None], store
