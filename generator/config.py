@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from generator.errors import ConfigError
-from generator.model import Diagnostic
+from generator.core.errors import ConfigError
+from generator.core.diagnostics import Diagnostic
 
 CONFIG_NAME = "site.yml"
 _KEYS = ("base_url", "description", "junit", "language", "nav", "theme", "timestamp_url", "title", "trust")

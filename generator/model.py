@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from generator.core.diagnostics import Diagnostic
+
 
 class ItemState(Enum):
     """The state a checklist item has in its Markdown source."""
@@ -16,25 +18,6 @@ class ItemState(Enum):
     OPEN = "open"
     DONE = "done"
     NA = "na"
-
-
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
-    """A warning about a source file: a repair made, an unknown key, a broken link."""
-
-    path: str
-    """Source path as shown to the user (relative to the project where possible)."""
-    line: int | None
-    """1-based line the warning is about, or ``None`` for the whole file."""
-    message: str
-    """What happened, in one sentence."""
-    code: str = ""
-    """Rule code (``LB105``) for ``launchbook lint``; see ``generator/lint/rules.py``."""
-
-    def __str__(self) -> str:
-        if self.line is None:
-            return f"{self.path}: {self.message}"
-        return f"{self.path}:{self.line}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.errors import ConfigError, LaunchbookError
+from generator.core.errors import ConfigError, LaunchbookError
 
 SITE_YML = """\
 # launchbook site settings. Every key is optional; unknown keys are reported as warnings.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.errors import SourceError
+from generator.core.errors import SourceError
 from generator.model import ItemState, Page
 
 from tests.helpers import parse, parse_checklist

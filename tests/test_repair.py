@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.errors import SourceError
+from generator.core.errors import SourceError
 from generator.sources.mojibake import fix_cp1252, fix_mac_roman
 from generator.sources.repair import decode_source, repair_text
 

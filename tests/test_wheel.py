@@ -46,7 +46,7 @@ def test_installed_wheel_builds_a_site(wheel: Path, tmp_path: Path) -> None:
     (project / "content/deploy.md").write_text("# Deploy\n\n- [ ] ship it\n")
     code = (
         "import generator, sys; from pathlib import Path;"
-        "from generator.site.render import default_theme_dir;"
+        "from generator.core.templating import default_theme_dir;"
         "print(default_theme_dir());"
         "from generator.site.build import build_site; build_site(Path(sys.argv[1]))"
     )

@@ -18,7 +18,8 @@ from typing import Any
 from generator.archive import merkle
 from generator.archive.checkpoint import checkpoints_dir, read_checkpoint
 from generator.archive.ledger import LedgerEntry, TreeHead, ledger_path, parse_ledger, tree_head
-from generator.errors import SourceError
+from generator.core.errors import SourceError
+from generator.core.files import file_sha256
 from generator.parallel import Progress, map_chunks
 from generator.runs.codec import safe_evidence_path
 from generator.runs.record import RunRecord, parse_time
@@ -96,13 +97,6 @@ class AuditResult:
             "checkpoints": self.checkpoints,
         }
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | None = None,
@@ -184,7 +178,7 @@ def _check_evidence(result: AuditResult, run_file: RunFile, record: RunRecord, e
         where = path.relative_to(run_file.project).as_posix()
         if not path.is_file():
             result.add(where, "evidence file is missing", record.id)
-        elif _sha256(path) != evidence.sha256:
+        elif file_sha256(path) != evidence.sha256:
             result.add(where, "evidence file was replaced: its sha256 differs from the recorded one", record.id)
         if entry is not None and entry.evidence.get(name) != evidence.sha256:
             result.add(where, f"evidence hash differs from ledger entry #{entry.seq}", record.id)

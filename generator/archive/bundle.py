@@ -20,11 +20,12 @@ from generator import __version__
 from generator.archive import merkle
 from generator.archive.checkpoint import latest_checkpoint, make_checkpoint, read_checkpoint
 from generator.archive.ledger import read_ledger
-from generator.errors import SourceError
+from generator.core.errors import SourceError
 from generator.runs.codec import load_record, safe_evidence_path
 from generator.runs.outcome import summarize
 from generator.runs.record import canonical_json, parse_time
-from generator.runs.store import atomic_write, find_run, read_record
+from generator.core.files import atomic_write
+from generator.runs.store import find_run, read_record
 
 MANIFEST = "MANIFEST.json"
 STATEMENT = "statement.intoto.json"

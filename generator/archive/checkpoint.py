@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from generator.archive.ledger import TreeHead, read_ledger, tree_head
-from generator.errors import SourceError
+from generator.core.errors import SourceError
 from generator.runs.record import canonical_json, utc_now
-from generator.runs.store import atomic_write, runs_dir
+from generator.core.files import atomic_write
+from generator.runs.store import runs_dir
 
 ORIGIN = "launchbook ledger v1"
 

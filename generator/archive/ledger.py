@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from generator.archive import merkle
-from generator.errors import SourceError
+from generator.core.errors import SourceError
 from generator.runs.record import canonical_json
-from generator.runs.store import atomic_write, runs_dir
+from generator.core.files import atomic_write
+from generator.runs.store import runs_dir
 
 LEDGER_NAME = "ledger.jsonl"
 _FIELDS = ("seq", "run", "checklist", "sealed_at", "record_sha256", "report_sha256", "evidence")

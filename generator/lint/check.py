@@ -12,10 +12,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.errors import ConfigError, LaunchbookError
+from generator.core.errors import ConfigError, LaunchbookError
 from generator.lint.rules import RULES, bare_boxes, document_problems
-from generator.model import Diagnostic, Document
-from generator.runs.store import atomic_write
+from generator.core.diagnostics import Diagnostic
+from generator.model import Document
+from generator.core.files import atomic_write
 from generator.sources.collect import SourceFile, collect_sources
 from generator.sources.repair import decode_source, repair_text
 

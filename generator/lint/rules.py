@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from generator.model import Checklist, Diagnostic, Document
+from generator.core.diagnostics import Diagnostic
+from generator.model import Checklist, Document
 from generator.sources.ids import normalise
 
 

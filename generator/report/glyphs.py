@@ -13,13 +13,13 @@ from pathlib import Path
 
 from fontTools.ttLib import TTFont
 
+from generator.core.templating import default_theme_dir
+
 FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf")
 _INVISIBLE = {"\ufe0e", "\ufe0f", "\u200d", "\u20e3"}
 
 
 def fonts_dir() -> Path:
-    from generator.site.themes import default_theme_dir
-
     return default_theme_dir() / "report" / "fonts"
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.errors import ConfigError
+from generator.core.errors import ConfigError
 
 KEY_ENV = "LAUNCHBOOK_SIGNING_KEY"
 PASSPHRASE_ENV = "LAUNCHBOOK_SIGNING_PASSPHRASE"

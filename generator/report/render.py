@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from generator import __version__
-from generator.errors import BuildError
+from generator.core.errors import BuildError
 from generator.runs.codec import safe_evidence_path
 from generator.runs.drift import Drift
 from generator.runs.outcome import RunSummary
 from generator.runs.record import Entry, Evidence, RunRecord, SnapshotItem, canonical_json, parse_time
-from generator.site.render import make_environment
-from generator.site.themes import default_theme_dir
+from generator.core.templating import default_theme_dir, make_environment
+from generator.report.glyphs import printable
 
 PX_TO_PT = 0.75  # CSS px (1/96 in) -> PDF points (1/72 in)
 RECORD_NAME = "run-record.json"
@@ -90,7 +90,7 @@ def render_html(record: RunRecord, summary: RunSummary, drift: Drift | None, *, 
                 themes: list[Path] | None = None) -> str:
     """The report as HTML (for WeasyPrint, and for debugging templates)."""
     fonts = default_theme_dir() / "report" / "fonts"
-    env = make_environment(themes or [default_theme_dir()], "report")
+    env = make_environment(themes or [default_theme_dir()], "report", {"printable": printable})
     sealed = record.sealed or {}
     context: dict[str, Any] = {
         "record": record,

@@ -106,7 +106,7 @@ def _quiet() -> Iterator[None]:
 def load_trust(paths: list[Path]) -> list[Any]:
     from pyhanko.keys import load_cert_from_pemder
 
-    from generator.errors import ConfigError
+    from generator.core.errors import ConfigError
 
     certs = []
     for path in paths:
@@ -215,7 +215,7 @@ def compare_with_archive(result: PdfVerification, data: bytes, archived: dict[st
 
 def verify_file(path: Path, trust_paths: list[Path], project: Path | None = None) -> PdfVerification:
     """Verify a report file; compare with the archived record when the project has it."""
-    from generator.errors import SourceError
+    from generator.core.errors import SourceError
     from generator.runs.store import find_run, read_record
 
     data = path.read_bytes()

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from generator.errors import SourceError
+from generator.core.errors import SourceError
 from generator.runs.record import (
     FORMAT, Decision, Entry, Evidence, ItemResult, RunRecord, Signoff, Snapshot, SnapshotItem, Status, parse_time,
 )

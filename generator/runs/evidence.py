@@ -7,32 +7,20 @@ numbered name, the same file is stored once.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tempfile
 from pathlib import Path
 
-from generator.errors import SourceError
+from generator.core.errors import SourceError
 from generator.runs.record import Evidence
-from generator.runs.store import atomic_write
+from generator.core.files import atomic_write, file_digest
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_CHUNK = 1 << 20
 
 
 def is_url(value: str) -> bool:
     return value.startswith(("https://", "http://"))
 
-
-def file_digest(path: Path) -> tuple[str, int]:
-    """(sha256 hex, size) of a file, read in chunks."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def _safe_name(name: str) -> str:

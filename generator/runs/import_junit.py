@@ -17,7 +17,7 @@ from pathlib import Path
 from junitparser import JUnitXml, Properties, TestCase, TestSuite
 
 from generator.config import load_config
-from generator.errors import SourceError
+from generator.core.errors import SourceError
 from generator.runs.evidence import store_file
 from generator.runs.operations import _check_open, apply_entry, when
 from generator.runs.record import Entry, RunRecord, Status

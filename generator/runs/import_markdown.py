@@ -16,7 +16,7 @@ from pathlib import Path
 
 from markdown_it.token import Token
 
-from generator.errors import SourceError
+from generator.core.errors import SourceError
 from generator.runs.operations import apply_entry, find_checklist, start_run, when
 from generator.runs.record import Decision, Entry, RunRecord, Signoff, SnapshotItem, Status
 from generator.runs.store import RunFile, update_record

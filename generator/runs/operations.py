@@ -13,7 +13,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from generator.errors import SourceError
+from generator.core.errors import SourceError
 from generator.runs.evidence import check_source, is_url, store_file
 from generator.runs.record import (
     Decision, Entry, Evidence, ItemResult, RunRecord, Signoff, Snapshot, SnapshotItem, Status, format_time,

@@ -8,34 +8,21 @@ and a crash never leaves half a record.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import fcntl
 import hashlib
-import os
-import pickle
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.errors import SourceError
+from generator.core.errors import SourceError
+from generator.core.files import atomic_write, load_pickle, store_pickle
+from generator.core.locks import locked
 from generator.runs.codec import RUN_ID, dump_record, load_record
 from generator.runs.record import RunRecord
 
 RUNS = Path("content") / "runs"
 
 
-def _file_mode() -> int:
-    """Permissions a normal file creation would get (mkstemp makes files owner-only)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-FILE_MODE = _file_mode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +83,18 @@ def read_record(run: RunFile, cache: Path | None = None, key: str = "") -> RunRe
     cached record is loaded without reading the file again).
     """
     if cache is not None and key:
-        with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
-            return pickle.loads((cache / key[:2] / key).read_bytes())  # type: ignore[no-any-return]
+        cached = load_pickle(cache / key[:2] / key)
+        if isinstance(cached, RunRecord):
+            return cached
     try:
         data = run.path.read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror}", run.shown) from None
     if cache is not None:
         key = record_cache_key(run, data)
-        with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
-            return pickle.loads((cache / key[:2] / key).read_bytes())
+        cached = load_pickle(cache / key[:2] / key)
+        if isinstance(cached, RunRecord):
+            return cached
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -114,12 +103,7 @@ def read_record(run: RunFile, cache: Path | None = None, key: str = "") -> RunRe
     if record.id != run.path.stem:
         raise SourceError(f"record id {record.id!r} does not match its file name", run.shown, 1)
     if cache is not None:
-        with contextlib.suppress(OSError):
-            target = cache / key[:2] / key
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temp = target.with_suffix(f".{os.getpid()}.tmp")
-            temp.write_bytes(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
-            os.replace(temp, target)
+        store_pickle(cache / key[:2] / key, record)
     return record
 
 
@@ -151,47 +135,6 @@ def _codec_version() -> bytes:
 
 _CODEC_VERSION = _codec_version()
 
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock tied to ``path`` (a hidden ``.<name>.lock`` beside it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.parent / f".{path.name}.lock"
-    with open(lock, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def atomic_write(path: Path, data: bytes | BinaryIO, mode: int | None = FILE_MODE) -> None:
-    """Write bytes (or a binary stream's contents) to ``path`` so readers see the old or
-    the new file, never a part of one. ``mode=None`` keeps the mode of the file replaced."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            if isinstance(data, bytes):
-                out.write(data)
-            else:
-                shutil.copyfileobj(data, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        if mode is None and path.exists():
-            shutil.copymode(path, temp)
-        else:
-            os.chmod(temp, FILE_MODE if mode is None else mode)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def write_record(run: RunFile, record: RunRecord) -> None:

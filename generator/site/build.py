@@ -23,15 +23,17 @@ from typing import Any
 
 from generator import code_digest
 from generator.config import SiteConfig, build_datetime, load_config
-from generator.errors import BuildError
-from generator.model import Checklist, Diagnostic, DocumentSummary
+from generator.core.errors import BuildError
+from generator.core.diagnostics import Diagnostic
+from generator.model import Checklist, DocumentSummary
 from generator.parallel import Progress, map_chunks
 from generator.site.links import check_links
 from generator.site.result import BuildResult
 from generator.site.nav import (
     EXPAND_ALL_UP_TO, HOME, NavNode, breadcrumbs, build_nav, output_path, relative_url, walk,
 )
-from generator.site.render import make_environment, render_page, theme_assets, theme_dirs
+from generator.core.templating import theme_assets, theme_dirs
+from generator.site.render import render_page, site_environment
 from generator.site.runs import (
     RunView, check_reports, evidence_files, fill_history, item_history, load_runs,
     report_files, runs_by_checklist,
@@ -165,7 +167,7 @@ def render_site(
     file_hash: Callable[[Path], str] | None = None,
 ) -> int:
     """Render every page and generated asset into ``writer``; return the page count."""
-    env = make_environment(themes)
+    env = site_environment(themes)
     built = build_datetime()
     common: dict[str, Any] = {
         "nav": nav, "build_date": built.date().isoformat() if built else "", "has_runs": bool(runs),

@@ -6,7 +6,8 @@ import posixpath
 from collections.abc import Callable, Sequence
 from urllib.parse import unquote
 
-from generator.model import Checklist, Diagnostic, Document, DocumentSummary
+from generator.core.diagnostics import Diagnostic
+from generator.model import Checklist, Document, DocumentSummary
 from generator.site.nav import output_path
 
 

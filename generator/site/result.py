@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.model import Diagnostic
+from generator.core.diagnostics import Diagnostic
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.model import Checklist, Diagnostic
+from generator.core.diagnostics import Diagnostic
+from generator.model import Checklist
 from generator.parallel import Progress, map_chunks
 from generator.runs.codec import safe_evidence_path
 from generator.runs.drift import Drift, compute_drift

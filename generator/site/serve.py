@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from generator.errors import ConfigError, LaunchbookError
+from generator.core.errors import ConfigError, LaunchbookError
 
 PREFIX = "/__launchbook/"
 CLIENT_JS = """\

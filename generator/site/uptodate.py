@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from generator import code_digest
-from generator.errors import BuildError
-from generator.model import Diagnostic
+from generator.core.errors import BuildError
+from generator.core.diagnostics import Diagnostic
+from generator.core.files import file_sha256, store_cache_bytes
 from generator.parallel import Progress
 from generator.site.result import BuildResult
 
@@ -53,20 +54,14 @@ class _Hashes:
         if isinstance(known, list) and known[:3] == stamp and settled:
             self.new[key] = known
             return str(known[3])
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = file_sha256(path)
         self.new[key] = [*stamp, digest]
         return digest
 
     def save(self) -> None:
         if self.store is None or self.new == self.old:
             return
-        try:
-            self.store.parent.mkdir(parents=True, exist_ok=True)
-            temp = self.store.with_suffix(f".{os.getpid()}.tmp")
-            temp.write_text(json.dumps(self.new, sort_keys=True), encoding="utf-8")
-            os.replace(temp, self.store)
-        except OSError:
-            pass
+        store_cache_bytes(self.store, json.dumps(self.new, sort_keys=True).encode("utf-8"))
 
 
 def _tree(digest: Any, root: Path, label: str, hashes: _Hashes) -> None:
@@ -81,7 +76,7 @@ def fingerprint(project: Path, options: dict[str, Any], hashes: _Hashes) -> str:
     """sha256 over everything the build of ``project`` would read (file hashes go to
     ``hashes``, so the build can reuse them)."""
     from generator.config import load_config
-    from generator.site.themes import default_theme_dir
+    from generator.core.templating import default_theme_dir
 
     digest = hashlib.sha256(code_digest().encode())
     digest.update(json.dumps(options, sort_keys=True).encode())

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from generator.errors import BuildError
+from generator.core.errors import BuildError
 
 MANIFEST = ".launchbook-manifest.json"
 

@@ -15,13 +15,12 @@ import contextlib
 import functools
 import gc
 import hashlib
-import os
-import pickle
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from generator import code_digest
-from generator.errors import SourceError
+from generator.core.errors import SourceError
+from generator.core.files import load_pickle, store_cache_bytes, store_pickle
 from generator.model import Document, DocumentSummary
 from generator.parallel import Progress, map_chunks
 from generator.sources.checklist import parse_document
@@ -71,7 +70,7 @@ def parse_all(jobs: list[tuple[bytes, str, str]], cache_root: Path | None) -> li
     for index, document in zip(missing, parsed):
         results[index] = document
         if folder is not None:
-            _store(folder / keys[index][:2] / keys[index], document)
+            store_pickle(folder / keys[index][:2] / keys[index], document)
     return [doc for doc in results if doc is not None]
 
 
@@ -79,30 +78,16 @@ def _load_cached(jobs: list[tuple[bytes, str, str]], keys: list[str], folder: Pa
                  results: list[Document | None], missing: list[int]) -> None:
     for index in range(len(jobs)):
         if folder is not None:
-            path = folder / keys[index][:2] / keys[index]
-            try:
-                results[index] = pickle.loads(path.read_bytes())
+            cached = load_pickle(folder / keys[index][:2] / keys[index])
+            if cached is not None:
+                results[index] = cached  # type: ignore[assignment]
                 continue
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
-                pass
         missing.append(index)
 
 
 def _parse_many(jobs: list[tuple[bytes, str, str]]) -> list[Document]:
     return map_chunks(_parse_chunk, jobs, parallel_from=PARALLEL_FROM)
 
-
-def _store(path: Path, document: object) -> None:
-    """Write one cache entry (atomic; a failure only means a slower next build)."""
-    _store_bytes(path, pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def _store_bytes(path: Path, data: bytes) -> None:
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        temp.write_bytes(data)
-        os.replace(temp, path)
 
 
 # -- The site build's view: summaries in memory, full documents on disk -----------------------
@@ -126,13 +111,13 @@ class DocumentStore:
 
     def load(self, key: str) -> Document:
         """The full document with this key."""
-        try:
-            return pickle.loads((self.folder / key[:2] / key).read_bytes())  # type: ignore[no-any-return]
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
-            path, shown, rel = self.jobs[key]
-            document = _parse_source(path, shown, rel, key)
-            _store(self.folder / key[:2] / key, document)
-            return document
+        cached = load_pickle(self.folder / key[:2] / key)
+        if cached is not None:
+            return cached  # type: ignore[return-value]
+        path, shown, rel = self.jobs[key]
+        document = _parse_source(path, shown, rel, key)
+        store_pickle(self.folder / key[:2] / key, document)
+        return document
 
     def search_entry(self, key: str) -> str:
         """The document's search-index entry (JSON)."""
@@ -160,9 +145,9 @@ def _index_chunk(folder: Path, summarize: Summarize,
         for (path, shown, rel), key in work:
             document = _parse_source(path, shown, rel, key)
             summary, search = summarize(document, key)
-            _store(folder / key[:2] / key, document)
-            _store_bytes(folder / key[:2] / f"{key}.search", search.encode("utf-8"))
-            _store(folder / key[:2] / f"{key}.sum", summary)
+            store_pickle(folder / key[:2] / key, document)
+            store_cache_bytes(folder / key[:2] / f"{key}.search", search.encode("utf-8"))
+            store_pickle(folder / key[:2] / f"{key}.sum", summary)
             summaries.append(summary)
     return summaries
 
@@ -177,10 +162,11 @@ def index_all(jobs: list[tuple[Path, str, str, str]], folder: Path, summarize: S
     missing: list[int] = []
     with quiet_gc():
         for index, key in enumerate(keys):
-            try:
-                results[index] = pickle.loads((folder / key[:2] / f"{key}.sum").read_bytes())
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+            cached = load_pickle(folder / key[:2] / f"{key}.sum")
+            if cached is None:
                 missing.append(index)
+            else:
+                results[index] = cached  # type: ignore[assignment]
     work = [(jobs[i][:3], keys[i]) for i in missing]
     made = map_chunks(functools.partial(_index_chunk, folder, summarize), work, parallel_from=PARALLEL_FROM,
                       progress=progress, label="Parsing")

@@ -14,8 +14,9 @@ from pathlib import PurePosixPath
 
 from markdown_it.token import Token
 
-from generator.errors import SourceError
-from generator.model import Checklist, Diagnostic, Heading, Item, ItemState, Page, SignoffRole
+from generator.core.errors import SourceError
+from generator.core.diagnostics import Diagnostic
+from generator.model import Checklist, Heading, Item, ItemState, Page, SignoffRole
 from generator.sources.frontmatter import FrontMatter, split_front_matter
 from generator.sources.ids import EXPLICIT_ID, AnchorSet, item_id, normalise, slugify
 from generator.sources.markdown import markdown, plain_text

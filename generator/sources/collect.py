@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator.config import CONFIG_NAME
-from generator.errors import SourceError
+from generator.core.errors import SourceError
 from generator.model import Document, DocumentSummary
 
 if TYPE_CHECKING:

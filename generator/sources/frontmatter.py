@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from generator.errors import SourceError
-from generator.model import Diagnostic
+from generator.core.errors import SourceError
+from generator.core.diagnostics import Diagnostic
 
 KNOWN_KEYS = ("description", "id", "nav_order", "optional", "owner", "tags", "title", "type")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from generator.errors import SourceError
+from generator.core.errors import SourceError
 from generator.model import Checklist, Document, ItemState
 from generator.sources.checklist import parse_document
 

@@ -1,0 +1,81 @@
+"""Templating: the one Jinja environment and the theme lookup.
+
+Search path: the project's ``themes/<name>/`` (when the site uses its own theme), then
+the default theme. Autoescape is on and undefined names fail the build. Content is only
+ever passed *into* templates as data; it is never compiled as one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from generator import __version__
+from generator.core.errors import BuildError, ConfigError
+
+
+def default_theme_dir() -> Path:
+    """The default theme: packaged inside the wheel, or ``themes/default`` in a checkout."""
+    here = Path(__file__).resolve().parents[1]
+    for candidate in (here / "_themes" / "default", here.parent / "themes" / "default"):
+        if (candidate / "templates").is_dir():
+            return candidate
+    raise BuildError("the default theme is missing from this installation (themes/default)")
+
+
+def theme_dirs(project_dir: Path, name: str) -> list[Path]:
+    """Theme folders in lookup order: the project's chosen theme, then the default."""
+    default = default_theme_dir()
+    chosen = project_dir / "themes" / name
+    if chosen.is_dir() and chosen.resolve() != default.resolve():
+        return [chosen, default]
+    if name != "default":
+        raise ConfigError(f"theme {name!r} not found (looked for {chosen})")
+    return [default]
+
+
+def make_environment(themes: list[Path], folder: str = "templates",
+                     filters: Mapping[str, Callable[..., Any]] | None = None) -> jinja2.Environment:
+    """The only place a Jinja environment is created (``folder``: ``templates`` or ``report``)."""
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(theme / folder)) for theme in themes])
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["safe_html"] = Markup
+    env.filters.update(filters or {})
+    env.globals["version"] = __version__
+    return env
+
+
+def render_template(env: jinja2.Environment, template: str, **context: Any) -> str:
+    """Render one template; template errors name the template and line."""
+    try:
+        return env.get_template(template).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BuildError(f"template syntax error: {exc.message}", exc.filename or exc.name, exc.lineno) from None
+    except jinja2.UndefinedError as exc:
+        raise BuildError(f"template {template}: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise BuildError(f"template not found: {exc.name}") from None
+
+
+def theme_assets(themes: list[Path]) -> dict[str, Path]:
+    """``assets/…`` files of all themes; the first theme that has a file wins."""
+    found: dict[str, Path] = {}
+    for theme in reversed(themes):
+        folder = theme / "assets"
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                found["assets/" + path.relative_to(folder).as_posix()] = path
+    return dict(sorted(found.items()))
