@@ -110,7 +110,7 @@ def run_import(filled: Path, checklist_id: str, release: str, change: str, chang
     for line in (*result.unmatched, *result.warnings):
         if not as_json:
             click.echo(f"warning: {line}", err=True)
-    extra = {"unmatched": list(result.unmatched), "warnings": list(result.warnings)}
+    extra = {"unmatched": [str(d) for d in result.unmatched], "warnings": [str(d) for d in result.warnings]}
     if as_json:
         emit_json({"id": result.record.id, "path": result.run.shown, **extra})
     else:

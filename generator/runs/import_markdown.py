@@ -16,6 +16,7 @@ from pathlib import Path
 
 from markdown_it.token import Token
 
+from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
 from generator.runs.operations import apply_entry, find_checklist, start_run, when
 from generator.runs.record import Decision, Entry, RunRecord, Signoff, SnapshotItem, Status
@@ -60,9 +61,9 @@ class MarkdownImport:
 
     run: RunFile
     record: RunRecord
-    unmatched: tuple[str, ...]
-    """``line N: text`` of filled items the checklist does not have."""
-    warnings: tuple[str, ...]
+    unmatched: tuple[Diagnostic, ...]
+    """Filled items the checklist does not have (file, line, text)."""
+    warnings: tuple[Diagnostic, ...]
     """Other things worth knowing (n/a without a reason …)."""
 
 
@@ -199,8 +200,8 @@ def import_markdown(
 
     entries: dict[str, Entry] = {}
     signoffs: list[Signoff] = []
-    unmatched: list[str] = []
-    warnings: list[str] = []
+    unmatched: list[Diagnostic] = []
+    warnings: list[Diagnostic] = []
     taken: set[str] = set()
     occurrences: dict[tuple[tuple[str, ...], str], int] = {}
     for filled_item in _filled_items(tokens, offset):
@@ -216,14 +217,14 @@ def import_markdown(
             match = _match(items, filled_item, text, taken, occurrences)
         if match is None:
             if not re.match(r"^[^:]{2,60}:\s*[_*\\\s]*(?:date\s*:\s*[_*\\\s]*)?$", filled_item.text, re.IGNORECASE):
-                unmatched.append(f"{filled}:{filled_item.line}: {filled_item.text}")
+                unmatched.append(Diagnostic(str(filled), filled_item.line, filled_item.text))
             continue
         taken.add(match.id)
         status = word or {"done": Status.DONE, "na": Status.NA, "open": Status.OPEN}[filled_item.state]
         note = " ".join(part for part in (note, *filled_item.notes) if part)
         if status.needs_reason and not note:
             note = f"marked {status.value} in {filled.name} line {filled_item.line} without a reason"
-            warnings.append(f"{filled}:{filled_item.line}: {status.value} without a reason: {match.text}")
+            warnings.append(Diagnostic(str(filled), filled_item.line, f"{status.value} without a reason: {match.text}"))
         if status is not Status.OPEN or note:
             entries[match.id] = Entry(status, by, stamp, note)
     signoffs.extend(_table_signoffs(tokens, roles, stamp))
