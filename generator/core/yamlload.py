@@ -99,9 +99,10 @@ class _Frame:
 
 
 def load_yaml(text: str, path: str, limits: Limits, *, error: type[LaunchbookError] = SourceError,
-              first_line: int = 1) -> Any:
+              first_line: int = 1, what: str = "YAML") -> Any:
     """Parse one YAML document; ``first_line`` is the file line the text starts on.
 
+    ``what`` names the text in syntax errors ("invalid YAML front matter: …").
     Raises ``error(message, path, line)`` for invalid YAML and anything the limits refuse.
     An empty document is ``None``.
     """
@@ -112,11 +113,13 @@ def load_yaml(text: str, path: str, limits: Limits, *, error: type[LaunchbookErr
     try:
         return _compose(loader, path, limits, error, first_line - 1)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # The context ("while parsing a flow sequence" at its '[') is where to look; the problem
+        # mark is often only where the parser gave up (the end of the text).
+        mark = exc.context_mark or exc.problem_mark
         line = mark.line + first_line if mark is not None else first_line
-        raise error(f"invalid YAML: {exc.problem or exc.context or exc}", path, line) from None
+        raise error(f"invalid {what}: {exc.problem or exc.context or exc}", path, line) from None
     except yaml.YAMLError as exc:
-        raise error(f"invalid YAML: {exc}", path, first_line) from None
+        raise error(f"invalid {what}: {exc}", path, first_line) from None
     finally:
         loader.dispose()
 
@@ -220,14 +223,20 @@ class Kind(Enum):
 
     TEXT = "text"
     """Text; numbers are taken as their text. Missing or empty is the default."""
-    INT = "a whole number"
-    BOOL = "true or false"
-    LIST = "a list"
-    MAP = "a mapping"
-    TEXT_LIST = "a list of text"
+    STRING = "string"
+    """Text only (a number is a problem). Missing or empty is the default."""
+    INT = "int"
+    BOOL = "bool"
+    LIST = "list"
+    MAP = "map"
+    TEXT_LIST = "text list"
     """A list of text items (with ``Field.single``, a lone text value is a one-item list)."""
-    ANY = "anything"
+    ANY = "any"
     """Free-form content, kept as loaded."""
+
+
+_MUST = {Kind.TEXT: "text", Kind.STRING: "text", Kind.INT: "a whole number", Kind.BOOL: "true or false",
+         Kind.LIST: "a list", Kind.MAP: "a mapping", Kind.TEXT_LIST: "a list of text"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +260,7 @@ class Field:
     def empty(self) -> Any:
         if self.default is not None:
             return self.default
-        return {Kind.TEXT: "", Kind.INT: None, Kind.BOOL: False, Kind.LIST: YamlSeq(), Kind.MAP: YamlMap(),
+        return {Kind.TEXT: "", Kind.STRING: "", Kind.INT: None, Kind.BOOL: False, Kind.LIST: YamlSeq(), Kind.MAP: YamlMap(),
                 Kind.TEXT_LIST: (), Kind.ANY: None}[self.kind]
 
 
@@ -314,7 +323,7 @@ class Problems:
     def _field(self, data: YamlMap, spec: Field, schema: Schema) -> Any:
         value = data.get(spec.name)
         line = data.line_of(spec.name)
-        if value is None or (value == "" and spec.kind is Kind.TEXT):
+        if value is None or (value == "" and spec.kind in (Kind.TEXT, Kind.STRING)):
             if spec.required:
                 self.error(f"missing {spec.name!r} in {schema.what}", data.line)
             return spec.empty()
@@ -340,7 +349,7 @@ class Problems:
 def _must(spec: Field) -> str:
     if spec.kind is Kind.INT and spec.minimum is not None:
         return f"a whole number from {spec.minimum}"
-    return spec.kind.value
+    return _MUST[spec.kind]
 
 
 def _is_text(value: Any) -> bool:
@@ -351,6 +360,8 @@ def _convert(value: Any, spec: Field) -> Any:
     kind = spec.kind
     if kind is Kind.TEXT:
         return str(value) if _is_text(value) else _NOTHING
+    if kind is Kind.STRING:
+        return value if isinstance(value, str) else _NOTHING
     if kind is Kind.INT:
         if not isinstance(value, int) or isinstance(value, bool):
             return _NOTHING
