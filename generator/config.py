@@ -14,7 +14,16 @@ from typing import Any
 
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import ConfigError
-from generator.core.yamlload import SETTINGS_LIMITS, Field, Kind, Problems, Schema, Unknown, YamlMap, load_yaml
+from generator.core.yamlload import (
+    SETTINGS_LIMITS,
+    Field,
+    Kind,
+    Problems,
+    Schema,
+    Unknown,
+    YamlMap,
+    load_yaml,
+)
 
 CONFIG_NAME = "site.yml"
 

@@ -56,7 +56,7 @@ SETTINGS_LIMITS = Limits(size=1 * MB)
 class YamlMap(dict):  # type: ignore[type-arg]
     """A YAML mapping that remembers its line and the line of each key and value."""
 
-    __slots__ = ("line", "key_lines", "value_lines")
+    __slots__ = ("key_lines", "line", "value_lines")
 
     def __init__(self, line: int = 0) -> None:
         super().__init__()
@@ -72,7 +72,7 @@ class YamlMap(dict):  # type: ignore[type-arg]
 class YamlSeq(list):  # type: ignore[type-arg]
     """A YAML sequence that remembers its line and the line of each item."""
 
-    __slots__ = ("line", "item_lines")
+    __slots__ = ("item_lines", "line")
 
     def __init__(self, line: int = 0) -> None:
         super().__init__()
@@ -165,7 +165,7 @@ def _compose(loader: _Loader, path: str, limits: Limits, error: type[LaunchbookE
         else:
             frame = stack[-1]
             container = frame.container
-            if type(container) is YamlSeq:
+            if isinstance(container, YamlSeq):
                 container.append(value)
                 container.item_lines.append(line)
             elif frame.key is _NOTHING:
@@ -260,7 +260,8 @@ class Field:
     def empty(self) -> Any:
         if self.default is not None:
             return self.default
-        return {Kind.TEXT: "", Kind.STRING: "", Kind.INT: None, Kind.BOOL: False, Kind.LIST: YamlSeq(), Kind.MAP: YamlMap(),
+        return {Kind.TEXT: "", Kind.STRING: "", Kind.INT: None, Kind.BOOL: False, Kind.LIST: YamlSeq(),
+                Kind.MAP: YamlMap(),
                 Kind.TEXT_LIST: (), Kind.ANY: None}[self.kind]
 
 

@@ -14,9 +14,28 @@ from typing import Any
 import yaml
 
 from generator.core.errors import SourceError
-from generator.core.yamlload import RECORD_LIMITS, Field, Kind, Problems, Schema, YamlMap, load_yaml, plain
+from generator.core.yamlload import (
+    RECORD_LIMITS,
+    Field,
+    Kind,
+    Problems,
+    Schema,
+    YamlMap,
+    load_yaml,
+    plain,
+)
 from generator.runs.record import (
-    FORMAT, Decision, Entry, Evidence, ItemResult, RunRecord, Signoff, Snapshot, SnapshotItem, Status, parse_time,
+    FORMAT,
+    Decision,
+    Entry,
+    Evidence,
+    ItemResult,
+    RunRecord,
+    Signoff,
+    Snapshot,
+    SnapshotItem,
+    Status,
+    parse_time,
 )
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")

@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
-from generator.core.yamlload import SETTINGS_LIMITS, Field, Kind, Problems, Schema, Unknown, YamlMap, load_yaml
+from generator.core.yamlload import (
+    SETTINGS_LIMITS,
+    Field,
+    Kind,
+    Problems,
+    Schema,
+    Unknown,
+    YamlMap,
+    load_yaml,
+)
 
 
 @dataclass(frozen=True, slots=True)
