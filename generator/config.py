@@ -6,18 +6,26 @@ Validation collects every problem and reports them together; unknown keys are wa
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from generator.core.errors import ConfigError
 from generator.core.diagnostics import Diagnostic
+from generator.core.errors import ConfigError
+from generator.core.yamlload import (
+    SETTINGS_LIMITS,
+    Field,
+    Kind,
+    Problems,
+    Schema,
+    Unknown,
+    YamlMap,
+    load_yaml,
+)
 
 CONFIG_NAME = "site.yml"
-_KEYS = ("base_url", "description", "junit", "language", "nav", "theme", "timestamp_url", "title", "trust")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,68 +55,75 @@ class SiteConfig:
 
 
 def load_config(content_dir: Path, shown: str) -> SiteConfig:
-    """Read ``site.yml`` from ``content_dir`` (defaults when absent)."""
+    """Read ``site.yml`` from ``content_dir`` (defaults when absent); every problem in one error."""
+    config, problems = check_config(content_dir, shown)
+    problems.raise_errors()
+    assert config is not None
+    return config
+
+
+def check_config(content_dir: Path, shown: str) -> tuple[SiteConfig | None, Problems]:
+    """``site.yml`` and every problem found in it (``None`` when it has errors), without raising."""
     path = content_dir / CONFIG_NAME
     where = f"{shown}/{CONFIG_NAME}"
+    problems = Problems(where, ConfigError)
     if not path.is_file():
-        return SiteConfig()
+        return SiteConfig(), problems
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_bytes().decode("utf-8"), where, SETTINGS_LIMITS, error=ConfigError)
     except UnicodeDecodeError:
-        raise ConfigError("not valid UTF-8", where) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"invalid YAML: {getattr(exc, 'problem', None) or exc}", where, mark.line + 1 if mark else None
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigError("must be a mapping of settings", where, 1)
-    lines = path.read_text(encoding="utf-8").split("\n")
-    return _validate(data, where, lines, content_dir)
+        problems.error("not valid UTF-8", None)
+        return None, problems
+    except OSError as exc:
+        problems.error(f"cannot read: {exc.strerror}", None)
+        return None, problems
+    except ConfigError as exc:
+        problems.error(exc.reason, exc.line)
+        return None, problems
+    if data is None:
+        data = YamlMap(1)
+    if not isinstance(data, YamlMap):
+        problems.error("must be a mapping of settings", 1)
+        return None, problems
+    values = problems.read(data, _SCHEMA)
+    junit = values["junit"]
+    for pattern, item in junit.items():
+        if not isinstance(pattern, str) or not isinstance(item, str):
+            problems.error("'junit' must map test names to item IDs", junit.line_of(pattern))
+    if problems.errors:
+        return None, problems
+    config = SiteConfig(
+        title=values["title"], description=values["description"],
+        base_url=values["base_url"].rstrip("/") + "/" if values["base_url"] else "",
+        theme=values["theme"], language=values["language"], nav=tuple(v.strip("/") for v in values["nav"]),
+        junit=tuple(sorted(junit.items())), trust=tuple((content_dir / v).resolve() for v in values["trust"]),
+        timestamp_url=values["timestamp_url"], warnings=tuple(problems.warnings),
+    )
+    return config, problems
 
 
-def _line_of(key: str, lines: list[str]) -> int | None:
-    for number, line in enumerate(lines, start=1):
-        if line.startswith(f"{key}:"):
-            return number
-    return None
+def _http(key: str) -> Callable[[Any], str]:
+    def check(value: str) -> str:
+        return "" if value.startswith(("http://", "https://")) else f"{key!r} must start with http:// or https://"
+
+    return check
 
 
-def _validate(data: dict[Any, Any], where: str, lines: list[str], base: Path) -> SiteConfig:
-    problems: list[str] = []
-    warnings: list[Diagnostic] = []
-    values: dict[str, Any] = {}
-    for key in sorted(data, key=str):
-        value = data[key]
-        line = _line_of(str(key), lines)
-        if key not in _KEYS:
-            warnings.append(Diagnostic(where, line, f"unknown setting {str(key)!r}"))
-        elif key == "nav":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                problems.append(f"line {line}: 'nav' must be a list of content paths")
-            else:
-                values["nav"] = tuple(v.strip("/") for v in value)
-        elif key == "trust":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                problems.append(f"line {line}: 'trust' must be a list of certificate files (PEM)")
-            else:
-                values["trust"] = tuple((base / v).resolve() for v in value)
-        elif key == "junit":
-            if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-                problems.append(f"line {line}: 'junit' must map test names to item IDs")
-            else:
-                values["junit"] = tuple(sorted(value.items()))
-        elif not isinstance(value, str):
-            problems.append(f"line {line}: {key!r} must be text")
-        elif key in ("base_url", "timestamp_url") and value and not value.startswith(("http://", "https://")):
-            problems.append(f"line {line}: {key!r} must start with http:// or https://")
-        elif key == "theme" and (not value or "/" in value or "\\" in value or value.startswith(".")):
-            problems.append(f"line {line}: 'theme' must be a folder name under themes/")
-        else:
-            values[key] = value.rstrip("/") + "/" if key == "base_url" and value else value
-    if problems:
-        raise ConfigError("; ".join(problems), where)
-    return SiteConfig(**values, warnings=tuple(warnings))
+def _theme(value: str) -> str:
+    if "/" in value or "\\" in value or value.startswith("."):
+        return "'theme' must be a folder name under themes/"
+    return ""
+
+
+_SCHEMA = Schema("site.yml", (
+    Field("title", Kind.STRING, default="Runbooks"), Field("description", Kind.STRING),
+    Field("base_url", Kind.STRING, check=_http("base_url")),
+    Field("theme", Kind.STRING, default="default", check=_theme), Field("language", Kind.STRING, default="en"),
+    Field("nav", Kind.TEXT_LIST, message="'nav' must be a list of content paths"),
+    Field("junit", Kind.MAP, message="'junit' must map test names to item IDs"),
+    Field("trust", Kind.TEXT_LIST, message="'trust' must be a list of certificate files (PEM)"),
+    Field("timestamp_url", Kind.STRING, check=_http("timestamp_url")),
+), unknown=Unknown.WARNING, unknown_message="unknown setting {key!r}", unknown_code="LB302")
 
 
 def build_datetime() -> datetime | None:

@@ -203,7 +203,8 @@ def test_bad_site_yml_lists_every_problem(small_site: Path, run_cli: RunCli) -> 
     (small_site / "content/site.yml").write_text("title: 3\nbase_url: ftp://x\nnav: yes\n")
     result = run_cli("build", "-C", small_site)
     assert result.exit_code == 1
-    for fragment in ("line 2: 'base_url' must start with", "line 3: 'nav' must be a list", "line 1: 'title' must be text"):
+    for fragment in ("site.yml:2: 'base_url' must start with", "site.yml:3: 'nav' must be a list",
+                     "site.yml:1: 'title' must be text"):
         assert fragment in result.stderr
 
 

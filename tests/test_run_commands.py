@@ -190,7 +190,7 @@ def test_hand_edited_record_errors_name_the_line(started: tuple[Path, str], run_
     cases = [
         ("status: done", "status: finished", "invalid status 'finished'", line_of("status: done")),
         ("status: done", "status: failed", "status 'failed' needs a note", line_of("status: done")),
-        ("- url: https://x.example/1", "- file: ../../../etc/passwd\n      sha256: " + "0" * 64 + "\n      size: 1",
+        ("- url: https://x.example/1", "- file: ../../../etc/passwd\n      sha256: " + "a" * 64 + "\n      size: 1",
          "evidence path '../../../etc/passwd' escapes the run's evidence folder", line_of("- url:")),
         ("text: Run the migration", "text: Run the migration now", "snapshot does not match its stated hash",
          line_of("snapshot_sha256:")),

@@ -12,11 +12,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.config import check_config
+from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import ConfigError, LaunchbookError
-from generator.lint.rules import RULES, bare_boxes, document_problems
-from generator.core.diagnostics import Diagnostic
-from generator.model import Document
 from generator.core.files import atomic_write
+from generator.core.templating import theme_dirs
+from generator.lint.rules import RULES, bare_boxes, document_problems
+from generator.model import Document
+from generator.runs.store import all_run_files, read_record
 from generator.sources.collect import SourceFile, collect_sources
 from generator.sources.repair import decode_source, repair_text
 
@@ -44,8 +47,29 @@ def lint(project: Path, paths: list[Path], *, fix: bool = False, backup: bool = 
         if document is not None:
             parsed[target.shown] = document
     problems += _links(content, parsed)
+    if not paths or any(p.resolve() == content.resolve() for p in paths):
+        problems += project_problems(project)
     problems.sort(key=lambda d: (d.path, d.line or 0, d.code, d.message))
     return LintResult(tuple(problems), tuple(f for f in fixed if f is not None), len(targets))
+
+
+def project_problems(project: Path) -> list[Diagnostic]:
+    """What stops a build besides the Markdown: ``site.yml`` (its settings, its theme) and run records."""
+    content = project / "content"
+    config, found = check_config(content, "content")
+    problems = [Diagnostic(d.path, d.line, d.message, "LB002", d.severity) for d in found.errors]
+    problems += found.warnings
+    if config is not None:
+        try:
+            theme_dirs(project, config.theme)
+        except LaunchbookError as exc:
+            problems.append(Diagnostic(found.path, None, exc.reason, "LB002", Severity.ERROR))
+    for run in all_run_files(project):
+        try:
+            read_record(run)
+        except LaunchbookError as exc:
+            problems.append(Diagnostic(exc.path or run.shown, exc.line, exc.reason, "LB003", Severity.ERROR))
+    return problems
 
 
 def _targets(content: Path, paths: list[Path]) -> list[SourceFile]:

@@ -25,6 +25,8 @@ class Rule:
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in (
     Rule("LB001", "unreadable", "the file cannot be parsed (bad bytes, front matter …)"),
+    Rule("LB002", "bad-config", "content/site.yml is invalid or names a missing theme (the build stops)"),
+    Rule("LB003", "bad-record", "a run record cannot be read or is invalid (the build stops)"),
     Rule("LB101", "byte-order-mark", "the file starts with a UTF-8 byte order mark", True),
     Rule("LB102", "crlf", "Windows (CRLF) line endings", True),
     Rule("LB103", "escaped-export", "Markdown escaped by an exporter (\\#, \\- \\[ \\], \\*\\*)", True),
@@ -35,7 +37,7 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in (
     Rule("LB203", "bad-id", "a malformed or duplicate explicit ID"),
     Rule("LB204", "heading-item", "a checklist item that is a heading in disguise"),
     Rule("LB301", "broken-link", "an internal link to a page, file or anchor that does not exist"),
-    Rule("LB302", "unknown-key", "an unknown front matter key"),
+    Rule("LB302", "unknown-key", "an unknown front matter key or site.yml setting"),
     Rule("LB303", "unknown-optional", "front matter 'optional' names an item that does not exist"),
     Rule("LB401", "signoff-without-roles", "a sign-off section in which no role was recognised"),
 )}

@@ -7,237 +7,182 @@ line of the offending value. Paths in records never leave the run's folder.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
 
 from generator.core.errors import SourceError
+from generator.core.yamlload import (
+    RECORD_LIMITS,
+    Field,
+    Kind,
+    Problems,
+    Schema,
+    YamlMap,
+    load_yaml,
+    plain,
+)
 from generator.runs.record import (
-    FORMAT, Decision, Entry, Evidence, ItemResult, RunRecord, Signoff, Snapshot, SnapshotItem, Status, parse_time,
+    FORMAT,
+    Decision,
+    Entry,
+    Evidence,
+    ItemResult,
+    RunRecord,
+    Signoff,
+    Snapshot,
+    SnapshotItem,
+    Status,
+    parse_time,
 )
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_KNOWN = {
-    "launchbook_run", "id", "checklist", "release", "change", "change_url", "environment", "operator",
-    "started_at", "finished_at", "summary", "snapshot_sha256", "snapshot", "results", "signoffs",
-}
 EXTRA_SECTIONS = ("sealed", "report")
 
 
-class _Map(dict):  # type: ignore[type-arg]
-    """A YAML mapping that remembers the line of itself and of each key."""
-
-    line: int = 0
-    key_lines: dict[Any, int]
-
-
-class _Seq(list):  # type: ignore[type-arg]
-    """A YAML sequence that remembers the line of itself and of each item."""
-
-    def __init__(self, values: Any = ()) -> None:
-        super().__init__(values)
-        self.line = 0
-        self.item_lines: list[int] = [0] * len(self)
+def _time(value: str) -> str:
+    try:
+        parse_time(value)
+    except ValueError as exc:
+        return f"not an ISO 8601 UTC time: {value!r} ({exc})"
+    return ""
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """libyaml when available (about 10x faster); the same line numbers either way."""
+def _url(value: str) -> str:
+    return "" if value.startswith(("https://", "http://")) else "must be an http(s) URL"
 
 
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
-    result = _Map()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key] = value_node.start_mark.line + 1
-    return result
+def _named(name: str, check: Callable[[str], str]) -> Callable[[Any], str]:
+    def named(value: Any) -> str:
+        problem = check(value)
+        return f"{name!r} {problem}" if problem else ""
+
+    return named
 
 
-def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> _Seq:
-    result = _Seq(loader.construct_object(child, deep=True) for child in node.value)
-    result.line = node.start_mark.line + 1
-    result.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return result
+def _time_field(name: str, *, required: bool = False) -> Field:
+    return Field(name, required=required, check=_named(name, _time))
 
 
-def _construct_str(loader: _Loader, node: yaml.Node) -> str:
-    # Times and dates stay text: the record format defines them as ISO 8601 strings.
-    return str(node.value)
+def _url_field(name: str) -> Field:
+    return Field(name, check=_named(name, _url))
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_str)
-
-
-class _Reader:
-    """Typed field access that raises ``SourceError`` at the right line."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def fail(self, message: str, line: int | None) -> SourceError:
-        return SourceError(message, self.path, line)
-
-    def map(self, value: Any, what: str, line: int | None) -> _Map:
-        if not isinstance(value, _Map):
-            raise self.fail(f"{what} must be a mapping", getattr(value, "line", line))
-        return value
-
-    def text(self, data: _Map, key: str, *, required: bool = False, default: str = "") -> str:
-        value = data.get(key)
-        if value is None or value == "":
-            if required:
-                raise self.fail(f"missing {key!r}", data.line)
-            return default
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise self.fail(f"{key!r} must be text", data.key_lines.get(key, data.line))
-        return str(value)
-
-    def time(self, data: _Map, key: str, *, required: bool = False) -> str:
-        value = self.text(data, key, required=required)
-        if value:
-            try:
-                parse_time(value)
-            except ValueError as exc:
-                raise self.fail(f"{key!r} is not an ISO 8601 UTC time: {value!r} ({exc})", data.key_lines.get(key)) from None
-        return value
-
-    def seq(self, data: _Map, key: str) -> _Seq:
-        value = data.get(key)
-        if value is None:
-            return _Seq()
-        if not isinstance(value, _Seq):
-            raise self.fail(f"{key!r} must be a list", data.key_lines.get(key, data.line))
-        return value
+_RECORD = Schema("the run record", (
+    Field("launchbook_run", Kind.ANY), Field("id", required=True), Field("checklist", required=True),
+    Field("release", required=True), Field("change"), _url_field("change_url"), Field("environment"),
+    Field("operator"), _time_field("started_at", required=True), _time_field("finished_at"), Field("summary"),
+    Field("snapshot_sha256", required=True), Field("snapshot", Kind.MAP, required=True),
+    Field("results", Kind.MAP), Field("signoffs", Kind.LIST),
+    *(Field(section, Kind.ANY) for section in EXTRA_SECTIONS),
+), unknown_message="unknown field {key!r}")
+_SNAPSHOT = Schema("the snapshot", (
+    Field("title"), Field("source"), Field("source_sha256"), Field("items", Kind.LIST),
+    Field("signoff_roles", Kind.TEXT_LIST),
+))
+_SNAPSHOT_ITEM = Schema("a snapshot item", (
+    Field("id", required=True), Field("text"), Field("section", Kind.TEXT_LIST),
+    Field("depth", Kind.INT, default=1, minimum=1, message="'depth' must be a whole number from 1"),
+    Field("optional", Kind.BOOL),
+))
+_ENTRY_FIELDS = (
+    Field("status", required=True), Field("by"), _time_field("at", required=True), Field("note"),
+    Field("evidence", Kind.LIST),
+)
+_RESULT = Schema("a result", (*_ENTRY_FIELDS, Field("history", Kind.LIST)))
+_HISTORY = Schema("a history entry", _ENTRY_FIELDS)
+_URL_EVIDENCE = Schema("evidence", (_url_field("url"),))
+_FILE_EVIDENCE = Schema("evidence", (
+    Field("file", required=True), Field("sha256", required=True),
+    Field("size", Kind.INT, required=True, minimum=0, message="'size' must be a whole number of bytes"),
+))
+_SIGNOFF = Schema("a sign-off", (
+    Field("role", required=True), Field("name", required=True), Field("decision", required=True),
+    Field("meaning"), _time_field("at", required=True), Field("comment"), Field("retroactive", Kind.BOOL),
+))
 
 
 def load_record(text: str, path: str) -> RunRecord:
-    """Parse and validate a record's YAML text."""
-    try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SourceError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", path,
-                          mark.line + 1 if mark else None) from None
-    read = _Reader(path)
-    data = read.map(data, "a run record", 1)
+    """Parse and validate a record's YAML text; every problem is reported, each with its line."""
+    data = load_yaml(text, path, RECORD_LIMITS)
+    problems = Problems(path)
+    if not isinstance(data, YamlMap):
+        raise SourceError("a run record must be a mapping", path, getattr(data, "line", 1))
     if data.get("launchbook_run") != FORMAT:
-        raise read.fail(f"not a launchbook run record (expected 'launchbook_run: {FORMAT}')", data.line)
-    run_id = read.text(data, "id", required=True)
-    if not RUN_ID.match(run_id):
-        raise read.fail(f"invalid run id {run_id!r}", data.key_lines.get("id"))
-    snapshot = _snapshot(read, read.map(data.get("snapshot"), "'snapshot'", data.key_lines.get("snapshot", data.line)))
-    stated = read.text(data, "snapshot_sha256", required=True)
-    if stated != snapshot.sha256():
-        raise read.fail(
-            f"snapshot does not match its stated hash (snapshot_sha256 {stated[:12]}…, actual {snapshot.sha256()[:12]}…): "
-            "the checklist snapshot was edited", data.key_lines.get("snapshot_sha256"))
-    results = _results(read, data, snapshot)
-    signoffs = tuple(_signoff(read, read.map(raw, "a sign-off", line))
-                     for raw, line in zip(read.seq(data, "signoffs"), read.seq(data, "signoffs").item_lines))
-    for key in data:
-        if key not in _KNOWN and key not in EXTRA_SECTIONS:
-            raise read.fail(f"unknown field {key!r}", data.key_lines.get(key))
+        raise SourceError(f"not a launchbook run record (expected 'launchbook_run: {FORMAT}')", path, data.line)
+    top = problems.read(data, _RECORD)
+    if top["id"] and not RUN_ID.match(top["id"]):
+        problems.error(f"invalid run id {top['id']!r}", data.line_of("id"))
+    snapshot = _snapshot(problems, top["snapshot"])
+    if "snapshot" in data and top["snapshot_sha256"] and top["snapshot_sha256"] != snapshot.sha256():
+        problems.error(
+            f"snapshot does not match its stated hash (snapshot_sha256 {top['snapshot_sha256'][:12]}…, actual "
+            f"{snapshot.sha256()[:12]}…): the checklist snapshot was edited", data.line_of("snapshot_sha256"))
+    results = _results(problems, top["results"], snapshot)
+    signoffs = tuple(_signoff(problems, raw, line) for raw, line in zip(top["signoffs"], top["signoffs"].item_lines))
+    problems.raise_errors()
     return RunRecord(
-        id=run_id,
-        checklist=read.text(data, "checklist", required=True),
-        release=read.text(data, "release", required=True),
-        snapshot=snapshot,
-        started_at=read.time(data, "started_at", required=True),
-        operator=read.text(data, "operator"),
-        environment=read.text(data, "environment"),
-        change=read.text(data, "change"),
-        change_url=_url(read, data, "change_url"),
-        finished_at=read.time(data, "finished_at"),
-        summary=read.text(data, "summary"),
-        results=results,
-        signoffs=signoffs,
-        extra={key: _plain(data[key]) for key in EXTRA_SECTIONS if key in data},
+        id=top["id"], checklist=top["checklist"], release=top["release"], snapshot=snapshot,
+        started_at=top["started_at"], operator=top["operator"], environment=top["environment"],
+        change=top["change"], change_url=top["change_url"], finished_at=top["finished_at"], summary=top["summary"],
+        results=results, signoffs=tuple(s for s in signoffs if s is not None),
+        extra={key: plain(data[key]) for key in EXTRA_SECTIONS if key in data},
     )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _url(read: _Reader, data: _Map, key: str) -> str:
-    value = read.text(data, key)
-    if value and not value.startswith(("https://", "http://")):
-        raise read.fail(f"{key!r} must be an http(s) URL", data.key_lines.get(key))
-    return value
-
-
-def _snapshot(read: _Reader, data: _Map) -> Snapshot:
+def _snapshot(problems: Problems, data: YamlMap) -> Snapshot:
+    fields = problems.read(data, _SNAPSHOT)
     items = []
     seen: set[str] = set()
-    raw_items = read.seq(data, "items")
-    for raw, line in zip(raw_items, raw_items.item_lines):
-        entry = read.map(raw, "a snapshot item", line)
-        item_id = read.text(entry, "id", required=True)
-        if item_id in seen:
-            raise read.fail(f"duplicate snapshot item {item_id!r}", line)
-        seen.add(item_id)
-        section = read.seq(entry, "section")
-        depth = entry.get("depth", 1)
-        optional = entry.get("optional", False)
-        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
-            raise read.fail("'depth' must be a whole number from 1", entry.key_lines.get("depth", line))
-        if not isinstance(optional, bool):
-            raise read.fail("'optional' must be true or false", entry.key_lines.get("optional", line))
-        items.append(SnapshotItem(item_id, read.text(entry, "text"), tuple(str(s) for s in section), depth, optional))
-    return Snapshot(
-        title=read.text(data, "title"),
-        source=read.text(data, "source"),
-        source_sha256=read.text(data, "source_sha256"),
-        items=tuple(items),
-        signoff_roles=tuple(str(r) for r in read.seq(data, "signoff_roles")),
-    )
+    for raw, line in zip(fields["items"], fields["items"].item_lines):
+        entry = problems.mapping(raw, "a snapshot item", line)
+        if entry is None:
+            continue
+        item = problems.read(entry, _SNAPSHOT_ITEM)
+        if item["id"] in seen:
+            problems.error(f"duplicate snapshot item {item['id']!r}", line)
+        seen.add(item["id"])
+        items.append(SnapshotItem(item["id"], item["text"], item["section"], item["depth"], item["optional"]))
+    return Snapshot(title=fields["title"], source=fields["source"], source_sha256=fields["source_sha256"],
+                    items=tuple(items), signoff_roles=fields["signoff_roles"])
 
 
-def _results(read: _Reader, data: _Map, snapshot: Snapshot) -> dict[str, ItemResult]:
-    raw = data.get("results") or _Map()
-    results = read.map(raw, "'results'", data.key_lines.get("results", data.line))
+def _results(problems: Problems, results: YamlMap, snapshot: Snapshot) -> dict[str, ItemResult]:
     out: dict[str, ItemResult] = {}
-    for item_id in results:
-        line = results.key_lines.get(item_id, results.line)
+    for item_id, raw in results.items():
+        line = results.line_of(item_id)
         if snapshot.item(str(item_id)) is None:
-            raise read.fail(f"result for unknown item {item_id!r} (not in the run's snapshot)", line)
-        entry_map = read.map(results[item_id], f"result of {item_id!r}", line)
-        history = read.seq(entry_map, "history")
-        out[str(item_id)] = ItemResult(
-            current=_entry(read, entry_map),
-            history=tuple(_entry(read, read.map(h, "a history entry", hl)) for h, hl in zip(history, history.item_lines)),
-        )
+            problems.error(f"result for unknown item {item_id!r} (not in the run's snapshot)", line)
+            continue
+        entry = problems.mapping(raw, f"result of {item_id!r}", line)
+        if entry is None:
+            continue
+        fields = problems.read(entry, _RESULT)
+        history = []
+        for raw_old, old_line in zip(fields["history"], fields["history"].item_lines):
+            old = problems.mapping(raw_old, "a history entry", old_line)
+            if old is not None:
+                history.append(_entry(problems, old, problems.read(old, _HISTORY)))
+        out[str(item_id)] = ItemResult(current=_entry(problems, entry, fields), history=tuple(history))
     return out
 
 
-def _entry(read: _Reader, data: _Map) -> Entry:
-    raw_status = read.text(data, "status", required=True)
-    try:
-        status = Status(raw_status)
-    except ValueError:
-        allowed = ", ".join(s.value for s in Status)
-        raise read.fail(f"invalid status {raw_status!r} (use one of: {allowed})", data.key_lines.get("status")) from None
-    note = read.text(data, "note")
-    if status.needs_reason and not note.strip():
-        raise read.fail(f"status {status.value!r} needs a note giving the reason", data.key_lines.get("status"))
-    evidence = read.seq(data, "evidence")
-    return Entry(
-        status=status,
-        by=read.text(data, "by"),
-        at=read.time(data, "at", required=True),
-        note=note,
-        evidence=tuple(_evidence(read, read.map(e, "evidence", line)) for e, line in zip(evidence, evidence.item_lines)),
-    )
+def _entry(problems: Problems, data: YamlMap, fields: dict[str, Any]) -> Entry:
+    status = Status.OPEN
+    if fields["status"]:
+        try:
+            status = Status(fields["status"])
+        except ValueError:
+            allowed = ", ".join(s.value for s in Status)
+            problems.error(f"invalid status {fields['status']!r} (use one of: {allowed})", data.line_of("status"))
+        if status.needs_reason and not fields["note"].strip():
+            problems.error(f"status {status.value!r} needs a note giving the reason", data.line_of("status"))
+    evidence = [_evidence(problems, raw, line) for raw, line in zip(fields["evidence"], fields["evidence"].item_lines)]
+    return Entry(status=status, by=fields["by"], at=fields["at"], note=fields["note"],
+                 evidence=tuple(e for e in evidence if e is not None))
 
 
 def safe_evidence_path(value: str) -> bool:
@@ -252,44 +197,33 @@ def safe_evidence_path(value: str) -> bool:
     )
 
 
-def _evidence(read: _Reader, data: _Map) -> Evidence:
+def _evidence(problems: Problems, raw: Any, line: int) -> Evidence | None:
+    data = problems.mapping(raw, "evidence", line)
+    if data is None:
+        return None
     if "url" in data:
-        url = _url(read, data, "url")
-        return Evidence(url=url)
-    file = read.text(data, "file", required=True)
-    if not safe_evidence_path(file):
-        raise read.fail(f"evidence path {file!r} escapes the run's evidence folder", data.key_lines.get("file"))
-    digest = read.text(data, "sha256", required=True)
-    if not _HEX64.match(digest):
-        raise read.fail("'sha256' must be 64 lower-case hex digits", data.key_lines.get("sha256"))
-    size = data.get("size")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise read.fail("'size' must be a whole number of bytes", data.key_lines.get("size", data.line))
-    return Evidence(file=file, sha256=digest, size=size)
+        return Evidence(url=problems.read(data, _URL_EVIDENCE)["url"])
+    fields = problems.read(data, _FILE_EVIDENCE)
+    if fields["file"] and not safe_evidence_path(fields["file"]):
+        problems.error(f"evidence path {fields['file']!r} escapes the run's evidence folder", data.line_of("file"))
+    if fields["sha256"] and not _HEX64.match(fields["sha256"]):
+        problems.error("'sha256' must be 64 lower-case hex digits", data.line_of("sha256"))
+    return Evidence(file=fields["file"], sha256=fields["sha256"], size=fields["size"] or 0)
 
 
-def _signoff(read: _Reader, data: _Map) -> Signoff:
-    raw = read.text(data, "decision", required=True)
-    try:
-        decision = Decision(raw)
-    except ValueError:
-        raise read.fail(f"invalid decision {raw!r} (use approve or reject)", data.key_lines.get("decision")) from None
-    return Signoff(
-        role=read.text(data, "role", required=True),
-        name=read.text(data, "name", required=True),
-        decision=decision,
-        meaning=read.text(data, "meaning"),
-        at=read.time(data, "at", required=True),
-        comment=read.text(data, "comment"),
-        retroactive=_flag(read, data, "retroactive"),
-    )
-
-
-def _flag(read: _Reader, data: _Map, key: str) -> bool:
-    value = data.get(key, False)
-    if not isinstance(value, bool):
-        raise read.fail(f"{key!r} must be true or false", data.key_lines.get(key))
-    return value
+def _signoff(problems: Problems, raw: Any, line: int) -> Signoff | None:
+    data = problems.mapping(raw, "a sign-off", line)
+    if data is None:
+        return None
+    fields = problems.read(data, _SIGNOFF)
+    decision = Decision.APPROVE
+    if fields["decision"]:
+        try:
+            decision = Decision(fields["decision"])
+        except ValueError:
+            problems.error(f"invalid decision {fields['decision']!r} (use approve or reject)", data.line_of("decision"))
+    return Signoff(role=fields["role"], name=fields["name"], decision=decision, meaning=fields["meaning"],
+                   at=fields["at"], comment=fields["comment"], retroactive=fields["retroactive"])
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]

@@ -128,8 +128,8 @@ def _codec_version() -> bytes:
     """Hash of the code that reads records: a cached parse is only reused by the same code."""
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for name in ("codec.py", "record.py", "store.py"):
-        digest.update((here / name).read_bytes())
+    for path in (here / "codec.py", here / "record.py", here / "store.py", here.parent / "core" / "yamlload.py"):
+        digest.update(path.read_bytes())
     return digest.digest()
 
 

@@ -59,9 +59,13 @@ def _task_rule(state: StateCore) -> None:
 
 
 def _highlight(code: str, lang: str, _attrs: Any) -> str:
-    name = (lang or "").strip().split()[0] if lang else ""
-    if not name:
-        return ""
+    # markdown-it splits the info string on CommonMark's whitespace; Python's str.split() also
+    # splits on control characters (U+001C-U+001F, U+0085), so an info string of one of those
+    # has no words at all: it is plain code.
+    words = lang.split() if lang else []
+    if not words:
+        return f"<pre><code>{escapeHtml(code)}</code></pre>" if lang else ""
+    name = words[0]
     try:
         lexer = get_lexer_by_name(name)
     except ClassNotFound:
