@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from generator.core.errors import ConfigError
+from generator.core.files import regular_file
 from generator.core.diagnostics import Diagnostic
 
 CONFIG_NAME = "site.yml"
@@ -50,8 +51,9 @@ def load_config(content_dir: Path, shown: str) -> SiteConfig:
     """Read ``site.yml`` from ``content_dir`` (defaults when absent)."""
     path = content_dir / CONFIG_NAME
     where = f"{shown}/{CONFIG_NAME}"
-    if not path.is_file():
+    if not os.path.lexists(path):
         return SiteConfig()
+    regular_file(path, content_dir, shown=where, links=True)  # nothing from outside content/ is read
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except UnicodeDecodeError:

@@ -265,7 +265,7 @@ def _evidence(read: _Reader, data: _Map) -> Evidence:
     size = data.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise read.fail("'size' must be a whole number of bytes", data.key_lines.get("size", data.line))
-    return Evidence(file=file, sha256=digest, size=size)
+    return Evidence(file=file, sha256=digest, size=size, line=data.key_lines.get("file", data.line))
 
 
 def _signoff(read: _Reader, data: _Map) -> Signoff:
