@@ -86,6 +86,22 @@ def create_key(out: Path, name: str, passphrase: str | None = None, days: int = 
     return NewKey(pkcs12_path, cert_path, subject.rfc4514_string(), fingerprint(der))
 
 
+def check_key_folder(out: Path, project: Path) -> None:
+    """Refuse a key folder whose files would be published: inside the project's ``content/``
+    or ``output/``, or inside any folder that holds a ``site.yml`` (a content folder) or a
+    build manifest (an output folder)."""
+    where = out.expanduser().resolve()
+    for folder, what in ((project / "content", "content folder"), (project / "output", "output folder")):
+        if where.is_relative_to(folder.resolve()):
+            raise ConfigError(f"refusing to put a private key in the {what} {folder} (it would be published); "
+                              "use the default .launchbook/keys or a folder outside the project's content and output")
+    for folder in (where, *where.parents):
+        for marker, what in (("site.yml", "content folder"), (".launchbook-manifest.json", "site output folder")):
+            if (folder / marker).is_file():
+                raise ConfigError(f"refusing to put a private key in {out}: {folder} is a {what} "
+                                  f"(it holds {marker}) and would publish it")
+
+
 def _key_source(key: str | None) -> tuple[Path, bytes | None]:
     """The key file (``--key`` or ``$LAUNCHBOOK_SIGNING_KEY``) and its passphrase, checked."""
     path_text = key or os.environ.get(KEY_ENV)

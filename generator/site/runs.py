@@ -26,7 +26,7 @@ from generator.runs.drift import Drift, compute_drift
 from generator.runs.outcome import RunSummary, summarize
 from generator.runs.record import RunRecord, Snapshot, Status
 from generator.runs.store import RunFile, all_run_files, read_record, record_cache_keys
-from generator.site.nav import output_path
+from generator.site.nav import output_path, url_path
 
 HISTORY_WINDOW = 10
 _PLACEHOLDER = re.compile(r"<!--lb:history:([A-Za-z0-9_.:-]+)-->")
@@ -235,7 +235,7 @@ def archive_rows(views: list[RunView], titles: dict[str, str]) -> list[dict[str,
             "p": v.summary.completion,
             "s": v.record.started_at,
             "f": v.record.finished_at,
-            "u": v.url,
+            "u": url_path(v.url),
         }
         for v in views
     ]
