@@ -459,3 +459,31 @@ def test_a_fixed_files_backup_stays_unpublished(small_site: Path, run_cli: RunCl
     (small_site / "content/guides/crlf.md").write_text("# Clean\n\n- [ ] item\n")
     assert run_cli("build", "-C", small_site).exit_code == 0
     assert tree_mentions(small_site / "output") == []
+
+
+@pytest.mark.parametrize("what", ["record", "report", "checklist folder"])
+def test_run_records_and_reports_linked_from_elsewhere_are_refused(started: tuple[Path, str], run_cli: RunCli,
+                                                                   tmp_path: Path, what: str) -> None:
+    project, run_id = started
+    runs = project / "content/runs"
+    record = runs / "deploy" / f"{run_id}.yml"
+    elsewhere = tmp_path / "elsewhere-runs"
+    if what == "record":
+        elsewhere.mkdir()
+        moved = elsewhere / record.name
+        record.rename(moved)
+        record.symlink_to(moved)
+    elif what == "report":
+        (elsewhere).mkdir()
+        (elsewhere / "r.pdf").write_text(SECRET)
+        text = record.read_text()
+        record.write_text(text + f"report:\n  file: {run_id}.pdf\n")
+        record.with_suffix(".pdf").symlink_to(elsewhere / "r.pdf")
+    else:
+        (runs / "deploy").rename(elsewhere)
+        (runs / "deploy").symlink_to(elsewhere, target_is_directory=True)
+    result = run_cli("build", "-C", project)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("Error:") == 1 and "Traceback" not in result.output
+    assert "symbolic link" in result.stderr or "leads out of" in result.stderr
+    assert not (project / "output").exists()
