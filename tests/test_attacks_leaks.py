@@ -296,7 +296,8 @@ def test_keys_new_without_a_passphrase_source_is_a_usage_error(tmp_path: Path) -
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("LAUNCHBOOK_SIGNING_PASSPHRASE", None)
     result = subprocess.run([sys.executable, "-m", "generator", "keys", "new", "--out", str(tmp_path / "k")],
-                            capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, cwd=tmp_path)
+                            capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, cwd=tmp_path,
+                            check=False)
     assert result.returncode == 2, result.stderr
     for option in ("LAUNCHBOOK_SIGNING_PASSPHRASE", "terminal", "--no-passphrase"):
         assert option in result.stderr

@@ -140,7 +140,8 @@ def draft_report(project: Path, run_id: str, output: Path) -> tuple[Path, int]:
 
     run = find_run(project, run_id)
     record = read_record(run)
-    rendered = render_report(record, summarize(record), _drift(project, record), run.folder, draft=True, shown=run.shown)
+    rendered = render_report(record, summarize(record), _drift(project, record), run.folder, draft=True,
+                             shown=run.shown)
     atomic_write(output, rendered.pdf)
     return output, rendered.pages
 

@@ -340,7 +340,9 @@
     else if (event.key === "Enter") {
       var options = list.querySelectorAll("[role=option] a");
       var target = options[selected >= 0 ? selected : 0];
-      if (target && /^(https?|file):/.test(target.href)) { event.preventDefault(); panel.hidden = true; location.href = target.href; }
+      if (target && /^(https?|file):/.test(target.href)) {
+        event.preventDefault(); panel.hidden = true; location.href = target.href;
+      }
     } else if (event.key === "Escape") { input.value = ""; show(); }
   });
   document.addEventListener("keydown", function (event) {
