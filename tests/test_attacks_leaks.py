@@ -488,3 +488,12 @@ def test_run_records_and_reports_linked_from_elsewhere_are_refused(started: tupl
     assert result.stderr.count("Error:") == 1 and "Traceback" not in result.output
     assert "symbolic link" in result.stderr or "leads out of" in result.stderr
     assert not (project / "output").exists()
+
+
+def test_keys_new_never_writes_through_a_planted_link(tmp_path: Path, run_cli: RunCli, secret: Path) -> None:
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k/launchbook-signing.pem").symlink_to(tmp_path / "elsewhere/cert-written-here")
+    result = run_cli("keys", "new", "--no-passphrase", "--out", tmp_path / "k", "-C", tmp_path)
+    assert result.exit_code == 1 and "refusing to overwrite" in result.stderr
+    assert sorted(p.name for p in secret.parent.iterdir()) == ["shadow"]
+    assert not (tmp_path / "k/launchbook-signing.p12").exists()

@@ -51,7 +51,7 @@ def create_key(out: Path, name: str, passphrase: str | None = None, days: int = 
     out.mkdir(parents=True, exist_ok=True)
     pkcs12_path = out / "launchbook-signing.p12"
     cert_path = out / "launchbook-signing.pem"
-    if pkcs12_path.exists() or cert_path.exists():
+    if os.path.lexists(pkcs12_path) or os.path.lexists(cert_path):  # a planted link counts: never written through
         raise ConfigError(f"a signing key already exists in {out}; refusing to overwrite it")
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([
@@ -81,7 +81,9 @@ def create_key(out: Path, name: str, passphrase: str | None = None, days: int = 
     descriptor = os.open(pkcs12_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(blob)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    descriptor = os.open(cert_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
     der = cert.public_bytes(serialization.Encoding.DER)
     return NewKey(pkcs12_path, cert_path, subject.rfc4514_string(), fingerprint(der))
 
