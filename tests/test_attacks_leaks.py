@@ -497,3 +497,32 @@ def test_keys_new_never_writes_through_a_planted_link(tmp_path: Path, run_cli: R
     assert result.exit_code == 1 and "refusing to overwrite" in result.stderr
     assert sorted(p.name for p in secret.parent.iterdir()) == ["shadow"]
     assert not (tmp_path / "k/launchbook-signing.p12").exists()
+
+
+# Last in the file on purpose: the module-scoped browser keeps an event loop running, in which
+# pyHanko (the sealing tests above) cannot sign.
+@pytest.mark.browser
+def test_a_javascript_named_page_opens_as_a_page_in_chromium(write_project: Callable[..., Path], run_cli: RunCli,
+                                                            browser: Any) -> None:
+    project = write_project({"content/javascript:alert(1).md": "# Trap page\n\n- [ ] harmless step\n",
+                             "content/index.md": "# Home\n"})
+    assert run_cli("build", "-C", project).exit_code == 0
+    context = browser.new_context()
+    tab = context.new_page()
+    dialogs: list[str] = []
+    tab.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    try:
+        tab.goto((project / "output/index.html").as_uri())
+        tab.locator("nav a", has_text="Trap page").first.click()
+        tab.wait_for_url(re.compile(r"javascript%3Aalert%281%29\.html$"), timeout=5000)
+        tab.goto((project / "output/index.html").as_uri())
+        tab.keyboard.press("/")
+        tab.keyboard.type("harmless")
+        tab.wait_for_selector("#search-results [role=option]", timeout=5000)
+        href = tab.locator("#search-results [role=option] a").first.get_attribute("href")
+        assert href is not None and href.startswith("./"), href
+        tab.keyboard.press("Enter")
+        tab.wait_for_url(re.compile(r"javascript%3Aalert%281%29\.html#harmless-step"), timeout=5000)
+        assert "Trap page" in tab.title() and dialogs == []
+    finally:
+        context.close()
