@@ -242,6 +242,13 @@ def test_a_link_that_stays_inside_content_is_published_as_a_copy(small_site: Pat
     assert (out / "shared/style.html").is_file()
 
 
+def test_a_folder_link_looping_back_is_refused(small_site: Path, run_cli: RunCli) -> None:
+    (small_site / "content/ops/again").symlink_to(small_site / "content", target_is_directory=True)
+    result = run_cli("build", "-C", small_site)
+    assert result.exit_code == 1 and result.stderr.startswith("Error: content/ops/again: is a symbolic link to a "
+                                                              "folder that contains it"), result.output
+
+
 def test_lint_fix_never_writes_through_a_link(small_site: Path, run_cli: RunCli, tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere.md"
     original = b"\xef\xbb\xbf# Outside\r\n\r\n- [ ] item\r\n"  # BOM + CRLF: --fix would rewrite it

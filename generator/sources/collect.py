@@ -1,7 +1,9 @@
 """Walk ``content/``: Markdown documents, static files, and nothing else.
 
 Listings are sorted, hidden files and ``runs/`` (run records) are left to their own
-stage, and nothing that resolves outside the content folder is read.
+stage, backups and editor leftovers are skipped, and a symbolic link that leads out of the
+content folder is an error (links that stay inside are followed, their targets published as
+copies). A private key among the files is an error: everything here is published.
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ def _walk(content_dir: Path, root: Path, shown_root: str) -> Iterator[tuple[tupl
             shown = "/".join((shown_root, *parts, name))
             if entry.is_symlink():
                 inside_folder(path, root, shown=shown)
+                if entry.is_dir() and folder.resolve().is_relative_to(path.resolve()):
+                    raise SourceError("is a symbolic link to a folder that contains it (a loop)", shown)
             if entry.is_dir():
                 pending.append((path, (*parts, name)))
             elif entry.is_file():
