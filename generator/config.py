@@ -14,6 +14,7 @@ from typing import Any
 
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import ConfigError
+from generator.core.files import regular_file
 from generator.core.yamlload import (
     SETTINGS_LIMITS,
     Field,
@@ -67,8 +68,9 @@ def check_config(content_dir: Path, shown: str) -> tuple[SiteConfig | None, Prob
     path = content_dir / CONFIG_NAME
     where = f"{shown}/{CONFIG_NAME}"
     problems = Problems(where, ConfigError)
-    if not path.is_file():
+    if not os.path.lexists(path):
         return SiteConfig(), problems
+    regular_file(path, content_dir, shown=where, links=True)  # nothing from outside content/ is read
     try:
         data = load_yaml(path.read_bytes().decode("utf-8"), where, SETTINGS_LIMITS, error=ConfigError)
     except UnicodeDecodeError:

@@ -269,20 +269,22 @@ def test_big_sites_parse_and_render_in_parallel_with_the_same_result(write_proje
     assert tree_digest(tmp_path / "parallel") == tree_digest(tmp_path / "serial")
 
 
-def test_links_out_of_the_content_folder_are_not_published(small_site: Path, run_cli: RunCli, tmp_path: Path) -> None:
+def test_links_out_of_the_content_folder_are_refused(small_site: Path, run_cli: RunCli, tmp_path: Path) -> None:
     secret = tmp_path / "outside"
     secret.mkdir()
     (secret / "secret.md").write_text("# Secret\n\n- [ ] do not publish\n")
-    (secret / "key.txt").write_text("private")
     content = small_site / "content"
-    (content / "leak.md").symlink_to(secret / "secret.md")
-    (content / "leakdir").symlink_to(secret, target_is_directory=True)
     (content / "guides" / "alias.md").symlink_to(content / "guides" / "style.md")
     (content / "_drafts").mkdir()
     (content / "_drafts" / "wip.md").write_text("# WIP\n")
+    for name, target in (("leak.md", secret / "secret.md"), ("leakdir", secret)):
+        (content / name).symlink_to(target, target_is_directory=target.is_dir())
+        result = run_cli("build", "-C", small_site)
+        assert result.exit_code == 1 and f"Error: content/{name}: leads out of" in result.stderr, result.output
+        assert not (small_site / "output").exists()
+        (content / name).unlink()
     assert run_cli("build", "-C", small_site).exit_code == 0
     out = small_site / "output"
-    assert not (out / "leak.html").exists() and not (out / "leakdir").exists()
     assert not (out / "_drafts").exists()
     assert (out / "guides" / "alias.html").is_file()  # a link inside the folder is fine
     assert "do not publish" not in (out / "assets/search-index.js").read_text()

@@ -81,7 +81,7 @@ def test_keys_new_makes_a_private_pkcs12_and_a_pem(signing_key: Any) -> None:
 
 
 def test_keys_new_refuses_to_overwrite(signing_key: Any, run_cli: RunCli) -> None:
-    result = run_cli("keys", "new", "--out", signing_key.pkcs12.parent)
+    result = run_cli("keys", "new", "--no-passphrase", "--out", signing_key.pkcs12.parent)
     assert result.exit_code == 1 and "refusing to overwrite" in result.stderr
 
 

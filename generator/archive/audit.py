@@ -11,6 +11,7 @@ them); and checkpoints (a ledger rewritten from scratch is not their extension).
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from generator.archive import merkle
 from generator.archive.checkpoint import checkpoints_dir, read_checkpoint
 from generator.archive.ledger import LedgerEntry, TreeHead, ledger_path, parse_ledger, tree_head
 from generator.core.errors import SourceError
-from generator.core.files import file_sha256
+from generator.core.files import file_sha256, regular_file
 from generator.parallel import Progress, map_chunks
 from generator.runs.codec import safe_evidence_path
 from generator.runs.record import RunRecord, parse_time
@@ -176,12 +177,23 @@ def _check_evidence(result: AuditResult, run_file: RunFile, record: RunRecord, e
             continue
         path = run_file.folder / name
         where = path.relative_to(run_file.project).as_posix()
-        if not path.is_file():
+        if not os.path.lexists(path):
             result.add(where, "evidence file is missing", record.id)
+        elif (refusal := _irregular(path, run_file.folder)) is not None:
+            result.add(where, f"evidence file {refusal}", record.id)
         elif file_sha256(path) != evidence.sha256:
             result.add(where, "evidence file was replaced: its sha256 differs from the recorded one", record.id)
         if entry is not None and entry.evidence.get(name) != evidence.sha256:
             result.add(where, f"evidence hash differs from ledger entry #{entry.seq}", record.id)
+
+
+def _irregular(path: Path, inside: Path) -> str | None:
+    """Why ``path`` is not a regular file inside ``inside`` (a link, say), or ``None``."""
+    try:
+        regular_file(path, inside)
+    except SourceError as exc:
+        return exc.reason
+    return None
 
 
 def _check_signoffs(result: AuditResult, run_file: RunFile, record: RunRecord) -> None:
@@ -235,8 +247,11 @@ def _check_report(findings: list[tuple[str, str]], run_file: RunFile, record: Ru
                   ledger_size: int, trust: list[Any], verify_pdf: Any, compare_with_archive: Any) -> Any:
     pdf = run_file.path.with_suffix(".pdf")
     shown = pdf.relative_to(run_file.project).as_posix()
-    if not pdf.is_file():
+    if not os.path.lexists(pdf):
         findings.append((shown, "signed report is missing"))
+        return None
+    if (refusal := _irregular(pdf, pdf.parent)) is not None:
+        findings.append((shown, f"signed report {refusal}"))
         return None
     data = pdf.read_bytes()
     check = verify_pdf(data, shown, trust)

@@ -24,7 +24,7 @@ from generator.core.errors import SourceError
 from generator.runs.codec import load_record, safe_evidence_path
 from generator.runs.outcome import summarize
 from generator.runs.record import canonical_json, parse_time
-from generator.core.files import atomic_write
+from generator.core.files import atomic_write, read_regular
 from generator.runs.store import find_run, read_record
 
 MANIFEST = "MANIFEST.json"
@@ -58,6 +58,14 @@ def create_bundle(project: Path, run_id: str, output: Path | None, key: str | No
     record = read_record(run)
     if record.sealed is None:
         raise SourceError(f"run {run_id!r} is not sealed; close it first (`launchbook run close`)", run.shown)
+    evidence: dict[str, bytes] = {}
+    for name, item in record.evidence_files().items():  # read first: a refusal writes no checkpoint
+        if safe_evidence_path(name):
+            try:  # never through a link: the bundle would carry a file from elsewhere
+                evidence[name] = read_regular(run.folder / name, run.folder)
+            except SourceError as exc:
+                raise SourceError(f"evidence file {name} {exc.reason}", run.shown, item.line or None) from None
+    report = read_regular(run.path.with_suffix(".pdf"), run.path.parent, shown=run.shown.removesuffix(".yml") + ".pdf")
     entries, leaves = read_ledger(project)
     entry = next((e for e in entries if e.run == run_id), None)
     if entry is None:
@@ -70,13 +78,11 @@ def create_bundle(project: Path, run_id: str, output: Path | None, key: str | No
     checkpoint = read_checkpoint(checkpoint_path)
     size = checkpoint.head.size
     files: dict[str, bytes] = {
-        f"{run_id}.pdf": run.path.with_suffix(".pdf").read_bytes(),
+        f"{run_id}.pdf": report,
         f"{run_id}.yml": run.path.read_bytes(),
         "checkpoint.json": checkpoint_path.read_bytes(),
     }
-    for name in record.evidence_files():
-        if safe_evidence_path(name):
-            files[name] = (run.folder / name).read_bytes()
+    files.update(evidence)
     files["ledger-entry.json"] = (json.dumps({
         "entry": entry.data(),
         "leaf_index": entry.seq,

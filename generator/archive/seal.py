@@ -98,7 +98,7 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
         closed = dataclasses.replace(record, finished_at=stamp, extra={**record.extra, "sealed": sealed})
         summary = summarize(closed)
         started = time.perf_counter()
-        rendered = render_report(closed, summary, _drift(project, closed), run.folder)
+        rendered = render_report(closed, summary, _drift(project, closed), run.folder, shown=run.shown)
         rendered_at = time.perf_counter()
         signed, info = sign_report(
             rendered, signer,
@@ -140,7 +140,8 @@ def draft_report(project: Path, run_id: str, output: Path) -> tuple[Path, int]:
 
     run = find_run(project, run_id)
     record = read_record(run)
-    rendered = render_report(record, summarize(record), _drift(project, record), run.folder, draft=True)
+    rendered = render_report(record, summarize(record), _drift(project, record), run.folder, draft=True,
+                             shown=run.shown)
     atomic_write(output, rendered.pdf)
     return output, rendered.pages
 

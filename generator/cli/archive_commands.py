@@ -17,22 +17,41 @@ def keys() -> None:
 @keys.command("new")
 @click.option("--name", default="launchbook local signing key", show_default=True, help="Certificate common name.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path(".launchbook/keys"),
-              show_default=True, help="Folder for launchbook-signing.p12 and launchbook-signing.pem.")
+              show_default=True, help="Folder for launchbook-signing.p12 and launchbook-signing.pem (never inside "
+              "content/ or the output folder).")
+@click.option("--no-passphrase", is_flag=True, help="Leave the .p12 unencrypted (else a passphrase is asked for on a "
+              "terminal, or read from $LAUNCHBOOK_SIGNING_PASSPHRASE).")
+@project_option
 @json_option
-def keys_new(name: str, out: Path, as_json: bool) -> None:
-    """Create a signing key and self-signed certificate (PKCS#12, mode 0600, plus PEM)."""
+def keys_new(name: str, out: Path, no_passphrase: bool, project: Path, as_json: bool) -> None:
+    """Create a signing key and self-signed certificate (PKCS#12, mode 0600, encrypted; plus PEM)."""
     import os
+    import sys
 
-    from generator.report.keys import PASSPHRASE_ENV, create_key
+    from generator.report.keys import PASSPHRASE_ENV, check_key_folder, create_key
 
-    key = create_key(out, name, os.environ.get(PASSPHRASE_ENV) or None)
+    check_key_folder(out, project)
+    passphrase = os.environ.get(PASSPHRASE_ENV) or None
+    if no_passphrase and passphrase:
+        raise click.UsageError(f"--no-passphrase and ${PASSPHRASE_ENV} contradict each other; choose one")
+    if not no_passphrase and passphrase is None:
+        if not sys.stdin.isatty():
+            raise click.UsageError(
+                "the new key needs a passphrase and there is no terminal to ask for one: set "
+                f"${PASSPHRASE_ENV}, run on a terminal (you will be asked twice), or pass --no-passphrase "
+                "for an unencrypted key")
+        passphrase = click.prompt("Passphrase for the new key", hide_input=True, confirmation_prompt=True,
+                                  err=True)
+    key = create_key(out, name, passphrase)
     data = {"pkcs12": str(key.pkcs12), "certificate": str(key.certificate), "subject": key.subject,
-            "fingerprint": key.fingerprint}
+            "fingerprint": key.fingerprint, "encrypted": passphrase is not None}
     if as_json:
         emit_json(data)
     else:
-        click.echo(f"Created {key.pkcs12} (keep it secret; mode 0600) and {key.certificate} (share it; list it "
-                   f"under 'trust:' in site.yml).\nSubject: {key.subject}\nSHA-256: {key.fingerprint}")
+        sealing = (f"set ${PASSPHRASE_ENV} to its passphrase when sealing" if passphrase is not None
+                   else "unencrypted: protect the file")
+        click.echo(f"Created {key.pkcs12} (keep it secret; mode 0600; {sealing}) and {key.certificate} (share it; "
+                   f"list it under 'trust:' in site.yml).\nSubject: {key.subject}\nSHA-256: {key.fingerprint}")
 
 
 @cli.command("verify")

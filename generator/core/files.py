@@ -1,4 +1,5 @@
-"""Files: the one atomic write, the one file hash, the one pickle cache entry.
+"""Files: the one atomic write, the one file hash, the one pickle cache entry, the one
+"regular file inside this folder" check.
 
 Every file launchbook writes into a project goes through :func:`atomic_write` (temp
 file beside the target, fsync, rename, the folder fsynced, the temp file removed on any
@@ -12,9 +13,12 @@ import hashlib
 import os
 import pickle
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
+
+from generator.core.errors import SourceError
 
 _CHUNK = 1 << 20
 
@@ -100,3 +104,50 @@ def store_cache_bytes(path: Path, data: bytes) -> None:
     """Write cache bytes atomically, without fsync; errors are ignored (a cache is optional)."""
     with contextlib.suppress(OSError):
         atomic_write(path, data, durable=False)
+
+
+def regular_file(path: Path, inside: Path, *, shown: str | Path | None = None, line: int | None = None,
+                 links: bool = False) -> Path:
+    """``path`` when it is a regular file whose real location is inside ``inside``; else
+    :class:`SourceError` naming ``shown`` (default ``path``) and ``line``.
+
+    The file itself must not be a symbolic link (so what is read is what was checked),
+    unless ``links`` allows links that stay inside ``inside``. Linked folders on the way are
+    allowed only while the resolved path stays inside. A missing file is an error too:
+    callers that tolerate one check first.
+    """
+    where = shown if shown is not None else path
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        raise SourceError("file not found", where, line) from None
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror}", where, line) from None
+    if stat.S_ISLNK(info.st_mode) and not links:
+        raise SourceError(f"is a symbolic link (to {os.readlink(path)}); launchbook reads only regular files here, "
+                          "never through a link", where, line)
+    inside_folder(path, inside, shown=where, line=line)
+    if not Path(path).is_file():
+        raise SourceError("is not a regular file", where, line)
+    return path
+
+
+def inside_folder(path: Path, inside: Path, *, shown: str | Path | None = None, line: int | None = None) -> Path:
+    """``path`` when its real location (links resolved) is inside ``inside``, else :class:`SourceError`."""
+    if not Path(path).resolve().is_relative_to(Path(inside).resolve()):
+        target = os.readlink(path) if os.path.islink(path) else Path(path).resolve()
+        raise SourceError(f"leads out of {inside} (a symbolic link to {target}); refusing to read through it",
+                          shown if shown is not None else path, line)
+    return path
+
+
+def read_regular(path: Path, inside: Path, *, shown: str | Path | None = None, line: int | None = None) -> bytes:
+    """The bytes of a file that passes :func:`regular_file`, opened without following a link
+    (``O_NOFOLLOW``), so a link swapped in after the check is refused too."""
+    regular_file(path, inside, shown=shown, line=line)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror}", shown if shown is not None else path, line) from None
+    with os.fdopen(descriptor, "rb") as handle:
+        return handle.read()

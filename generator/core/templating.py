@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from generator import __version__
 from generator.core.errors import BuildError, ConfigError
+from generator.core.files import inside_folder, regular_file
 
 
 def default_theme_dir() -> Path:
@@ -32,16 +33,31 @@ def theme_dirs(project_dir: Path, name: str) -> list[Path]:
     default = default_theme_dir()
     chosen = project_dir / "themes" / name
     if chosen.is_dir() and chosen.resolve() != default.resolve():
+        inside_folder(chosen, project_dir / "themes", shown=f"themes/{name}")
         return [chosen, default]
     if name != "default":
         raise ConfigError(f"theme {name!r} not found (looked for {chosen})")
     return [default]
 
 
+class _ThemeLoader(jinja2.FileSystemLoader):
+    """Templates of one theme folder; a template that is a link, or leads out of the theme
+    folder, is refused (it would render a file from elsewhere into every page)."""
+
+    def __init__(self, theme: Path, folder: str) -> None:
+        super().__init__(str(theme / folder))
+        self.theme = theme
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        regular_file(Path(filename), self.theme, shown=filename)
+        return source, filename, uptodate
+
+
 def make_environment(themes: list[Path], folder: str = "templates",
                      filters: Mapping[str, Callable[..., Any]] | None = None) -> jinja2.Environment:
     """The only place a Jinja environment is created (``folder``: ``templates`` or ``report``)."""
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(theme / folder)) for theme in themes])
+    loader = jinja2.ChoiceLoader([_ThemeLoader(theme, folder) for theme in themes])
     env = jinja2.Environment(
         loader=loader,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
@@ -76,6 +92,6 @@ def theme_assets(themes: list[Path]) -> dict[str, Path]:
         if not folder.is_dir():
             continue
         for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                found["assets/" + path.relative_to(folder).as_posix()] = path
+            if path.is_file() or path.is_symlink():
+                found["assets/" + path.relative_to(folder).as_posix()] = regular_file(path, theme)
     return dict(sorted(found.items()))

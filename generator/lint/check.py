@@ -8,14 +8,15 @@ told not to, and is idempotent: repaired text has nothing left to repair.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.config import check_config
 from generator.core.diagnostics import Diagnostic, Severity
-from generator.core.errors import ConfigError, LaunchbookError
-from generator.core.files import atomic_write
+from generator.core.errors import ConfigError, LaunchbookError, SourceError
+from generator.core.files import atomic_write, regular_file
 from generator.core.templating import theme_dirs
 from generator.lint.rules import RULES, bare_boxes, document_problems
 from generator.model import Document
@@ -38,6 +39,9 @@ def lint(project: Path, paths: list[Path], *, fix: bool = False, backup: bool = 
     """Lint ``paths`` (files or folders; default the project's ``content/``)."""
     content = project / "content"
     targets = _targets(content, paths or [content])
+    if fix:
+        for target in targets:  # every target checked before the first is rewritten
+            _fixable(target, content)
     fixed = [_fix(target, backup) for target in targets] if fix else []
     problems: list[Diagnostic] = []
     parsed: dict[str, Document] = {}
@@ -74,7 +78,7 @@ def project_problems(project: Path) -> list[Diagnostic]:
 
 def _targets(content: Path, paths: list[Path]) -> list[SourceFile]:
     found: dict[Path, SourceFile] = {}
-    root = content.resolve()
+    root, plain_root = content.resolve(), Path(os.path.abspath(content))
     for given in paths:
         if not given.exists():
             raise ConfigError(f"no such file or folder: {given}")
@@ -83,16 +87,29 @@ def _targets(content: Path, paths: list[Path]) -> list[SourceFile]:
             if p.is_file() and not any(part.startswith((".", "_")) for part in p.relative_to(given).parts)
         ]
         for path in files:
-            resolved = path.resolve()
-            if resolved.is_relative_to(root):
-                rel = resolved.relative_to(root).as_posix()
+            absolute, resolved = Path(os.path.abspath(path)), path.resolve()
+            if absolute.is_relative_to(plain_root) or resolved.is_relative_to(root):
+                rel = (absolute.relative_to(plain_root) if absolute.is_relative_to(plain_root)
+                       else resolved.relative_to(root)).as_posix()
                 if rel.split("/", 1)[0] == "runs" and given.resolve() == root:
                     continue  # run records and their evidence are not checklists
                 shown = f"content/{rel}"
             else:
                 rel, shown = path.name, str(path)
-            found.setdefault(resolved, SourceFile(resolved, rel, shown))
+            if resolved not in found or (found[resolved].path.is_symlink() and not path.is_symlink()):
+                found[resolved] = SourceFile(path, rel, shown)  # the path as named (a link stays a link)
     return sorted(found.values(), key=lambda t: t.shown)
+
+
+def _fixable(target: SourceFile, content: Path) -> None:
+    """``--fix`` rewrites (and backs up) only regular files inside ``content/``: never through
+    a link, never a file elsewhere (its ``.bak`` would land outside the project)."""
+    if not target.shown.startswith("content/"):
+        raise ConfigError("--fix rewrites only files inside content/; lint this one without --fix", target.shown)
+    try:
+        regular_file(target.path, content, shown=target.shown)
+    except SourceError as exc:
+        raise SourceError(f"{exc.reason}; --fix never writes through a link", target.shown) from None
 
 
 def _check(target: SourceFile) -> tuple[Document | None, list[Diagnostic]]:
@@ -150,7 +167,7 @@ def _fix(target: SourceFile, backup: bool) -> tuple[str, str | None] | None:
 def _free_name(path: Path) -> Path:
     """``x.md.bak``, or ``x.md.bak.2`` … if an earlier backup is there (never overwritten)."""
     candidate, number = path, 1
-    while candidate.exists():
+    while os.path.lexists(candidate):
         number += 1
         candidate = path.with_name(f"{path.name}.{number}")
     return candidate

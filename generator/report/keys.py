@@ -51,7 +51,7 @@ def create_key(out: Path, name: str, passphrase: str | None = None, days: int = 
     out.mkdir(parents=True, exist_ok=True)
     pkcs12_path = out / "launchbook-signing.p12"
     cert_path = out / "launchbook-signing.pem"
-    if pkcs12_path.exists() or cert_path.exists():
+    if os.path.lexists(pkcs12_path) or os.path.lexists(cert_path):  # a planted link counts: never written through
         raise ConfigError(f"a signing key already exists in {out}; refusing to overwrite it")
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([
@@ -81,9 +81,27 @@ def create_key(out: Path, name: str, passphrase: str | None = None, days: int = 
     descriptor = os.open(pkcs12_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(blob)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    descriptor = os.open(cert_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
     der = cert.public_bytes(serialization.Encoding.DER)
     return NewKey(pkcs12_path, cert_path, subject.rfc4514_string(), fingerprint(der))
+
+
+def check_key_folder(out: Path, project: Path) -> None:
+    """Refuse a key folder whose files would be published: inside the project's ``content/``
+    or ``output/``, or inside any folder that holds a ``site.yml`` (a content folder) or a
+    build manifest (an output folder)."""
+    where = out.expanduser().resolve()
+    for folder, what in ((project / "content", "content folder"), (project / "output", "output folder")):
+        if where.is_relative_to(folder.resolve()):
+            raise ConfigError(f"refusing to put a private key in the {what} {folder} (it would be published); "
+                              "use the default .launchbook/keys or a folder outside the project's content and output")
+    for folder in (where, *where.parents):
+        for marker, what in (("site.yml", "content folder"), (".launchbook-manifest.json", "site output folder")):
+            if (folder / marker).is_file():
+                raise ConfigError(f"refusing to put a private key in {out}: {folder} is a {what} "
+                                  f"(it holds {marker}) and would publish it")
 
 
 def _key_source(key: str | None) -> tuple[Path, bytes | None]:

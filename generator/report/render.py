@@ -10,13 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from generator import __version__
-from generator.core.errors import BuildError
+from generator.core.errors import BuildError, SourceError
+from generator.core.files import read_regular
 from generator.runs.codec import safe_evidence_path
 from generator.runs.drift import Drift
 from generator.runs.outcome import RunSummary
@@ -115,7 +117,8 @@ def render_html(record: RunRecord, summary: RunSummary, drift: Drift | None, *, 
         raise BuildError(f"report template: {exc}") from None
 
 
-def _attachments(record: RunRecord, manifest: list[ManifestEntry], run_folder: Path, *, draft: bool) -> list[Any]:
+def _attachments(record: RunRecord, manifest: list[ManifestEntry], run_folder: Path, *, draft: bool,
+                 shown: str | None = None) -> list[Any]:
     from weasyprint import Attachment
 
     moment = parse_time((record.sealed or {}).get("closed_at") or record.finished_at or record.started_at)
@@ -132,11 +135,15 @@ def _attachments(record: RunRecord, manifest: list[ManifestEntry], run_folder: P
             continue
         seen.add(evidence.file)
         path = run_folder / evidence.file
-        if not path.is_file():
+        if not os.path.lexists(path):
             if draft:
                 continue
             raise BuildError(f"evidence file missing: {evidence.file}", run_folder)
-        data = path.read_bytes()
+        try:  # never a link: a planted one would embed (and sign) a file from elsewhere
+            data = read_regular(path, run_folder)
+        except SourceError as exc:
+            raise SourceError(f"evidence file {evidence.file} {exc.reason}", shown or run_folder.with_suffix(".yml"),
+                              evidence.line or None) from None
         if hashlib.sha256(data).hexdigest() != evidence.sha256:
             if draft:
                 continue
@@ -161,18 +168,21 @@ def _dedupe_associated_files(_document: Any, pdf: Any) -> None:
 
 
 def render_report(record: RunRecord, summary: RunSummary, drift: Drift | None, run_folder: Path, *,
-                  draft: bool = False, themes: list[Path] | None = None) -> RenderedReport:
-    """Render the report PDF (PDF/A-3b, record and evidence embedded)."""
+                  draft: bool = False, themes: list[Path] | None = None, shown: str | None = None) -> RenderedReport:
+    """Render the report PDF (PDF/A-3b, record and evidence embedded); ``shown`` names the
+    record file in messages."""
     from weasyprint import HTML
+
+    manifest = evidence_manifest(record)
+    attachments = _attachments(record, manifest, run_folder, draft=draft, shown=shown)  # checked before the slow part
 
     logging.getLogger("fontTools.subset").setLevel(logging.ERROR)  # "FFTM NOT subset" is harmless noise
     html = render_html(record, summary, drift, draft=draft, themes=themes)
     document = HTML(string=html, base_url=str(run_folder)).render()
-    manifest = evidence_manifest(record)
     identifier = hashlib.sha256(record.id.encode("utf-8")).hexdigest()[:32].encode("ascii")
     pdf = document.write_pdf(
         pdf_variant="pdf/a-3b",
-        attachments=_attachments(record, manifest, run_folder, draft=draft),
+        attachments=attachments,
         pdf_identifier=identifier,
         finisher=_dedupe_associated_files,
     )

@@ -208,7 +208,8 @@ def _evidence(problems: Problems, raw: Any, line: int) -> Evidence | None:
         problems.error(f"evidence path {fields['file']!r} escapes the run's evidence folder", data.line_of("file"))
     if fields["sha256"] and not _HEX64.match(fields["sha256"]):
         problems.error("'sha256' must be 64 lower-case hex digits", data.line_of("sha256"))
-    return Evidence(file=fields["file"], sha256=fields["sha256"], size=fields["size"] or 0)
+    return Evidence(file=fields["file"], sha256=fields["sha256"], size=fields["size"] or 0,
+                    line=data.line_of("file") or data.line)
 
 
 def _signoff(problems: Problems, raw: Any, line: int) -> Signoff | None:

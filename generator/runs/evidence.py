@@ -7,13 +7,15 @@ numbered name, the same file is stored once.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from pathlib import Path
 
 from generator.core.errors import SourceError
+from generator.core.files import atomic_write, file_digest, regular_file
+from generator.core.keyfiles import file_private_key_kind
 from generator.runs.record import Evidence
-from generator.core.files import atomic_write, file_digest
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -43,17 +45,29 @@ def check_source(value: str, base: Path) -> Path | None:
 
 
 def store_file(run_folder: Path, source: Path) -> tuple[Evidence, Path | None]:
-    """Copy ``source`` into ``run_folder/evidence``; return the evidence and the new file (if any)."""
+    """Copy ``source``'s bytes into ``run_folder/evidence``; return the evidence and the new file (if any).
+
+    ``source`` may be a link the user named (its bytes are copied; the stored copy is a
+    regular file). A private key is refused: evidence is published and embedded in reports.
+    Inside the evidence folder nothing is a link: one planted there is refused, never followed.
+    """
+    kind = file_private_key_kind(source)
+    if kind is not None:
+        raise SourceError(f"refusing to attach a {kind} as evidence: evidence is published on the site and "
+                          "embedded in the signed report", source)
     digest, size = file_digest(source)
     folder = run_folder / "evidence"
+    if folder.is_symlink() or (folder.exists() and not folder.resolve().is_relative_to(run_folder.resolve())):
+        raise SourceError("the evidence folder is a symbolic link; refusing to store evidence through it", folder)
     folder.mkdir(parents=True, exist_ok=True)
     name = _safe_name(source.name)
     stem, dot, suffix = name.rpartition(".") if "." in name else (name, "", "")
     counter = 1
     while True:
         candidate = folder / name
-        if not candidate.exists():
+        if not os.path.lexists(candidate):
             break
+        regular_file(candidate, folder)
         if file_digest(candidate) == (digest, size):
             return Evidence(file=f"evidence/{name}", sha256=digest, size=size), None
         counter += 1

@@ -131,6 +131,8 @@ class Evidence:
     """Hex digest of the file."""
     size: int = 0
     """File size in bytes."""
+    line: int = field(default=0, compare=False)
+    """Line of this entry in the record file it was read from (0 when not read from one; for messages only)."""
 
     def to_data(self) -> dict[str, Any]:
         if self.url:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.core.errors import SourceError
-from generator.core.files import atomic_write, load_pickle, store_pickle
+from generator.core.files import atomic_write, inside_folder, load_pickle, regular_file, store_pickle
 from generator.core.locks import locked
 from generator.runs.codec import RUN_ID, dump_record, load_record
 from generator.runs.record import RunRecord
@@ -57,7 +57,13 @@ def all_run_files(project: Path) -> list[RunFile]:
     root = runs_dir(project)
     if not root.is_dir():
         return []
-    return [RunFile(p, project) for p in sorted(root.glob("*/*.yml")) if not p.name.startswith(".")]
+    files = [RunFile(p, project) for p in sorted(root.glob("*/*.yml")) if not p.name.startswith(".")]
+    for folder in {f.path.parent for f in files}:  # a record read through a link would publish a file from elsewhere
+        inside_folder(folder, root, shown=folder.relative_to(project).as_posix())
+    for file in files:
+        if file.path.is_symlink():
+            regular_file(file.path, root, shown=file.shown)
+    return files
 
 
 def find_run(project: Path, run_id: str) -> RunFile:

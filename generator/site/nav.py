@@ -10,6 +10,7 @@ import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from urllib.parse import quote
 
 from generator.model import Document, DocumentSummary
 
@@ -24,19 +25,31 @@ def output_path(rel_path: str) -> str:
 
 
 def relative_url(target: str, from_page: str) -> str:
-    """URL of ``target`` (site-relative) as seen from ``from_page`` (site-relative).
+    """URL of ``target`` (a site-relative output path) as seen from ``from_page`` (ditto).
 
-    Both are normalised output paths, so this is plain string work (no ``relpath``).
+    Both are normalised output paths, so this is plain string work (no ``relpath``). The
+    result is percent-encoded (:func:`url_path`): a file or folder name can never be read as
+    a scheme (``javascript:…``), a query (``?``) or a fragment (``#``).
     """
-    path, hash_, fragment = target.partition("#")
-    if not path:
-        return from_page.rsplit("/", 1)[-1] + hash_ + fragment
+    if not target:
+        return url_path(from_page.rsplit("/", 1)[-1])
     here = from_page.split("/")[:-1]
-    there = path.split("/")
+    there = target.split("/")
     common = 0
     while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
         common += 1
-    return "../" * (len(here) - common) + "/".join(there[common:]) + hash_ + fragment
+    return "../" * (len(here) - common) + url_path("/".join(there[common:]))
+
+
+_URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
+
+
+def url_path(path: str) -> str:
+    """A relative path as a URL: everything but letters, digits, ``-._~`` and ``/`` is
+    percent-encoded (UTF-8), so ``:`` ``?`` ``#`` ``%`` ``"`` ``<`` and spaces mean nothing."""
+    if _URL_SAFE.issuperset(path):
+        return path
+    return quote(path, safe="/-._~")
 
 
 def root_prefix(from_page: str) -> str:

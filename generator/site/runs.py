@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.core.diagnostics import Diagnostic
+from generator.core.errors import SourceError
+from generator.core.files import regular_file
 from generator.model import Checklist
 from generator.parallel import Progress, map_chunks
 from generator.runs.codec import safe_evidence_path
@@ -23,7 +26,7 @@ from generator.runs.drift import Drift, compute_drift
 from generator.runs.outcome import RunSummary, summarize
 from generator.runs.record import RunRecord, Snapshot, Status
 from generator.runs.store import RunFile, all_run_files, read_record, record_cache_keys
-from generator.site.nav import output_path
+from generator.site.nav import output_path, url_path
 
 HISTORY_WINDOW = 10
 _PLACEHOLDER = re.compile(r"<!--lb:history:([A-Za-z0-9_.:-]+)-->")
@@ -130,15 +133,25 @@ def evidence_files(views: list[RunView]) -> tuple[list[tuple[str, Path]], list[D
     copies: dict[str, Path] = {}
     warnings: list[Diagnostic] = []
     for view in views:
-        for name in view.record.evidence_files():
+        for name, evidence in view.record.evidence_files().items():
             if not safe_evidence_path(name):
                 continue
             source = view.file.folder / name
-            if source.is_file():
+            if os.path.lexists(source):
+                _regular_run_file(source, view.file.folder, view, f"evidence file {name}", evidence.line or None)
                 copies[view.evidence_url(name)] = source
             else:
                 warnings.append(Diagnostic(view.file.shown, None, f"evidence file missing: {name}"))
     return sorted(copies.items()), warnings
+
+
+def _regular_run_file(path: Path, inside: Path, view: RunView, what: str, line: int | None) -> None:
+    """A run's evidence or report must be a regular file inside its run's folder (never a
+    link that would publish a file from elsewhere): else an error at the record's line."""
+    try:
+        regular_file(path, inside)
+    except SourceError as exc:
+        raise SourceError(f"{what} {exc.reason}", view.file.shown, line) from None
 
 
 def report_files(views: list[RunView]) -> tuple[list[tuple[str, Path]], list[Diagnostic]]:
@@ -149,7 +162,8 @@ def report_files(views: list[RunView]) -> tuple[list[tuple[str, Path]], list[Dia
         if view.report is None:
             continue
         source = view.file.path.with_suffix(".pdf")
-        if source.is_file():
+        if os.path.lexists(source):
+            _regular_run_file(source, source.parent, view, f"signed report {source.name}", None)
             copies.append((view.report_url, source))
         else:
             warnings.append(Diagnostic(view.file.shown, None, f"signed report missing: {source.name}"))
@@ -221,7 +235,7 @@ def archive_rows(views: list[RunView], titles: dict[str, str]) -> list[dict[str,
             "p": v.summary.completion,
             "s": v.record.started_at,
             "f": v.record.finished_at,
-            "u": v.url,
+            "u": url_path(v.url),
         }
         for v in views
     ]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from generator.model import Checklist, Document, DocumentSummary
-from generator.site.nav import output_path
+from generator.site.nav import output_path, url_path
 
 if TYPE_CHECKING:
     from generator.sources.cache import DocumentStore
@@ -28,7 +28,7 @@ def search_entry(document: Document) -> str:
     with ``path`` an index into ``paths``. Entries are made per document (at parse time, and
     cached with it), so a rebuild joins them instead of walking every item of the site.
     """
-    url = output_path(document.rel_path)
+    url = url_path(output_path(document.rel_path))  # encoded: the search UI puts it in an href as it is
     body = " ".join(part for part in (document.description, document.plain_text) if part)
     paths: dict[str, int] = {}
     entries: list[list[Any]] = []

@@ -1,13 +1,16 @@
 """Walk ``content/``: Markdown documents, static files, and nothing else.
 
 Listings are sorted, hidden files and ``runs/`` (run records) are left to their own
-stage, and nothing that resolves outside the content folder is read.
+stage, backups and editor leftovers are skipped, and a symbolic link that leads out of the
+content folder is an error (links that stay inside are followed, their targets published as
+copies). A private key among the files is an error: everything here is published.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from generator.config import CONFIG_NAME
 from generator.core.errors import SourceError
+from generator.core.files import inside_folder
+from generator.core.keyfiles import file_private_key_kind
 from generator.model import Document, DocumentSummary
 
 if TYPE_CHECKING:
@@ -22,6 +27,7 @@ if TYPE_CHECKING:
     from generator.sources.cache import DocumentStore, Summarize
 
 RUNS_DIR = "runs"
+_LEFTOVER = re.compile(r"(\.bak(\.\d+)?|~|\.sw[a-p])$|^#.*#$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,37 +59,61 @@ def collect_sources(content_dir: Path, shown_root: str) -> SourceTree:
     root = content_dir.resolve()
     documents: list[SourceFile] = []
     assets: list[SourceFile] = []
-    for rel_parts, path in sorted(_walk(content_dir, root)):
+    for rel_parts, path in sorted(_walk(content_dir, root, shown_root)):
         rel = "/".join(rel_parts)
         if rel == CONFIG_NAME:
             continue
         entry = SourceFile(path, rel, f"{shown_root}/{rel}")
-        (documents if path.suffix.lower() == ".md" else assets).append(entry)
+        if path.suffix.lower() == ".md":
+            documents.append(entry)
+        else:
+            _not_a_private_key(entry)
+            assets.append(entry)
     return SourceTree(tuple(documents), tuple(assets))
 
 
-def _walk(content_dir: Path, root: Path) -> Iterator[tuple[tuple[str, ...], Path]]:
-    """(relative parts, path) of every file to publish: hidden and ``_`` names, ``runs/`` and
-    anything that resolves outside the content folder (through a link) left out."""
-    pending: list[tuple[Path, tuple[str, ...], bool]] = [(content_dir, (), False)]
+def _walk(content_dir: Path, root: Path, shown_root: str) -> Iterator[tuple[tuple[str, ...], Path]]:
+    """(relative parts, path) of every file to publish: hidden and ``_`` names, ``runs/``,
+    backups and editor leftovers left out. A link that leads out of the content folder is an
+    error (it would publish a file from elsewhere); links that stay inside are followed."""
+    pending: list[tuple[Path, tuple[str, ...]]] = [(content_dir, ())]
     while pending:
-        folder, parts, linked = pending.pop()
+        folder, parts = pending.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError:
             continue
         for entry in entries:
             name = entry.name
-            if name.startswith((".", "_")) or (not parts and name == RUNS_DIR):
+            if name.startswith((".", "_")) or (not parts and name == RUNS_DIR) or is_leftover(name):
                 continue
             path = Path(entry.path)
-            through_link = linked or entry.is_symlink()
-            if through_link and not path.resolve().is_relative_to(root):
-                continue
+            shown = "/".join((shown_root, *parts, name))
+            if entry.is_symlink():
+                inside_folder(path, root, shown=shown)
+                if entry.is_dir() and folder.resolve().is_relative_to(path.resolve()):
+                    raise SourceError("is a symbolic link to a folder that contains it (a loop)", shown)
             if entry.is_dir():
-                pending.append((path, (*parts, name), through_link))
+                pending.append((path, (*parts, name)))
             elif entry.is_file():
                 yield (*parts, name), path
+
+
+def _not_a_private_key(entry: SourceFile) -> None:
+    """Everything under ``content/`` is published: a private key there is an error."""
+    try:
+        kind = file_private_key_kind(entry.path)
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror}", entry.shown) from None
+    if kind is not None:
+        raise SourceError(f"is a {kind}; everything under content/ is published, so keep keys elsewhere "
+                          "(the default is .launchbook/keys/)", entry.shown)
+
+
+def is_leftover(name: str) -> bool:
+    """Backups (``x.md.bak``, ``x.md.bak.2`` from ``lint --fix``) and editor leftovers
+    (``x~``, ``#x#``, ``.#x``, ``x.swp``): never published."""
+    return bool(_LEFTOVER.search(name))
 
 
 def parse_sources(tree: SourceTree, cache_root: Path | None = None) -> list[Document]:

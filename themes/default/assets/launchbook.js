@@ -4,7 +4,17 @@
 (function () {
   "use strict";
   var doc = document.documentElement;
-  var root = doc.getAttribute("data-root") || "";
+  var root = doc.getAttribute("data-root") || "./";
+  /* Links the page builds from index data: always relative to the site root ("./" or
+     "../"), and never anything but http(s) or file (a name can never become javascript:). */
+  function siteHref(url) {
+    var href = root + url;
+    try {
+      var protocol = new URL(href, location.href).protocol;
+      if (protocol !== "http:" && protocol !== "https:" && protocol !== "file:") return "#";
+    } catch (e) { return "#"; }
+    return href;
+  }
 
   /* Dark mode: follows the system until toggled; the choice is remembered. */
   var themeButton = document.querySelector(".theme-toggle");
@@ -147,7 +157,7 @@
         cell(tr, "").appendChild(badge);
         cell(tr, row.p.toFixed(1) + "%");
         var link = document.createElement("a");
-        link.href = root + row.u;
+        link.href = siteHref(row.u);
         link.textContent = row.id;
         cell(tr, "").appendChild(link);
         body.appendChild(tr);
@@ -302,7 +312,7 @@
       li.setAttribute("role", "option");
       li.setAttribute("aria-selected", "false");
       var a = document.createElement("a");
-      a.href = root + e.u;
+      a.href = siteHref(e.u);
       a.tabIndex = -1;
       var kind = document.createElement("span");
       kind.className = "result-kind";
@@ -330,7 +340,9 @@
     else if (event.key === "Enter") {
       var options = list.querySelectorAll("[role=option] a");
       var target = options[selected >= 0 ? selected : 0];
-      if (target) { event.preventDefault(); panel.hidden = true; location.href = target.href; }
+      if (target && /^(https?|file):/.test(target.href)) {
+        event.preventDefault(); panel.hidden = true; location.href = target.href;
+      }
     } else if (event.key === "Escape") { input.value = ""; show(); }
   });
   document.addEventListener("keydown", function (event) {
