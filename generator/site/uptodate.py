@@ -116,6 +116,9 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
     hashes = _Hashes(project / ".launchbook-cache" / "file-hashes.json" if cache else None)
     key = fingerprint(project, options, hashes=hashes) if (project / "content").is_dir() else ""
     if key and cache and not clean:
+        from generator.site.swap import recover
+
+        recover(target)  # a build killed mid-swap is completed before the output is judged
         manifest = previous_build(target, key)
         if manifest is not None:
             summary = manifest.get("summary", {})
