@@ -56,6 +56,11 @@ def json_option(function: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(function)
 
 
+def force_output_option(function: Any) -> Any:
+    return click.option("--force", "force", is_flag=True,
+                        help="Replace the -o file if it exists (never inside content/ or themes/).")(function)
+
+
 def at_option(function: Any) -> Any:
     return click.option("--at", default=None, help="When it happened (ISO 8601 with timezone); default now.")(function)
 
