@@ -111,6 +111,16 @@ def check_output_path(path: Path, project: Path, force: bool) -> Path:
     return path
 
 
+def check_output_folder(output: Path, project_dir: Path) -> None:
+    """Refuse an output folder that is, is inside or holds the project, its content or themes."""
+    content = (project_dir / "content").resolve()
+    if output.is_relative_to(content) or content.is_relative_to(output):
+        raise ConfigError("output folder overlaps the content folder; choose another -o", output)
+    check_outside_sources(output, project_dir, "output folder")
+    if project_dir.is_relative_to(output):
+        raise ConfigError("output folder contains the project; choose another -o", output)
+
+
 def check_outside_sources(target: Path, project: Path, what: str) -> None:
     """Refuse ``target`` (resolved) when it is, is inside or holds ``content/`` or ``themes/``."""
     for name in ("content", "themes"):

@@ -24,7 +24,7 @@ from typing import Any
 from generator import code_digest
 from generator.config import SiteConfig, build_datetime, load_config
 from generator.core.errors import BuildError
-from generator.core.files import check_outside_sources
+from generator.core.files import check_output_folder
 from generator.core.locks import abandoned, mark_owned
 from generator.core.diagnostics import Diagnostic
 from generator.model import Checklist, DocumentSummary
@@ -73,16 +73,6 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
         summaries, store = index_sources(tree, folder / "parsed", summarize, progress, file_hash)
         return _build(project_dir, output, config, tree, summaries, store, strict=strict, clean=clean, audit=audit,
                       cache=cache, fingerprint=fingerprint, started=started, progress=progress, file_hash=file_hash)
-
-
-def check_output_folder(output: Path, project_dir: Path) -> None:
-    """Refuse an output folder that is, is inside or holds the project, its content or themes."""
-    content = (project_dir / "content").resolve()
-    if output.is_relative_to(content) or content.is_relative_to(output):
-        raise BuildError("output folder overlaps the content folder; choose another -o", output)
-    check_outside_sources(output, project_dir, "output folder")
-    if project_dir.is_relative_to(output):
-        raise BuildError("output folder contains the project; choose another -o", output)
 
 
 TEMP_PREFIX = "launchbook-build-"
