@@ -379,8 +379,12 @@ def _temp_files(folder: Path) -> list[Path]:
     return sorted(folder.glob(".*.tmp")) if folder.is_dir() else []
 
 
-def _mark_big_file(project: Path, run_id: str, tmp_path: Path, sig: int) -> Path:
-    """Start ``run mark`` with a big evidence file; send ``sig`` while the copy is under way.
+_PROCESSES: list[subprocess.Popen[bytes]] = []
+
+
+def _mark_big_file(project: Path, run_id: str, tmp_path: Path, sig: int, expected: int | None = -1) -> Path:
+    """Start ``run mark`` with a big evidence file; send ``sig`` while the copy is under way;
+    wait for the exit code ``expected`` (-1: the one ``sig`` gives; None: do not wait).
     Returns the run's evidence folder."""
     big = tmp_path / "capture.bin"
     with open(big, "wb") as out:
@@ -388,17 +392,24 @@ def _mark_big_file(project: Path, run_id: str, tmp_path: Path, sig: int) -> Path
         for _ in range(160):
             out.write(block)
     process = cli_process("run", "mark", run_id, "announce", "--status", "done", "--evidence", big, "-C", project)
-    evidence = next(project.glob("content/runs/**/evidence"), None)
+    _PROCESSES.append(process)
+    evidence = None
+    sent = False
     deadline = time.monotonic() + 60
     while process.poll() is None and time.monotonic() < deadline:
         evidence = next(project.glob("content/runs/**/evidence"), None)
         if evidence is not None and _temp_files(evidence):
             process.send_signal(sig)
+            sent = True
             break
         time.sleep(0.002)
+    assert evidence is not None and sent, "the copy finished before the signal was sent"
+    if expected is None:
+        return evidence
     process.communicate(timeout=60)
-    expected = {signal.SIGKILL: -sig, signal.SIGINT: 1}.get(sig, 128 + sig)  # Ctrl-C: click's "Aborted!"
-    assert evidence is not None and process.returncode == expected, "the copy finished before the signal was sent"
+    if expected == -1:
+        expected = {signal.SIGKILL: -sig, signal.SIGINT: 1}.get(sig, 128 + sig)  # Ctrl-C: click's "Aborted!"
+    assert process.returncode == expected
     return evidence
 
 
@@ -429,3 +440,20 @@ def test_sigkill_mid_copy_temp_file_is_removed_by_the_next_write(started: tuple[
         assert (evidence / "small.txt").read_text() == "ok\n"
     finally:
         os.close(holder)
+
+
+def test_a_running_writers_temp_file_is_left_alone(started: tuple[Path, str], tmp_path: Path) -> None:
+    from generator.core.files import atomic_write
+
+    project, run_id = started
+    evidence = _mark_big_file(project, run_id, tmp_path, signal.SIGSTOP, expected=None)
+    try:
+        paused = _temp_files(evidence)
+        assert len(paused) == 1
+        atomic_write(evidence / "other.txt", b"written while the copy is paused\n")  # sweeps this folder
+        assert _temp_files(evidence) == paused
+    finally:
+        os.kill(_PROCESSES[-1].pid, signal.SIGCONT)
+    _, err = _PROCESSES[-1].communicate(timeout=120)
+    assert _PROCESSES[-1].returncode == 0, err.decode()
+    assert _temp_files(evidence) == [] and (evidence / "capture.bin").stat().st_size == 160 << 20
