@@ -17,6 +17,7 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
@@ -47,8 +48,14 @@ def atomic_write(path: Path, data: bytes | BinaryIO, mode: int | None = FILE_MOD
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_temp_files(path.parent)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)  # no Ctrl-C/SIGTERM between mkstemp and the try
     try:
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a signal that came meanwhile is raised here
         mark_owned(handle)
         with os.fdopen(handle, "wb") as out:
             if isinstance(data, bytes):
@@ -72,6 +79,7 @@ def atomic_write(path: Path, data: bytes | BinaryIO, mode: int | None = FILE_MOD
 
 
 TEMP_SUFFIX = ".tmp"
+_STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 _TEMP_NAME = re.compile(r"^\..+\.[0-9]+\.[A-Za-z0-9_]+\.tmp$")
 _swept: set[str] = set()
 
