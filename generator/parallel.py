@@ -3,14 +3,19 @@
 Workers inherit the parent's memory (``fork``), so the function and what it reads need
 not be pickled; only chunks and results cross. Small lists run in-process, where starting
 workers would cost more than it saves. ``progress(label, done, total)`` is called as
-chunks finish.
+chunks finish. Workers die with the parent (Linux ``PR_SET_PDEATHSIG``, elsewhere a
+check of the parent's pid), so a killed build leaves no worker writing into its staging.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -21,6 +26,19 @@ Progress = Callable[[str, int, int], None]
 """``progress(label, done, total)``: a long operation's advance."""
 
 MAX_WORKERS = 8
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: be killed when the parent dies (and exit now if it already did)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def map_chunks(function: Callable[[list[T]], list[R]], items: Sequence[T], *, parallel_from: int,
@@ -44,7 +62,8 @@ def map_chunks(function: Callable[[list[T]], list[R]], items: Sequence[T], *, pa
     if freeze:
         gc.freeze()
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
             results: list[R] = []
             done = 0
             for chunk, rows in zip(chunks, pool.map(function, chunks)):

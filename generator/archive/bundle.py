@@ -24,7 +24,7 @@ from generator.core.errors import SourceError
 from generator.runs.codec import load_record, safe_evidence_path
 from generator.runs.outcome import summarize
 from generator.runs.record import canonical_json, parse_time
-from generator.core.files import atomic_write, read_regular
+from generator.core.files import atomic_write, check_output_path, read_regular
 from generator.runs.store import find_run, read_record
 
 MANIFEST = "MANIFEST.json"
@@ -50,10 +50,13 @@ class BundleCheck:
                 "problems": list(self.problems)}
 
 
-def create_bundle(project: Path, run_id: str, output: Path | None, key: str | None = None) -> tuple[Path, int]:
-    """Write the bundle for a sealed run; returns (path, number of files)."""
+def create_bundle(project: Path, run_id: str, output: Path | None, key: str | None = None, *,
+                  force: bool = False) -> tuple[Path, int]:
+    """Write the bundle for a sealed run; returns (path, number of files). An existing
+    file is replaced only with ``force``, and never one inside content/ or themes/."""
     import os
 
+    target = check_output_path(output or Path(f"{run_id}-audit-bundle.zip"), project, force)
     run = find_run(project, run_id)
     record = read_record(run)
     if record.sealed is None:
@@ -110,7 +113,6 @@ def create_bundle(project: Path, run_id: str, output: Path | None, key: str | No
     files[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
     moment = parse_time(record.sealed.get("closed_at") or record.finished_at)
     stamp = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
-    target = output or Path(f"{run_id}-audit-bundle.zip")
     with tempfile.SpooledTemporaryFile() as buffer:
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name in sorted(files):

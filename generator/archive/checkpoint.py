@@ -18,7 +18,7 @@ from typing import Any
 from generator.archive.ledger import TreeHead, read_ledger, tree_head
 from generator.core.errors import SourceError
 from generator.runs.record import canonical_json, utc_now
-from generator.core.files import atomic_write
+from generator.core.files import atomic_write, check_output_path
 from generator.runs.store import runs_dir
 
 ORIGIN = "launchbook ledger v1"
@@ -74,11 +74,16 @@ def _verify(public: Any, signature: bytes, data: bytes, algorithm: str) -> bool:
     return True
 
 
-def make_checkpoint(project: Path, key: str | None, output: Path | None = None) -> tuple[Path, TreeHead]:
-    """Sign the ledger's current tree head; store it under content/runs/checkpoints/."""
+def make_checkpoint(project: Path, key: str | None, output: Path | None = None, *,
+                    force: bool = False) -> tuple[Path, TreeHead]:
+    """Sign the ledger's current tree head; store it under content/runs/checkpoints/ (and
+    at ``output``: an existing file only with ``force``, never inside content/ or themes/)."""
     from cryptography.hazmat.primitives import serialization
 
     from generator.report.keys import load_private_key
+
+    if output is not None:
+        check_output_path(output, project, force)
 
     private, certificate = load_private_key(key)
     _, leaves = read_ledger(project)

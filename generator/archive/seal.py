@@ -23,7 +23,7 @@ from generator.runs.drift import Drift, compute_drift
 from generator.runs.operations import load_checklists, when
 from generator.runs.outcome import RunSummary, summarize
 from generator.runs.record import RunRecord, Status, utc_now
-from generator.core.files import atomic_write
+from generator.core.files import atomic_write, check_output_path
 from generator.core.locks import locked
 from generator.runs.store import RunFile, find_run, read_record, write_record
 
@@ -134,10 +134,12 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
     return Sealed(run, final, summary, pdf_path, rendered.pages, rendered_at - started, signed_at - rendered_at)
 
 
-def draft_report(project: Path, run_id: str, output: Path) -> tuple[Path, int]:
-    """An unsigned, watermarked DRAFT of any run (open or closed)."""
+def draft_report(project: Path, run_id: str, output: Path, *, force: bool = False) -> tuple[Path, int]:
+    """An unsigned, watermarked DRAFT of any run (open or closed); an existing ``output``
+    is replaced only with ``force``, and never one inside content/ or themes/."""
     from generator.report.render import render_report
 
+    check_output_path(output, project, force)
     run = find_run(project, run_id)
     record = read_record(run)
     rendered = render_report(record, summarize(record), _drift(project, record), run.folder, draft=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,11 @@ def json_option(function: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(function)
 
 
+def force_output_option(function: Any) -> Any:
+    return click.option("--force", "force", is_flag=True,
+                        help="Replace the -o file if it exists (never inside content/ or themes/).")(function)
+
+
 def at_option(function: Any) -> Any:
     return click.option("--at", default=None, help="When it happened (ISO 8601 with timezone); default now.")(function)
 
@@ -72,6 +78,14 @@ def print_run(record: Any, as_json: bool, run_file: Any, extra: dict[str, Any] |
 
 
 
+def _exit_on_signal(number: int, frame: object) -> None:
+    raise SystemExit(128 + number)
+
+
 def main() -> None:
-    """Console entry point."""
+    """Console entry point. SIGTERM and SIGHUP become ``SystemExit`` (like Ctrl-C becomes
+    ``KeyboardInterrupt``), so a killed command still removes its temp files and staging."""
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(number) == signal.SIG_DFL:
+            signal.signal(number, _exit_on_signal)
     sys.exit(cli.main(prog_name="launchbook", standalone_mode=True))

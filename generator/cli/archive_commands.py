@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from generator.cli.app import cli, emit_json, json_option, project_option, verbosity
+from generator.cli.app import cli, emit_json, force_output_option, json_option, project_option, verbosity
 
 
 @cli.group()
@@ -84,13 +84,14 @@ def verify_command(targets: tuple[Path, ...], trust: tuple[Path, ...], since: tu
 @click.option("--key", default=None, help="Signing key (default: $LAUNCHBOOK_SIGNING_KEY).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the checkpoint here (to paste into a ticket or keep elsewhere).")
+@force_output_option
 @project_option
 @json_option
-def checkpoint_command(key: str | None, output: Path | None, project: Path, as_json: bool) -> None:
+def checkpoint_command(key: str | None, output: Path | None, force: bool, project: Path, as_json: bool) -> None:
     """Sign the ledger's current tree head (size and root)."""
     from generator.archive.checkpoint import make_checkpoint
 
-    path, head = make_checkpoint(project, key, output)
+    path, head = make_checkpoint(project, key, output, force=force)
     if as_json:
         emit_json({"path": str(path), **head.data()})
     else:
@@ -102,13 +103,15 @@ def checkpoint_command(key: str | None, output: Path | None, project: Path, as_j
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Zip to write [default: ./RUN_ID-audit-bundle.zip].")
 @click.option("--key", default=None, help="Key to sign a fresh checkpoint if none covers the run yet.")
+@force_output_option
 @project_option
 @json_option
-def bundle_command(run_id: str, output: Path | None, key: str | None, project: Path, as_json: bool) -> None:
+def bundle_command(run_id: str, output: Path | None, key: str | None, force: bool, project: Path,
+                   as_json: bool) -> None:
     """Write an audit bundle for a sealed run: report, record, evidence, ledger proof."""
     from generator.archive.bundle import create_bundle
 
-    path, count = create_bundle(project, run_id, output, key)
+    path, count = create_bundle(project, run_id, output, key, force=force)
     if as_json:
         emit_json({"run": run_id, "bundle": str(path), "files": count})
     else:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from generator.cli.app import at_option, cli, emit_json, json_option, print_run, project_option, verbosity
+from generator.cli.app import (
+    at_option, cli, emit_json, force_output_option, json_option, print_run, project_option, verbosity,
+)
 
 
 @cli.group()
@@ -185,13 +187,14 @@ def run_close(run_ids: tuple[str, ...], key: str | None, force: bool, timestamp_
 @click.argument("run_id")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the draft [default: ./RUN_ID-draft.pdf].")
+@force_output_option
 @project_option
 @json_option
-def report_command(run_id: str, output: Path | None, project: Path, as_json: bool) -> None:
+def report_command(run_id: str, output: Path | None, force: bool, project: Path, as_json: bool) -> None:
     """Render an unsigned DRAFT report of RUN_ID (open or closed) for preview."""
     from generator.archive.seal import draft_report
 
-    path, pages = draft_report(project, run_id, output or Path(f"{run_id}-draft.pdf"))
+    path, pages = draft_report(project, run_id, output or Path(f"{run_id}-draft.pdf"), force=force)
     if as_json:
         emit_json({"run": run_id, "pdf": str(path), "pages": pages, "draft": True})
     else:

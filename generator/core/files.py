@@ -4,6 +4,10 @@
 Every file launchbook writes into a project goes through :func:`atomic_write` (temp
 file beside the target, fsync, rename, the folder fsynced, the temp file removed on any
 failure), so a reader or a crash sees the old file or the new one, never a part of one.
+A temp file is named ``.<name>.<pid>.<random>.tmp`` and marked as owned while written;
+one a killed writer left behind (SIGKILL, power loss) is removed by the next write into
+that folder. :func:`check_output_path` is the one check of a file path a user names
+with ``-o``.
 """
 
 from __future__ import annotations
@@ -12,13 +16,16 @@ import contextlib
 import hashlib
 import os
 import pickle
+import re
 import shutil
+import signal
 import stat
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from generator.core.errors import SourceError
+from generator.core.errors import ConfigError, SourceError
+from generator.core.locks import abandoned, mark_owned
 
 _CHUNK = 1 << 20
 
@@ -42,8 +49,16 @@ def atomic_write(path: Path, data: bytes | BinaryIO, mode: int | None = FILE_MOD
     file, never written through.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    sweep_temp_files(path.parent)
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)  # no Ctrl-C/SIGTERM between mkstemp and the try
     try:
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a signal that came meanwhile is raised here
+        mark_owned(handle)
         with os.fdopen(handle, "wb") as out:
             if isinstance(data, bytes):
                 out.write(data)
@@ -52,17 +67,78 @@ def atomic_write(path: Path, data: bytes | BinaryIO, mode: int | None = FILE_MOD
             out.flush()
             if durable:
                 os.fsync(out.fileno())
-        if mode is None and path.exists() and not path.is_symlink():
-            shutil.copymode(path, temp)
-        else:
-            os.chmod(temp, FILE_MODE if mode is None else mode)
-        os.replace(temp, path)
+            if mode is None and path.exists() and not path.is_symlink():
+                shutil.copymode(path, temp)
+            else:
+                os.chmod(temp, FILE_MODE if mode is None else mode)
+            os.replace(temp, path)  # still open: the owner's mark lasts until the rename
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+TEMP_SUFFIX = ".tmp"
+_STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+_TEMP_NAME = re.compile(r"^\..+\.[0-9]+\.[A-Za-z0-9_]+\.tmp$")
+_swept: set[str] = set()
+
+
+def sweep_temp_files(folder: Path) -> list[Path]:
+    """Remove temp files of :func:`atomic_write` in ``folder`` whose writer is dead (once
+    per folder and process; a running writer's temp file is marked and left alone)."""
+    key = str(folder)
+    if key in _swept:
+        return []
+    _swept.add(key)
+    removed: list[Path] = []
+    try:
+        names = [entry.name for entry in os.scandir(folder) if _TEMP_NAME.match(entry.name)]
+    except OSError:
+        return removed
+    for name in names:
+        temp = folder / name
+        if abandoned(temp):
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+                removed.append(temp)
+    return removed
+
+
+def check_output_path(path: Path, project: Path, force: bool) -> Path:
+    """Where a command may write a file the user named (``-o``): never over an existing
+    file without ``force``, never over a folder, never inside the project's sources
+    (``content/``, ``themes/``). Returns the path (as given)."""
+    target = path.absolute()
+    resolved = target.resolve()
+    check_outside_sources(resolved, project, "output file")
+    if target.is_dir() or resolved.is_dir():
+        raise ConfigError("output path is a folder; name a file", path)
+    if (target.exists() or target.is_symlink()) and not force:
+        raise ConfigError("output file exists; pass --force to replace it", path)
+    return path
+
+
+def check_output_folder(output: Path, project_dir: Path) -> None:
+    """Refuse an output folder that is, is inside or holds the project, its content or themes."""
+    content = (project_dir / "content").resolve()
+    if output.is_relative_to(content) or content.is_relative_to(output):
+        raise ConfigError("output folder overlaps the content folder; choose another -o", output)
+    check_outside_sources(output, project_dir, "output folder")
+    if project_dir.is_relative_to(output):
+        raise ConfigError("output folder contains the project; choose another -o", output)
+
+
+def check_outside_sources(target: Path, project: Path, what: str) -> None:
+    """Refuse ``target`` (resolved) when it is, is inside or holds ``content/`` or ``themes/``."""
+    for name in ("content", "themes"):
+        sources = (project / name).resolve()
+        if target.is_relative_to(sources):
+            raise ConfigError(f"{what} is inside the project's {name}/ folder; choose another -o", target)
+        if sources.is_relative_to(target):
+            raise ConfigError(f"{what} would hold the project's {name}/ folder; choose another -o", target)
 
 
 def fsync_dir(folder: Path) -> None:

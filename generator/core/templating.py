@@ -7,6 +7,8 @@ ever passed *into* templates as data; it is never compiled as one.
 
 from __future__ import annotations
 
+import traceback
+
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,11 @@ def render_template(env: jinja2.Environment, template: str, **context: Any) -> s
         raise BuildError(f"template {template}: {exc.message}") from None
     except jinja2.TemplateNotFound as exc:
         raise BuildError(f"template not found: {exc.name}") from None
+    except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
+        # A theme's template failed while running (``{{ 1 // 0 }}``): name its file and line.
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.endswith(".py")]
+        where = (frames[-1].filename, frames[-1].lineno) if frames else (None, None)
+        raise BuildError(f"template {template} failed: {type(exc).__name__}: {exc}", *where) from None
 
 
 def theme_assets(themes: list[Path]) -> dict[str, Path]:

@@ -24,6 +24,8 @@ from typing import Any
 from generator import code_digest
 from generator.config import SiteConfig, build_datetime, load_config
 from generator.core.errors import BuildError
+from generator.core.files import check_output_folder
+from generator.core.locks import abandoned, mark_owned
 from generator.core.diagnostics import Diagnostic
 from generator.model import Checklist, DocumentSummary
 from generator.parallel import Progress, map_chunks
@@ -42,7 +44,8 @@ from generator.site.runpages import RunPages, render_runs
 from generator.site.search import search_index_parts
 from generator.site.summary import summarize
 from generator.site.trend import trend_svg
-from generator.site.writer import MANIFEST, OutputWriter, discard, staging_dir, swap_in
+from generator.site.swap import discard, staging_dir, swap_in
+from generator.site.writer import MANIFEST, OutputWriter
 from generator.sources.cache import CACHE_DIR, DocumentStore
 from generator.sources.collect import SourceTree, collect_sources, index_sources
 from generator.sources.markdown import pygments_css
@@ -62,10 +65,7 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     output = (output or project_dir / "output").resolve()
     content = project_dir / "content"
     shown = "content"  # messages name files relative to the project, whatever the working folder
-    if content.resolve().is_relative_to(output) or output.is_relative_to(content.resolve()):
-        raise BuildError(f"output folder {output} overlaps the content folder; choose another -o")
-    if project_dir.is_relative_to(output):
-        raise BuildError(f"output folder {output} contains the project; choose another -o")
+    check_output_folder(output, project_dir)
 
     config = load_config(content, shown)
     tree = collect_sources(content, shown)
@@ -75,6 +75,9 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
                       cache=cache, fingerprint=fingerprint, started=started, progress=progress, file_hash=file_hash)
 
 
+TEMP_PREFIX = "launchbook-build-"
+
+
 @contextlib.contextmanager
 def cache_folder(cache_root: Path | None) -> Iterator[Path]:
     """Where parsed documents (``parsed/``) and records (``records/``) live during the build:
@@ -82,11 +85,18 @@ def cache_folder(cache_root: Path | None) -> Iterator[Path]:
     if cache_root is not None:
         yield cache_root / CACHE_DIR
         return
-    folder = Path(tempfile.mkdtemp(prefix="launchbook-build-"))
+    scratch = Path(tempfile.gettempdir())
+    for stale in scratch.glob(f"{TEMP_PREFIX}*"):  # left by builds that were killed
+        if stale.is_dir() and not stale.is_symlink() and abandoned(stale):
+            shutil.rmtree(stale, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=scratch))
+    mark = os.open(folder, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    mark_owned(mark)
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        os.close(mark)
 
 
 def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree, summaries: list[DocumentSummary],
@@ -125,7 +135,7 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
     previous = previous_pages(output) if cache else {}
     staging = staging_dir(output)
     try:
-        writer = OutputWriter(staging)
+        writer = OutputWriter(staging.path)
         reuse = PageReuse(output, previous, theme_fingerprint(themes))
         pages = render_site(writer, summaries, store, runs, nav, config, themes, checks, integrity, reuse, progress,
                             file_hash)

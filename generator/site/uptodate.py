@@ -21,7 +21,7 @@ from typing import Any
 from generator import code_digest
 from generator.core.errors import BuildError
 from generator.core.diagnostics import Diagnostic
-from generator.core.files import file_sha256, store_cache_bytes
+from generator.core.files import check_output_folder, file_sha256, store_cache_bytes
 from generator.parallel import Progress
 from generator.site.result import BuildResult
 
@@ -112,10 +112,14 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
     started = time.perf_counter()
     project = project.resolve()
     target = (output or project / "output").resolve()
+    check_output_folder(target, project)  # before anything is written (the hash cache included)
     options = {"audit": audit is not None}
     hashes = _Hashes(project / ".launchbook-cache" / "file-hashes.json" if cache else None)
     key = fingerprint(project, options, hashes=hashes) if (project / "content").is_dir() else ""
     if key and cache and not clean:
+        from generator.site.swap import recover
+
+        recover(target)  # a build killed mid-swap is completed before the output is judged
         manifest = previous_build(target, key)
         if manifest is not None:
             summary = manifest.get("summary", {})

@@ -1,18 +1,13 @@
-"""The one place output files are written, and the atomic swap of a finished build.
+"""The one place output files are written.
 
-A build writes into a fresh staging folder beside the output folder. Only when every
-page has been rendered is the staging folder swapped in; a failed build removes its
-staging folder and leaves the previous output untouched. Files in the old output that
-launchbook did not create (listed in its manifest) are user files: they are carried
-into the new output, or with ``clean`` moved aside to ``<output>.kept/``, never deleted.
+A build writes into a fresh staging folder (see :mod:`generator.site.swap`); the writer
+refuses paths that escape it and a second write of the same file, and records what it
+wrote in the manifest (so later builds know which files are theirs).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -61,61 +56,3 @@ class OutputWriter:
         ``extra`` facts such as the input fingerprint."""
         names = sorted(self.written | {MANIFEST})
         self.write(MANIFEST, json.dumps({"files": names, **(extra or {})}, indent=1, sort_keys=True) + "\n")
-
-
-def staging_dir(output: Path) -> Path:
-    """A fresh, empty folder on the same file system as ``output``."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{output.name}.building-", dir=output.parent))
-
-
-def _created_by_us(output: Path) -> set[str] | None:
-    manifest = output / MANIFEST
-    if not manifest.is_file():
-        return None
-    try:
-        return set(json.loads(manifest.read_text(encoding="utf-8"))["files"])
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-def user_files(output: Path) -> list[str]:
-    """Files in an existing output folder that launchbook did not create."""
-    if not output.exists():
-        return []
-    if not output.is_dir():
-        raise BuildError(f"output path exists and is not a folder: {output}")
-    ours = _created_by_us(output)
-    found = sorted(p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_file() or p.is_symlink())
-    if ours is None:
-        return found
-    return [name for name in found if name not in ours]
-
-
-def swap_in(staging: Path, output: Path, clean: bool) -> list[str]:
-    """Replace ``output`` with ``staging``; return the user files kept (and where)."""
-    kept = user_files(output)
-    moved: list[str] = []
-    if kept:
-        destination = output.with_name(output.name + ".kept") if clean else staging
-        for name in kept:
-            target = destination / name
-            if not clean and target.exists():
-                # The new build produces this path itself; keep the user's copy aside.
-                target = output.with_name(output.name + ".kept") / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(output / name, target)
-            moved.append(str(target))
-    if output.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{output.name}.old-", dir=output.parent))
-        os.replace(output, retired / "site")
-        os.replace(staging, output)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, output)
-    return moved
-
-
-def discard(staging: Path) -> None:
-    """Remove a staging folder after a failed build."""
-    shutil.rmtree(staging, ignore_errors=True)
