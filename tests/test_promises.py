@@ -231,6 +231,8 @@ def test_completion_is_done_over_items_minus_na(statuses: dict[str, Status], com
                                         sign("Security", "Sam")), Outcome.GO),   # same person, any case
     ({"a": D, "b": D, "c": D, "d": D}, (sign("Lead"), sign("Security", "Sam", Decision.REJECT)), Outcome.NO_GO),
     ({"a": D, "b": D, "c": D, "d": D}, (sign("Lead"), sign("Lead", "Kim")), Outcome.INCOMPLETE),  # two, one role
+    ({"a": D, "b": D, "c": D, "d": D}, (sign("Lead", decision=Decision.REJECT), sign("Lead", "Kim", at="02"),
+                                        sign("Security", "Sam")), Outcome.NO_GO),  # Kim cannot overrule Lee
 ])
 def test_outcome_rules(statuses: dict[str, Status], signoffs: tuple[Signoff, ...], outcome: Outcome) -> None:
     assert summarize(run(statuses, signoffs)).outcome is outcome
