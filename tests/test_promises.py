@@ -18,6 +18,7 @@ import pytest
 from click.testing import Result
 
 from generator.core.templating import default_theme_dir, make_environment
+from generator.model import Checklist
 from generator.runs.outcome import Outcome, summarize
 from generator.runs.record import Decision, Entry, ItemResult, RunRecord, Signoff, Snapshot, SnapshotItem, Status
 from generator.site import uptodate
@@ -59,8 +60,10 @@ PINNED = [
 ]
 
 
-def demo(rel: str):  # noqa: ANN201 - a Checklist
-    return parse_document((CONTENT / rel).read_bytes(), f"content/{rel}", rel)
+def demo(rel: str) -> Checklist:
+    document = parse_document((CONTENT / rel).read_bytes(), f"content/{rel}", rel)
+    assert isinstance(document, Checklist)
+    return document
 
 
 def expected_hash(section: tuple[str, ...], text: str) -> str:
