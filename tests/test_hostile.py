@@ -230,22 +230,35 @@ def test_the_hostile_strings_are_really_there(hostile_site: Path) -> None:
     assert escaped in files["index.html"]
 
 
+def evaluate(script: Path, name: str) -> object:
+    """Run a generated script in node and return the global it assigns."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed (scripts/test installs it)")
+    program = f"global.window={{}};require(process.argv[1]);process.stdout.write(JSON.stringify(window.{name}))"
+    node = subprocess.run(["node", "-e", program, str(script)], capture_output=True, text=True, timeout=60, check=False)
+    assert node.returncode == 0, node.stderr
+    return json.loads(node.stdout)
+
+
 def test_search_index_is_data_not_markup(hostile_site: Path) -> None:
     """The search index parses as JavaScript and gives back the hostile strings unchanged."""
     script = hostile_site / "assets" / "search-index.js"
-    text = script.read_text(encoding="utf-8")
-    assert "</script" not in text.lower()
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed (scripts/test installs it)")
-    program = "global.window={};require(process.argv[1]);process.stdout.write(JSON.stringify(window.LAUNCHBOOK_SEARCH))"
-    node = subprocess.run(["node", "-e", program, str(script)], capture_output=True, text=True, timeout=60, check=False)
-    assert node.returncode == 0, node.stderr
-    entries = json.loads(node.stdout)
+    assert "</script" not in script.read_text(encoding="utf-8").lower()
+    entries = evaluate(script, "LAUNCHBOOK_SEARCH")
+    assert isinstance(entries, list)
     titles = [entry[1] for entry in entries]
     assert HOSTILE in titles
     items = [sub[1] for entry in entries for sub in entry[5] if sub[0] == "i"]
     assert ATTACKS[0] in items                                                   # {#img}
     assert any(ATTACKS[7] in item and "\u202e" in item for item in items)        # Markdown ate only the *s
+
+
+def test_run_archive_index_is_data_not_markup(hostile_site: Path) -> None:
+    script = hostile_site / "assets" / "runs-index.js"
+    assert "</script" not in script.read_text(encoding="utf-8").lower()
+    rows = evaluate(script, "LAUNCHBOOK_RUNS")
+    assert isinstance(rows, list) and len(rows) == 1
+    assert rows[0]["r"] == HOSTILE and rows[0]["e"] == HOSTILE and rows[0]["t"] == HOSTILE
 
 
 def test_file_names_cannot_inject_markup(hostile_site: Path) -> None:
