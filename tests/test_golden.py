@@ -6,8 +6,10 @@ and review the diff of tests/golden/ like code.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 from click.testing import Result
@@ -16,6 +18,20 @@ GOLDEN = Path(__file__).parent / "golden" / "small-site"
 # Theme files copied verbatim are not golden material; everything rendered is.
 SKIP = {"assets/launchbook.css", "assets/launchbook.js", "assets/pygments.css",
         ".launchbook-manifest.json"}  # holds a fingerprint of launchbook's own code
+
+
+CONSTRAINTS = Path(__file__).parents[1] / "constraints" / "test.txt"
+# The libraries whose versions shape the golden bytes (highlighting spans, Markdown, escaping).
+SHAPING = ("Pygments", "markdown-it-py", "Jinja2", "MarkupSafe", "mdurl")
+
+
+def version_drift() -> str:
+    """Where the installed libraries differ from constraints/test.txt (what scripts/test installs)."""
+    pinned = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", CONSTRAINTS.read_text(encoding="utf-8"), re.MULTILINE))
+    drift = [f"{name} {metadata.version(name)} installed, {pinned[name]} pinned" for name in SHAPING
+             if name in pinned and metadata.version(name) != pinned[name]]
+    return ("; versions differ from constraints/test.txt (install with ./scripts/test): " + ", ".join(drift)
+            if drift else "")
 
 
 def rendered_files(root: Path) -> dict[str, str]:
@@ -39,4 +55,10 @@ def test_small_site_matches_golden(
     expected = rendered_files(GOLDEN)
     assert sorted(actual) == sorted(expected)
     for rel in expected:
-        assert actual[rel] == expected[rel], f"{rel} differs from tests/golden (run pytest --update-golden to review)"
+        assert actual[rel] == expected[rel], (f"{rel} differs from tests/golden (run pytest --update-golden to review)"
+                                              + version_drift())
+
+
+def test_constraints_pin_the_libraries_that_shape_golden_output() -> None:
+    pinned = set(re.findall(r"^([A-Za-z0-9_.-]+)==", CONSTRAINTS.read_text(encoding="utf-8"), re.MULTILINE))
+    assert set(SHAPING) <= pinned
