@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import traceback
 
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,17 @@ class _ThemeLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _finalize(value: Any) -> Any:
+    """Every value a template prints: C0 control characters (invalid in HTML and XML) become U+FFFD."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        cleaned = _CONTROL.sub("\ufffd", value)
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned
+    return value
+
+
 def make_environment(themes: list[Path], folder: str = "templates",
                      filters: Mapping[str, Callable[..., Any]] | None = None) -> jinja2.Environment:
     """The only place a Jinja environment is created (``folder``: ``templates`` or ``report``)."""
@@ -67,6 +79,7 @@ def make_environment(themes: list[Path], folder: str = "templates",
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_finalize,
     )
     env.filters["safe_html"] = Markup
     env.filters.update(filters or {})
