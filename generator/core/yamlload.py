@@ -83,6 +83,8 @@ class YamlSeq(list):  # type: ignore[type-arg]
 _TAG = "tag:yaml.org,2002:"
 _NOTHING: Any = object()
 _DIGIT = re.compile(r"[0-9a-fA-F]")
+_CHECKED = {"null": ("null",), "bool": ("bool",), "int": ("int",), "float": ("float", "int")}
+"""Explicit scalar tags, and the types plain text must resolve to for each."""
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -118,6 +120,12 @@ def load_yaml(text: str, path: str, limits: Limits, *, error: type[LaunchbookErr
         mark = exc.context_mark or exc.problem_mark
         line = mark.line + first_line if mark is not None else first_line
         raise error(f"invalid {what}: {exc.problem or exc.context or exc}", path, line) from None
+    except yaml.reader.ReaderError as exc:
+        # A character YAML refuses (NUL, other control characters): libyaml gives its byte position.
+        before = text.encode("utf-8", "surrogatepass")[:exc.position]
+        line = first_line + before.count(b"\n") + before.replace(b"\r\n", b"").count(b"\r")
+        raise error(f"invalid {what}: character U+{exc.character:04X} is not allowed ({exc.reason})", path,
+                    line) from None
     except yaml.YAMLError as exc:
         raise error(f"invalid {what}: {exc}", path, first_line) from None
     finally:
@@ -199,6 +207,9 @@ def _scalar(loader: _Loader, event: yaml.ScalarEvent, path: str, limits: Limits,
     value = event.value
     if name in ("str", "timestamp"):  # times and dates stay text: formats define them as ISO 8601 strings
         return value
+    if name in _CHECKED and loader.resolve(yaml.ScalarNode, value, (True, False))[len(_TAG):] not in _CHECKED[name]:
+        # An explicit tag on text that is not of its type ("!!int abc") is refused, not a crash or a lost value.
+        raise error(f"{value[:40]!r} is not a valid {_shown(tag)}", path, line)
     if name == "null":
         return None
     if name == "bool":

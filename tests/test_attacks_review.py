@@ -1,0 +1,102 @@
+"""A second attacker's review of the strict YAML loader and the leak defences, through the CLI.
+
+Each test replays one defect found after the first round of fixes; every YAML case is one
+``Error: path:line: message`` (exit 1), no traceback, and a record is never rewritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from generator.runs.store import find_run
+
+RunCli = Callable[..., Result]
+RECORD = "content/runs/deploy/20260301-1000-v1-0.yml"
+
+
+def assert_error(result: Result, where: str, line: int, message: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"Error: {where}:{line}: "), result.stderr
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+
+
+def replace_in_record(project: Path, run_id: str, old: str, new: str) -> tuple[Path, bytes, int]:
+    """Edit the record; return its path, its new bytes and the line where ``new`` starts."""
+    path = find_run(project, run_id).path
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1)
+    path.write_text(text, encoding="utf-8")
+    return path, path.read_bytes(), text[: text.index(new)].count("\n") + 1
+
+
+# --- YAML: explicit scalar tags on text of another type ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("tagged", "shown"), [
+    ("!!int abc", "!!int"), ("!!int ''", "!!int"), ("!!int 0x", "!!int"), ("!!float abc", "!!float"),
+    ("!!bool maybe", "!!bool"), ("!!null lost", "!!null"),
+])
+def test_record_explicit_tag_on_wrong_text_is_an_error_at_its_line(started: tuple[Path, str], run_cli: RunCli,
+                                                                   tagged: str, shown: str) -> None:
+    project, run_id = started
+    path, before, line = replace_in_record(project, run_id, "summary: ''", f"summary: {tagged}")
+    result = run_cli("run", "mark", run_id, "announce", "--status", "done", "-C", project)
+    assert_error(result, RECORD, line, f"is not a valid {shown}")
+    assert path.read_bytes() == before
+
+
+def test_record_tag_through_a_tag_directive_is_checked_too(started: tuple[Path, str], run_cli: RunCli) -> None:
+    project, run_id = started
+    path = find_run(project, run_id).path
+    text = "%TAG !x! tag:yaml.org,2002:\n---\n" + path.read_text(encoding="utf-8").replace(
+        "depth: 1", "depth: !x!int one", 1)
+    path.write_text(text, encoding="utf-8")
+    result = run_cli("run", "mark", run_id, "announce", "--status", "done", "-C", project)
+    assert_error(result, RECORD, text[: text.index("!x!int one")].count("\n") + 1, "'one' is not a valid !!int")
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_front_matter_and_site_yml_explicit_tags_are_errors(write_project: Callable[..., Path],
+                                                            run_cli: RunCli) -> None:
+    project = write_project({"content/index.md": "---\ntitle: Home\nnav_order: !!int first\n---\n# Home\n"})
+    assert_error(run_cli("build", "-C", project), "content/index.md", 3, "'first' is not a valid !!int")
+    (project / "content/index.md").write_text("# Home\n", encoding="utf-8")
+    (project / "content/site.yml").write_text("title: Ops\nlanguage: !!bool perhaps\n", encoding="utf-8")
+    assert_error(run_cli("build", "-C", project), "content/site.yml", 2, "'perhaps' is not a valid !!bool")
+    lint = run_cli("lint", "-C", project)
+    assert lint.exit_code == 1 and "Traceback" not in lint.output
+    assert "content/site.yml:2:" in lint.output and "perhaps" in lint.output, lint.output
+
+
+def test_explicit_tags_that_fit_still_load(started: tuple[Path, str], run_cli: RunCli) -> None:
+    project, run_id = started
+    replace_in_record(project, run_id, "summary: ''", "summary: !!str 12")
+    replace_in_record(project, run_id, "depth: 1", "depth: !!int '1'")
+    result = run_cli("run", "mark", run_id, "announce", "--status", "done", "-C", project)
+    assert result.exit_code == 0, result.output
+
+
+# --- YAML: a character YAML refuses is reported at its own line ---------------------------------------------------
+
+
+@pytest.mark.parametrize("char", ["\0", "\x07", "\ufffe"])
+def test_record_control_character_is_reported_at_its_line(started: tuple[Path, str], run_cli: RunCli,
+                                                          char: str) -> None:
+    project, run_id = started
+    path, before, line = replace_in_record(project, run_id, "summary: ''", f"summary: 'a{char}b'")
+    result = run_cli("run", "mark", run_id, "announce", "--status", "done", "-C", project)
+    assert_error(result, RECORD, line, f"character U+{ord(char):04X} is not allowed")
+    assert "<unicode string>" not in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_front_matter_control_character_line_counts_from_the_file(write_project: Callable[..., Path],
+                                                                 run_cli: RunCli) -> None:
+    project = write_project({"content/index.md": "---\ntitle: Home\nowner: \"é\"\ndescription: 'a\0'\n---\n# H\n"})
+    assert_error(run_cli("build", "-C", project), "content/index.md", 4, "character U+0000 is not allowed")
