@@ -6,6 +6,7 @@ Each test replays one defect found after the first round of fixes; every YAML ca
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,3 +101,23 @@ def test_front_matter_control_character_line_counts_from_the_file(write_project:
                                                                  run_cli: RunCli) -> None:
     project = write_project({"content/index.md": "---\ntitle: Home\nowner: \"é\"\ndescription: 'a\0'\n---\n# H\n"})
     assert_error(run_cli("build", "-C", project), "content/index.md", 4, "character U+0000 is not allowed")
+
+
+# --- YAML: a flow list of millions of tiny values is refused at once -----------------------------------------------
+
+
+def test_record_with_millions_of_values_is_refused_fast(started: tuple[Path, str], run_cli: RunCli) -> None:
+    project, run_id = started
+    flood = "[" + "0," * 2_000_000 + "0]"  # 4 MB: under the size limit, ~6 s to parse in full
+    path, before, line = replace_in_record(project, run_id, "summary: ''", f"summary: {flood}")
+    started_at = time.monotonic()
+    result = run_cli("run", "mark", run_id, "announce", "--status", "done", "-C", project)
+    elapsed = time.monotonic() - started_at
+    assert_error(result, RECORD, line, "YAML document has more than 500,000 values")
+    assert path.read_bytes() == before
+    assert elapsed < 3.5, f"took {elapsed:.1f} s"
+
+
+def test_site_yml_value_limit_is_tighter(write_project: Callable[..., Path], run_cli: RunCli) -> None:
+    project = write_project({"content/site.yml": "title: Ops\nnav: [" + "a," * 150_000 + "a]\n"})
+    assert_error(run_cli("build", "-C", project), "content/site.yml", 2, "more than 100,000 values")

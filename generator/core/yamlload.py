@@ -7,7 +7,8 @@ built, and always with the file and line:
 
 * aliases, anchors and ``<<`` merge keys (an alias bomb is a few lines of YAML);
 * nesting deeper than :attr:`Limits.depth`, integers longer than :attr:`Limits.digits`
-  digits, documents larger than :attr:`Limits.size` bytes;
+  digits, documents larger than :attr:`Limits.size` bytes or with more than
+  :attr:`Limits.nodes` values;
 * duplicate keys (YAML would silently keep the last one) and mappings or lists as keys;
 * tags other than the plain YAML types, and more than one document.
 
@@ -45,10 +46,13 @@ class Limits:
     """Deepest nesting of mappings and lists."""
     digits: int = 18
     """Longest integer, in digits (18 digits fit in 64 bits)."""
+    nodes: int = 100_000
+    """Most values (scalars, mappings, lists): each costs a few microseconds, so a flow list of
+    millions of tiny items is refused at once instead of parsed for half a minute."""
 
 
-RECORD_LIMITS = Limits(size=16 * MB)
-"""Run records: a 200-item record is ~60 KB."""
+RECORD_LIMITS = Limits(size=16 * MB, nodes=500_000)
+"""Run records: a 200-item record is ~60 KB and ~5,000 values."""
 SETTINGS_LIMITS = Limits(size=1 * MB)
 """Front matter and ``site.yml``."""
 
@@ -136,10 +140,15 @@ def _compose(loader: _Loader, path: str, limits: Limits, error: type[LaunchbookE
     stack: list[_Frame] = []
     root: Any = _NOTHING
     documents = 0
+    nodes = 0
     while True:
         event = loader.get_event()
         kind = type(event)
         line = event.start_mark.line + 1 + offset
+        if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            nodes += 1
+            if nodes > limits.nodes:
+                raise error(f"YAML document has more than {limits.nodes:,} values", path, line)
         if kind is yaml.ScalarEvent:
             if event.anchor is not None:
                 raise error(f"YAML anchors (&{event.anchor}) are not allowed", path, line)
@@ -197,7 +206,8 @@ def _compose(loader: _Loader, path: str, limits: Limits, error: type[LaunchbookE
 def _scalar(loader: _Loader, event: yaml.ScalarEvent, path: str, limits: Limits, error: type[LaunchbookError],
             line: int) -> Any:
     tag = event.tag
-    if tag is None or tag == "!":
+    explicit = tag is not None and tag != "!"
+    if not explicit:
         if not event.implicit[0]:
             return event.value  # quoted: always text
         tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
@@ -207,9 +217,11 @@ def _scalar(loader: _Loader, event: yaml.ScalarEvent, path: str, limits: Limits,
     value = event.value
     if name in ("str", "timestamp"):  # times and dates stay text: formats define them as ISO 8601 strings
         return value
-    if name in _CHECKED and loader.resolve(yaml.ScalarNode, value, (True, False))[len(_TAG):] not in _CHECKED[name]:
+    if explicit and name in _CHECKED:
         # An explicit tag on text that is not of its type ("!!int abc") is refused, not a crash or a lost value.
-        raise error(f"{value[:40]!r} is not a valid {_shown(tag)}", path, line)
+        resolved = loader.resolve(yaml.ScalarNode, value, (True, False))
+        if resolved[len(_TAG):] not in _CHECKED[name]:
+            raise error(f"{value[:40]!r} is not a valid {_shown(tag)}", path, line)
     if name == "null":
         return None
     if name == "bool":
