@@ -121,3 +121,72 @@ def test_record_with_millions_of_values_is_refused_fast(started: tuple[Path, str
 def test_site_yml_value_limit_is_tighter(write_project: Callable[..., Path], run_cli: RunCli) -> None:
     project = write_project({"content/site.yml": "title: Ops\nnav: [" + "a," * 150_000 + "a]\n"})
     assert_error(run_cli("build", "-C", project), "content/site.yml", 2, "more than 100,000 values")
+
+
+# --- Links: a run's own folder, a checklist's runs folder, content/runs itself -------------------------------------
+
+SECRET = "TOP-SECRET-a7d31c"
+
+
+def tree_mentions(folder: Path, needle: str = SECRET) -> list[str]:
+    if not folder.exists():
+        return []
+    return sorted(str(p) for p in folder.rglob("*") if p.is_file() and needle.encode() in p.read_bytes())
+
+
+def test_a_run_folder_linked_out_never_publishes_evidence_from_there(started: tuple[Path, str], run_cli: RunCli,
+                                                                     tmp_path: Path) -> None:
+    project, run_id = started
+    proof = tmp_path / "proof.txt"
+    proof.write_text("ok\n")
+    assert run_cli("run", "mark", run_id, "announce", "--status", "done", "--evidence", proof,
+                   "-C", project).exit_code == 0
+    run_folder = find_run(project, run_id).folder
+    elsewhere = tmp_path / "home-of-someone"
+    (elsewhere / "evidence").mkdir(parents=True)
+    (elsewhere / "evidence/proof.txt").write_text(f"{SECRET}\n")  # the planted link shows this instead
+    for stored in (run_folder / "evidence").iterdir():
+        stored.unlink()
+    (run_folder / "evidence").rmdir()
+    run_folder.rmdir()
+    run_folder.symlink_to(elsewhere, target_is_directory=True)
+    shown = run_folder.relative_to(project).as_posix()
+    for args in (("build",), ("run", "show", run_id), ("verify",)):
+        result = run_cli(*args, "-C", project)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.stderr.startswith(f"Error: {shown}: is a symbolic link"), (args, result.stderr)
+        assert "Traceback" not in result.output
+    assert tree_mentions(project / "output") == []
+
+
+def test_a_checklist_runs_folder_linked_to_a_sibling_is_one_error_naming_the_link(started: tuple[Path, str],
+                                                                                   run_cli: RunCli) -> None:
+    project, _ = started
+    (project / "content/runs/alias").symlink_to("deploy", target_is_directory=True)
+    result = run_cli("build", "-C", project)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: content/runs/alias: is a symbolic link (to deploy)"), result.stderr
+
+
+def test_content_runs_linked_out_of_content_is_refused(started: tuple[Path, str], run_cli: RunCli,
+                                                        tmp_path: Path) -> None:
+    project, run_id = started
+    runs = project / "content/runs"
+    record = find_run(project, run_id).path
+    record.write_text(record.read_text().replace("operator: Olga", f"operator: {SECRET}"))
+    runs.rename(tmp_path / "runs-elsewhere")
+    runs.symlink_to(tmp_path / "runs-elsewhere", target_is_directory=True)
+    result = run_cli("build", "-C", project)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: content/runs: leads out of"), result.stderr
+    assert tree_mentions(project / "output") == []
+
+
+def test_content_itself_may_be_a_link(started: tuple[Path, str], run_cli: RunCli, tmp_path: Path) -> None:
+    """Where content/ lives is the project owner's choice; nothing under it may lead out of it."""
+    project, run_id = started
+    (project / "content").rename(tmp_path / "content-elsewhere")
+    (project / "content").symlink_to(tmp_path / "content-elsewhere", target_is_directory=True)
+    result = run_cli("build", "-C", project)
+    assert result.exit_code == 0, result.output
+    assert list((project / "output/runs/deploy").glob(f"{run_id}.html"))
