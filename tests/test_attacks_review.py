@@ -6,6 +6,7 @@ Each test replays one defect found after the first round of fixes; every YAML ca
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -190,3 +191,64 @@ def test_content_itself_may_be_a_link(started: tuple[Path, str], run_cli: RunCli
     result = run_cli("build", "-C", project)
     assert result.exit_code == 0, result.output
     assert list((project / "output/runs/deploy").glob(f"{run_id}.html"))
+
+
+# --- Keys: pasted into a page, a JSON service-account file, quoted --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pem_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def test_a_key_pasted_into_a_markdown_page_is_refused_at_its_line(run_project: Path, run_cli: RunCli,
+                                                                 pem_key: str) -> None:
+    quoted = "".join(f"> {line}\n" for line in pem_key.splitlines())
+    for name, body in (("break-glass.md", f"# Break glass\n\nThe key:\n\n```\n{pem_key}```\n"),
+                       ("quoted.md", f"# Quoted\n\nSee below.\n\n\n{quoted}")):
+        page = run_project / "content" / name
+        page.write_text(body)
+        for command in ("build", "lint"):
+            result = run_cli(command, "-C", run_project)
+            assert result.exit_code == 1, (name, command, result.output)
+            assert f"content/{name}:6: " in result.output, (name, command, result.output)
+            assert "holds a PEM private key" in result.output, (name, command, result.output)
+            assert "PRIVATE KEY-----" not in result.output
+        assert not (run_project / "output").exists()
+        page.unlink()
+
+
+def test_a_json_service_account_key_under_content_is_refused(run_project: Path, run_cli: RunCli,
+                                                             pem_key: str) -> None:
+    (run_project / "content/files").mkdir()
+    (run_project / "content/files/sa.json").write_text(
+        json.dumps({"type": "service_account", "private_key_id": "abc", "private_key": pem_key}))
+    result = run_cli("build", "-C", run_project)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: content/files/sa.json: is a PEM private key"), result.stderr
+
+
+def test_a_json_key_is_refused_as_evidence(started: tuple[Path, str], run_cli: RunCli, pem_key: str,
+                                           tmp_path: Path) -> None:
+    project, run_id = started
+    key = tmp_path / "credentials.json"
+    key.write_text(json.dumps({"private_key": pem_key}))
+    record = find_run(project, run_id).path
+    before = record.read_bytes()
+    result = run_cli("run", "mark", run_id, "announce", "--status", "done", "--evidence", key, "-C", project)
+    assert result.exit_code == 1 and "refusing to attach a PEM private key" in result.stderr, result.output
+    assert record.read_bytes() == before
+
+
+def test_prose_about_key_files_is_not_a_key(run_project: Path, run_cli: RunCli) -> None:
+    (run_project / "content/rotation.md").write_text(
+        "# Rotation\n\nThe file begins with -----BEGIN PRIVATE KEY----- and finishes with the line "
+        "-----END PRIVATE KEY----- exactly.\n\n```\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow...(redacted)\n"
+        "-----END RSA PRIVATE KEY-----\n```\n")
+    result = run_cli("build", "-C", run_project)
+    assert result.exit_code == 0, result.output
