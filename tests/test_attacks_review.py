@@ -7,9 +7,12 @@ Each test replays one defect found after the first round of fixes; every YAML ca
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from xml.etree import ElementTree
 
 import pytest
 from click.testing import Result
@@ -252,3 +255,25 @@ def test_prose_about_key_files_is_not_a_key(run_project: Path, run_cli: RunCli) 
         "-----END RSA PRIVATE KEY-----\n```\n")
     result = run_cli("build", "-C", run_project)
     assert result.exit_code == 0, result.output
+
+
+# --- Links: sitemap.xml URLs are percent-encoded like every other link ---------------------------------------------
+
+
+def test_sitemap_urls_name_the_files_they_list(write_project: Callable[..., Path], run_cli: RunCli) -> None:
+    names = ["q?a.md", "hash#top.md", "pct%2e%2e.md", "back\\slash.md", "sp ace.md", "%2f%2fevil.md", "amp&x.md",
+             "JaVaScRiPt:x/c.md"]
+    files = {f"content/{name}": f"# Page {n}\n\n- [ ] step {n}\n" for n, name in enumerate(names)}
+    project = write_project({**files, "content/index.md": "# Home\n",
+                             "content/site.yml": "title: T\nbase_url: https://runbooks.example/\n"})
+    result = run_cli("build", "-C", project)
+    assert result.exit_code == 0, result.output
+    out = project / "output"
+    root = ElementTree.parse(out / "sitemap.xml").getroot()
+    locs = [loc.text or "" for loc in root.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    assert len(locs) == len(names) + 1
+    for loc in locs:
+        url = urlsplit(loc)
+        assert (url.scheme, url.netloc, url.query, url.fragment) == ("https", "runbooks.example", "", ""), loc
+        assert not re.search(r"[\s\\\"<>]", loc), loc
+        assert (out / unquote(url.path).lstrip("/")).is_file(), loc
