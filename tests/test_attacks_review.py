@@ -7,6 +7,7 @@ Each test replays one defect found after the first round of fixes; every YAML ca
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -277,3 +278,25 @@ def test_sitemap_urls_name_the_files_they_list(write_project: Callable[..., Path
         assert (url.scheme, url.netloc, url.query, url.fragment) == ("https", "runbooks.example", "", ""), loc
         assert not re.search(r"[\s\\\"<>]", loc), loc
         assert (out / unquote(url.path).lstrip("/")).is_file(), loc
+
+
+# --- Evidence: a FIFO, a device or a folder is refused at once, by what it is --------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_evidence_that_is_not_a_regular_file_is_refused_without_reading(started: tuple[Path, str], run_cli: RunCli,
+                                                                        tmp_path: Path, kind: str) -> None:
+    project, run_id = started
+    target = tmp_path / kind
+    if kind == "fifo":
+        os.mkfifo(target)  # opening it would block until a writer came
+    elif kind == "device":
+        target.symlink_to("/dev/zero")  # reading it would never end
+    else:
+        target.mkdir()
+    record = find_run(project, run_id).path
+    before = record.read_bytes()
+    result = run_cli("run", "mark", run_id, "announce", "--status", "done", "--evidence", target, "-C", project)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"Error: evidence file not a regular file: {target}\n", result.stderr
+    assert record.read_bytes() == before
