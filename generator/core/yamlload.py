@@ -206,11 +206,12 @@ def _compose(loader: _Loader, path: str, limits: Limits, error: type[LaunchbookE
 def _scalar(loader: _Loader, event: yaml.ScalarEvent, path: str, limits: Limits, error: type[LaunchbookError],
             line: int) -> Any:
     tag = event.tag
-    explicit = tag is not None and tag != "!"
-    if not explicit:
+    explicit = True
+    if tag is None or tag == "!":
         if not event.implicit[0]:
             return event.value  # quoted: always text
         tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        explicit = False
     if not tag.startswith(_TAG):
         raise error(f"YAML tag {_shown(tag)} is not allowed", path, line)
     name = tag[len(_TAG):]
