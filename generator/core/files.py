@@ -1,5 +1,5 @@
 """Files: the one atomic write, the one file hash, the one pickle cache entry, the one
-"regular file inside this folder" check.
+"regular file (or real folder) inside this folder" check.
 
 Every file launchbook writes into a project goes through :func:`atomic_write` (temp
 file beside the target, fsync, rename, the folder fsynced, the temp file removed on any
@@ -205,6 +205,21 @@ def regular_file(path: Path, inside: Path, *, shown: str | Path | None = None, l
     inside_folder(path, inside, shown=where, line=line)
     if not Path(path).is_file():
         raise SourceError("is not a regular file", where, line)
+    return path
+
+
+def real_folder(path: Path, inside: Path, *, shown: str | Path | None = None, line: int | None = None) -> Path:
+    """``path`` when it is not a symbolic link and its real location is inside ``inside`` (a
+    missing folder passes: there is nothing to read through); else :class:`SourceError`.
+
+    For folders whose files are trusted as a whole (a run's evidence, a checklist's runs): a
+    link there would publish, embed and sign whatever it points at.
+    """
+    if os.path.islink(path):
+        raise SourceError(f"is a symbolic link (to {os.readlink(path)}); launchbook reads this folder only as a "
+                          "real folder, never through a link", shown if shown is not None else path, line)
+    if os.path.lexists(path):
+        inside_folder(path, inside, shown=shown, line=line)
     return path
 
 

@@ -7,7 +7,8 @@ built, and always with the file and line:
 
 * aliases, anchors and ``<<`` merge keys (an alias bomb is a few lines of YAML);
 * nesting deeper than :attr:`Limits.depth`, integers longer than :attr:`Limits.digits`
-  digits, documents larger than :attr:`Limits.size` bytes;
+  digits, documents larger than :attr:`Limits.size` bytes or with more than
+  :attr:`Limits.nodes` values;
 * duplicate keys (YAML would silently keep the last one) and mappings or lists as keys;
 * tags other than the plain YAML types, and more than one document.
 
@@ -45,10 +46,13 @@ class Limits:
     """Deepest nesting of mappings and lists."""
     digits: int = 18
     """Longest integer, in digits (18 digits fit in 64 bits)."""
+    nodes: int = 100_000
+    """Most values (scalars, mappings, lists): each costs a few microseconds, so a flow list of
+    millions of tiny items is refused at once instead of parsed for half a minute."""
 
 
-RECORD_LIMITS = Limits(size=16 * MB)
-"""Run records: a 200-item record is ~60 KB."""
+RECORD_LIMITS = Limits(size=16 * MB, nodes=500_000)
+"""Run records: a 200-item record is ~60 KB and ~5,000 values."""
 SETTINGS_LIMITS = Limits(size=1 * MB)
 """Front matter and ``site.yml``."""
 
@@ -83,6 +87,8 @@ class YamlSeq(list):  # type: ignore[type-arg]
 _TAG = "tag:yaml.org,2002:"
 _NOTHING: Any = object()
 _DIGIT = re.compile(r"[0-9a-fA-F]")
+_CHECKED = {"null": ("null",), "bool": ("bool",), "int": ("int",), "float": ("float", "int")}
+"""Explicit scalar tags, and the types plain text must resolve to for each."""
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -118,6 +124,12 @@ def load_yaml(text: str, path: str, limits: Limits, *, error: type[LaunchbookErr
         mark = exc.context_mark or exc.problem_mark
         line = mark.line + first_line if mark is not None else first_line
         raise error(f"invalid {what}: {exc.problem or exc.context or exc}", path, line) from None
+    except yaml.reader.ReaderError as exc:
+        # A character YAML refuses (NUL, other control characters): libyaml gives its byte position.
+        before = text.encode("utf-8", "surrogatepass")[:exc.position]
+        line = first_line + before.count(b"\n") + before.replace(b"\r\n", b"").count(b"\r")
+        raise error(f"invalid {what}: character U+{exc.character:04X} is not allowed ({exc.reason})", path,
+                    line) from None
     except yaml.YAMLError as exc:
         raise error(f"invalid {what}: {exc}", path, first_line) from None
     finally:
@@ -128,10 +140,15 @@ def _compose(loader: _Loader, path: str, limits: Limits, error: type[LaunchbookE
     stack: list[_Frame] = []
     root: Any = _NOTHING
     documents = 0
+    nodes = 0
     while True:
         event = loader.get_event()
         kind = type(event)
         line = event.start_mark.line + 1 + offset
+        if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            nodes += 1
+            if nodes > limits.nodes:
+                raise error(f"YAML document has more than {limits.nodes:,} values", path, line)
         if kind is yaml.ScalarEvent:
             if event.anchor is not None:
                 raise error(f"YAML anchors (&{event.anchor}) are not allowed", path, line)
@@ -189,16 +206,23 @@ def _compose(loader: _Loader, path: str, limits: Limits, error: type[LaunchbookE
 def _scalar(loader: _Loader, event: yaml.ScalarEvent, path: str, limits: Limits, error: type[LaunchbookError],
             line: int) -> Any:
     tag = event.tag
+    explicit = True
     if tag is None or tag == "!":
         if not event.implicit[0]:
             return event.value  # quoted: always text
         tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        explicit = False
     if not tag.startswith(_TAG):
         raise error(f"YAML tag {_shown(tag)} is not allowed", path, line)
     name = tag[len(_TAG):]
     value = event.value
     if name in ("str", "timestamp"):  # times and dates stay text: formats define them as ISO 8601 strings
         return value
+    if explicit and name in _CHECKED:
+        # An explicit tag on text that is not of its type ("!!int abc") is refused, not a crash or a lost value.
+        resolved = loader.resolve(yaml.ScalarNode, value, (True, False))
+        if resolved[len(_TAG):] not in _CHECKED[name]:
+            raise error(f"{value[:40]!r} is not a valid {_shown(tag)}", path, line)
     if name == "null":
         return None
     if name == "bool":

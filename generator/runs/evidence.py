@@ -39,8 +39,9 @@ def check_source(value: str, base: Path) -> Path | None:
     if is_url(value):
         return None
     path = (base / value).expanduser()
-    if not path.is_file():
-        raise SourceError(f"evidence file not found: {value}")
+    if not path.is_file():  # a FIFO, device or folder is never opened (it could block or never end)
+        what = "not a regular file" if path.exists() else "not found"
+        raise SourceError(f"evidence file {what}: {value}")
     return path
 
 

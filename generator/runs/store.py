@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.core.errors import SourceError
-from generator.core.files import atomic_write, inside_folder, load_pickle, regular_file, store_pickle
+from generator.core.files import atomic_write, inside_folder, load_pickle, real_folder, regular_file, store_pickle
 from generator.core.locks import locked
 from generator.runs.codec import RUN_ID, dump_record, load_record
 from generator.runs.record import RunRecord
@@ -57,12 +57,16 @@ def all_run_files(project: Path) -> list[RunFile]:
     root = runs_dir(project)
     if not root.is_dir():
         return []
+    # A record, its checklist's folder or its run's folder read through a link would publish (and
+    # seal) files from elsewhere. content/ itself may be a link; content/runs must stay inside it.
+    inside_folder(root, project / RUNS.parent, shown=RUNS.as_posix())
     files = [RunFile(p, project) for p in sorted(root.glob("*/*.yml")) if not p.name.startswith(".")]
-    for folder in {f.path.parent for f in files}:  # a record read through a link would publish a file from elsewhere
-        inside_folder(folder, root, shown=folder.relative_to(project).as_posix())
+    for folder in sorted({f.path.parent for f in files}):
+        real_folder(folder, root, shown=folder.relative_to(project).as_posix())
     for file in files:
         if file.path.is_symlink():
             regular_file(file.path, root, shown=file.shown)
+        real_folder(file.folder, root, shown=file.folder.relative_to(project).as_posix())
     return files
 
 

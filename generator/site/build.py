@@ -32,7 +32,7 @@ from generator.parallel import Progress, map_chunks
 from generator.site.links import check_links
 from generator.site.result import BuildResult
 from generator.site.nav import (
-    EXPAND_ALL_UP_TO, HOME, NavNode, breadcrumbs, build_nav, output_path, relative_url, walk,
+    EXPAND_ALL_UP_TO, HOME, NavNode, breadcrumbs, build_nav, output_path, relative_url, url_path, walk,
 )
 from generator.core.templating import theme_assets, theme_dirs
 from generator.site.render import render_page, site_environment
@@ -223,9 +223,10 @@ def render_site(
     run_pages = RunPages(env, runs, config, common, navs, checks or {}, integrity, shared, file_hash)
     count += render_runs(writer, run_pages, reuse, progress)
     if config.base_url:
-        urls = sorted([HOME, *(output_path(d.rel_path) for d in documents if d is not home_doc),
-                       *(v.url for v in runs), *(["runs/index.html"] if runs else []),
-                       *(["runs/audit.html"] if runs and integrity is not None else [])])
+        urls = [url_path(url) for url in sorted([  # encoded: a name's '?', '#', '%', '\\' or space stays in the path
+            HOME, *(output_path(d.rel_path) for d in documents if d is not home_doc),
+            *(v.url for v in runs), *(["runs/index.html"] if runs else []),
+            *(["runs/audit.html"] if runs and integrity is not None else [])])]
         writer.write("sitemap.xml", render_page(env, "sitemap.xml", "sitemap.xml", config, urls=urls))
     for rel, path in theme_assets(themes).items():
         writer.copy(rel, path)

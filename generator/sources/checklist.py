@@ -14,8 +14,9 @@ from pathlib import PurePosixPath
 
 from markdown_it.token import Token
 
-from generator.core.errors import SourceError
 from generator.core.diagnostics import Diagnostic
+from generator.core.errors import SourceError
+from generator.core.keyfiles import pem_private_key_at
 from generator.model import Checklist, Heading, Item, ItemState, Page, SignoffRole
 from generator.sources.frontmatter import FrontMatter, split_front_matter
 from generator.sources.ids import EXPLICIT_ID, AnchorSet, item_id, normalise, slugify
@@ -63,6 +64,10 @@ def is_optional(text: str) -> bool:
 
 def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
     """Parse one Markdown file's bytes. ``source`` is the path shown in messages."""
+    key_at = pem_private_key_at(data)
+    if key_at is not None:  # a page is published (and indexed for search) as it is, code blocks and all
+        raise SourceError("holds a PEM private key; every page under content/ is published, so keep keys "
+                          "elsewhere (the default is .launchbook/keys/)", source, data.count(b"\n", 0, key_at) + 1)
     text, warnings = decode_source(data, source)
     repaired = repair_text(text, source)
     warnings.extend(repaired.warnings)
