@@ -76,6 +76,8 @@ def locate(root: Path, url_path: str) -> Path | str | None:
     try:
         base = root.resolve(strict=True)
         found = base.joinpath(*parts).resolve(strict=True)
+        if not found.is_relative_to(base):
+            return None
         if found.is_dir():
             if not text.endswith("/"):
                 return "/" + "".join(quote(part) + "/" for part in parts)
