@@ -107,6 +107,7 @@ def test_symlinks_out_of_the_output_folder_are_404(attacked: Served) -> None:
     "/%2E%2E/%2e%2e/etc/passwd", "/..%2fsecret.txt", "/..%2F..%2Fetc%2Fpasswd", "/..\\secret.txt",
     "/..%5csecret.txt", "/%5c..%5c..%5cetc%5cpasswd", "//etc/passwd", "/%2fetc%2fpasswd", "/./../secret.txt",
     "/private/%2e%2e/%2e%2e/secret.txt", "http://127.0.0.1/../secret.txt",
+    "/checklists/../index.html", "/checklists/%2e%2e/index.html",  # dot segments are refused even when inside
 ])
 def test_path_traversal_is_404(attacked: Served, path: str) -> None:
     status, answer = get(port_of(attacked.url), path)
@@ -178,6 +179,7 @@ def small_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[se
     output = tmp_path / "output"
     output.mkdir()
     (output / "index.html").write_text("<!doctype html><title>home</title><body><p>home</p></body>")
+    (output / "big.bin").write_bytes(b"\0" * 16_000_000)
     server = serve.LiveServer(tmp_path, output, lambda: None, "127.0.0.1", 0, report=lambda _message: None)
     thread = threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -223,6 +225,25 @@ def test_handler_threads_are_capped_and_over_the_cap_answer_503_at_once(small_se
         for sock in idle:
             sock.close()
     wait_for(lambda: get(port, "/", "localhost")[0] == 200, seconds=5)
+
+
+def test_clients_that_stop_reading_are_dropped(small_server: serve.LiveServer) -> None:
+    port = small_server.server.server_address[1]
+    stuck = []
+    try:
+        for _ in range(4):  # every handler thread blocked writing 16 MB nobody reads
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(5)
+            sock.connect(("127.0.0.1", port))
+            sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            stuck.append(sock)
+        time.sleep(0.2)
+        assert get(port, "/", "localhost")[0] == 503
+        wait_for(lambda: get(port, "/", "localhost")[0] == 200, seconds=5)  # after REQUEST_TIMEOUT, not never
+    finally:
+        for sock in stuck:
+            sock.close()
 
 
 def test_idle_and_slowloris_clients_are_dropped_after_the_timeout(small_server: serve.LiveServer) -> None:
@@ -289,6 +310,10 @@ def filled(command: click.Command, dummy: Path) -> list[str]:
 COMMANDS = list(commands_with_project(cli))
 
 
+def fail_if_served(*_args: object, **_kwargs: object) -> None:
+    raise AssertionError("serve started on a folder that is not a project")
+
+
 def test_every_project_command_is_enumerated() -> None:
     names = {" ".join(path) for path, _ in COMMANDS}
     assert {"build", "serve", "lint", "verify", "checkpoint", "bundle", "report", "run start", "run list"} <= names
@@ -307,6 +332,7 @@ def test_a_mistyped_project_is_refused_and_nothing_is_created(tmp_path: Path, mo
     if kind == "not-a-project":
         project.mkdir()
     monkeypatch.chdir(work)
+    monkeypatch.setattr(serve.LiveServer, "__init__", fail_if_served)
     before = sorted(tmp_path.rglob("*"))
     result = CliRunner().invoke(cli, [*path, *filled(command, dummy), "-C", str(project)])
     assert result.exit_code == 1, result.output

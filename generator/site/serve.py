@@ -13,6 +13,8 @@ import http.server
 import io
 import json
 import mimetypes
+import os
+import shutil
 import socket
 import sys
 import threading
@@ -160,30 +162,37 @@ def make_handler(output: Path, state: BuildState, stopping: threading.Event,
             found = locate(output, path)
             if isinstance(found, str):
                 self._send(301, "text/plain; charset=utf-8", b"", body, Location=found)
-                return
-            html = found.suffix == ".html" if found is not None else path.endswith(("/", ".html"))
-            try:
-                content = found.read_bytes() if found is not None else None
-            except OSError:
-                content = None
-            if content is None and not html:
+            elif found is not None and found.suffix == ".html":
+                self._page(200, found, body)
+            elif found is None and path.endswith(("/", ".html")):
+                self._page(404, locate(output, "/404.html"), body)
+            elif found is None or not self._stream_file(found, body):
                 self.send_error(404)
-                return
-            code = 200
-            if content is None:
-                code = 404
-                missing = locate(output, "/404.html")
-                try:
-                    content = missing.read_bytes() if isinstance(missing, Path) else NOT_BUILT
-                except OSError:
-                    content = NOT_BUILT
-            if html:
-                marker = content.rfind(b"</body>")
-                content = content[:marker] + TAG + content[marker:] if marker >= 0 else content + TAG
-                kind = "text/html; charset=utf-8"
-            else:
-                kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
-            self._send(code, kind, content, body)
+
+        def _page(self, code: int, found: Path | str | None, body: bool) -> None:
+            """An HTML page with the reload script added (the site's 404 page when there is none)."""
+            try:
+                content = found.read_bytes() if isinstance(found, Path) else NOT_BUILT
+            except OSError:
+                code, content = 404, NOT_BUILT
+            marker = content.rfind(b"</body>")
+            content = content[:marker] + TAG + content[marker:] if marker >= 0 else content + TAG
+            self._send(code, "text/html; charset=utf-8", content, body)
+
+        def _stream_file(self, found: Path, body: bool) -> bool:
+            """Any other file, streamed (each write bounded by REQUEST_TIMEOUT); False if it cannot be read."""
+            try:
+                source = found.open("rb")
+            except OSError:
+                return False
+            with source:
+                self.send_response(200)
+                self.send_header("Content-Type", mimetypes.guess_type(found.name)[0] or "application/octet-stream")
+                self.send_header("Content-Length", str(os.fstat(source.fileno()).st_size))
+                self.end_headers()
+                if body:
+                    shutil.copyfileobj(source, self.wfile)
+            return True
 
         def _events(self, body: bool) -> None:
             if not self.server.streams.acquire(blocking=False):
