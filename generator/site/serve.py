@@ -5,6 +5,14 @@ tag (never written to the output), which listens on a Server-Sent Events stream 
 reloads the page after each successful rebuild. A failed build keeps the server and the
 last good output: the error is printed and shown over every open page until a change
 fixes it.
+
+It is a local preview server, hardened for the browser next to it: it answers only to
+``localhost`` names, IP literals and the name given to ``--address`` (421 otherwise, so a
+DNS-rebinding page cannot read it), serves only files whose real path is inside the output
+folder (symlinks out, dot segments, NUL bytes, over-long names: 404), handles at most
+MAX_HANDLERS requests and MAX_EVENT_STREAMS open pages at once (503 beyond, at once), and
+drops a client that takes longer than REQUEST_TIMEOUT to send its request or to take an
+answer. A client going away is never reported.
 """
 
 from __future__ import annotations
