@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import sys
@@ -9,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from generator import __version__
-
+from generator.core.errors import ConfigError
 
 WARNINGS_SHOWN = 50
 
@@ -47,9 +49,33 @@ def audit_hook(project: Path, trust: list[Path], records: dict[str, Any]) -> Any
     return audit_project(project, trust, records=records)
 
 
-def project_option(function: Any) -> Any:
-    return click.option("-C", "project", type=click.Path(file_okay=False, path_type=Path), default=".",
-                        show_default=True, help="Project folder (holds content/).")(function)
+def require_project(project: Path) -> None:
+    """Refuse a folder without ``content/`` (the sources every command reads, or writes runs into)."""
+    if not (project / "content").is_dir():
+        what = "no such folder" if not project.exists() else "content folder not found"
+        raise ConfigError(f"no launchbook project here ({what}); pass -C with the project folder, or create one with "
+                          f"`launchbook new {project}`", project)
+
+
+def project_option(function: Any = None, *, unless: str = "") -> Any:
+    """The shared ``-C PROJECT`` option; the command runs only when PROJECT is a project.
+
+    ``unless`` names an argument that, when given, lets the command run without a project
+    as long as ``-C`` itself was not given (``verify FILE.pdf``, ``lint FILE.md``).
+    """
+
+    def decorate(command: Any) -> Any:
+        @functools.wraps(command)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            explicit = click.get_current_context().get_parameter_source("project") is not ParameterSource.DEFAULT
+            if explicit or not (unless and kwargs.get(unless)):
+                require_project(kwargs["project"])
+            return command(*args, **kwargs)
+
+        return click.option("-C", "project", type=click.Path(file_okay=False, path_type=Path), default=".",
+                            show_default=True, help="Project folder (holds content/).")(checked)
+
+    return decorate(function) if function is not None else decorate
 
 
 def json_option(function: Any) -> Any:

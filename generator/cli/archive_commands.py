@@ -60,7 +60,7 @@ def keys_new(name: str, out: Path, no_passphrase: bool, project: Path, as_json: 
               help="A trusted signer certificate (PEM); repeatable. site.yml 'trust' is added.")
 @click.option("--since", "since", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A checkpoint the ledger must extend (consistency proof); repeatable.")
-@project_option
+@project_option(unless="targets")
 @json_option
 def verify_command(targets: tuple[Path, ...], trust: tuple[Path, ...], since: tuple[Path, ...], project: Path,
                    as_json: bool) -> None:

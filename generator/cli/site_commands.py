@@ -12,8 +12,7 @@ from generator.cli.app import WARNINGS_SHOWN, audit_hook, cli, emit_json, json_o
 
 
 @cli.command()
-@click.option("-C", "project", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
-              help="Project folder (holds content/ and themes/).")
+@project_option
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output folder [default: PROJECT/output].")
 @click.option("--strict", is_flag=True, help="Fail on any warning (repairs, unknown keys, broken links).")
@@ -145,7 +144,7 @@ def serve_command(address: str, open_browser: bool, output: Path | None, project
 @click.option("--fix", is_flag=True, help="Rewrite the files with the repairs launchbook knows (BOM, CRLF, escaped "
               "exports, &nbsp; indentation, mojibake).")
 @click.option("--no-backup", is_flag=True, help="With --fix: do not keep FILE.bak copies.")
-@project_option
+@project_option(unless="paths")
 @json_option
 def lint_command(paths: tuple[Path, ...], fix: bool, no_backup: bool, project: Path, as_json: bool) -> None:
     """Check Markdown sources (default: PROJECT/content) and report every problem with

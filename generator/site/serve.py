@@ -5,12 +5,26 @@ tag (never written to the output), which listens on a Server-Sent Events stream 
 reloads the page after each successful rebuild. A failed build keeps the server and the
 last good output: the error is printed and shown over every open page until a change
 fixes it.
+
+It is a local preview server, hardened for the browser next to it: it answers only to
+``localhost`` names, IP literals and the name given to ``--address`` (421 otherwise, so a
+DNS-rebinding page cannot read it), serves only files whose real path is inside the output
+folder (symlinks out, dot segments, NUL bytes, over-long names: 404), handles at most
+MAX_HANDLERS requests and MAX_EVENT_STREAMS open pages at once (503 beyond, at once), and
+drops a client that takes longer than REQUEST_TIMEOUT to send its request or to take an
+answer. A client going away is never reported.
 """
 
 from __future__ import annotations
 
 import http.server
+import io
 import json
+import mimetypes
+import os
+import shutil
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +34,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator.core.errors import ConfigError, LaunchbookError
+from generator.site.guard import host_allowed, locate, read_head, refuse
 
+REQUEST_TIMEOUT = 5.0
+"""Seconds a client has to send a whole request head, and to take each write of the answer."""
+MAX_HANDLERS = 64
+"""Requests handled at once (one thread each); more get an immediate 503."""
+MAX_EVENT_STREAMS = 32
+"""Open live-reload streams (one per open page); more get 503."""
+KEEPALIVE = 15.0
+"""Seconds between keep-alive comments on an idle live-reload stream."""
 PREFIX = "/__launchbook/"
 CLIENT_JS = """\
 (function () {
@@ -49,6 +72,8 @@ CLIENT_JS = """\
 })();
 """
 TAG = b'<script src="/__launchbook/reload.js"></script>'
+NOT_BUILT = (b"<!doctype html><html lang=en><title>Not built yet</title><body><h1>Nothing built yet</h1>"
+             b"<p>See the terminal for the build error.</p></body></html>")
 
 
 @dataclass
@@ -81,73 +106,124 @@ def parse_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def make_handler(output: Path, state: BuildState, stopping: threading.Event) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, directory=str(output), **kwargs)
+def make_handler(output: Path, state: BuildState, stopping: threading.Event,
+                 bound: str = "127.0.0.1") -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        server: LiveHTTPServer
+        server_version = "launchbook"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
+        def log_message(self, format: str, *args: Any) -> None:
             pass
+
+        def handle(self) -> None:
+            """One request per connection, its head read within REQUEST_TIMEOUT (slow clients are dropped)."""
+            self.close_connection = True
+            self.rfile.close()  # the head is read from the socket directly, against a deadline
+            try:
+                head = read_head(self.connection, time.monotonic() + REQUEST_TIMEOUT)
+            except OSError:  # timed out, reset or closed before a whole request arrived
+                return
+            self.connection.settimeout(REQUEST_TIMEOUT)  # also bounds each write to a client that stops reading
+            self.rfile = io.BufferedReader(io.BytesIO(head or b""))  # type: ignore[assignment]
+            if head is None:
+                self.requestline, self.request_version, self.command = "", "", ""
+                self.send_error(431, "Request head too large")
+                return
+            self.handle_one_request()
 
         def end_headers(self) -> None:
             self.send_header("Cache-Control", "no-store")
             super().end_headers()
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
+            self._respond(body=True)
+
+        def do_HEAD(self) -> None:
+            self._respond(body=False)
+
+        def _respond(self, body: bool) -> None:
+            if not host_allowed(self.headers.get("Host"), bound):
+                self._send(421, "text/plain; charset=utf-8", b"launchbook serve answers only to localhost names "
+                           b"and the address it listens on (Host header refused)\n", body)
+                return
             path = urlsplit(self.path).path
             if path == PREFIX + "reload.js":
-                self._send(200, "text/javascript; charset=utf-8", CLIENT_JS.encode())
+                self._send(200, "text/javascript; charset=utf-8", CLIENT_JS.encode(), body)
             elif path == PREFIX + "status":
-                self._send(200, "application/json", json.dumps(state.snapshot()).encode())
+                self._send(200, "application/json", json.dumps(state.snapshot()).encode(), body)
             elif path == PREFIX + "events":
-                self._events()
-            elif self._is_html(path):
-                self._html(path)
+                self._events(body)
             else:
-                super().do_GET()
+                self._file(path, body)
 
-        def _send(self, code: int, kind: str, body: bytes) -> None:
+        def _send(self, code: int, kind: str, content: bytes, body: bool = True, **headers: str) -> None:
             self.send_response(code)
             self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(content)))
+            for name, value in headers.items():
+                self.send_header(name.replace("_", "-"), value)
             self.end_headers()
-            self.wfile.write(body)
+            if body:
+                self.wfile.write(content)
 
-        def _is_html(self, path: str) -> bool:
-            return path.endswith("/") or path.endswith(".html")
-
-        def _html(self, path: str) -> None:
-            target = Path(self.translate_path(path))
-            if target.is_dir():
-                target = target / "index.html"
-            if not target.resolve().is_relative_to(output.resolve()):
+        def _file(self, path: str, body: bool) -> None:
+            found = locate(output, path)
+            if isinstance(found, str):
+                self._send(301, "text/plain; charset=utf-8", b"", body, Location=found)
+            elif found is not None and found.suffix == ".html":
+                self._page(200, found, body)
+            elif found is None and path.endswith(("/", ".html")):
+                self._page(404, locate(output, "/404.html"), body)
+            elif found is None or not self._stream_file(found, body):
                 self.send_error(404)
+
+        def _page(self, code: int, found: Path | str | None, body: bool) -> None:
+            """An HTML page with the reload script added (the site's 404 page when there is none)."""
+            try:
+                content = found.read_bytes() if isinstance(found, Path) else NOT_BUILT
+            except OSError:
+                code, content = 404, NOT_BUILT
+            marker = content.rfind(b"</body>")
+            content = content[:marker] + TAG + content[marker:] if marker >= 0 else content + TAG
+            self._send(code, "text/html; charset=utf-8", content, body)
+
+        def _stream_file(self, found: Path, body: bool) -> bool:
+            """Any other file, streamed (each write bounded by REQUEST_TIMEOUT); False if it cannot be read."""
+            try:
+                source = found.open("rb")
+            except OSError:
+                return False
+            with source:
+                self.send_response(200)
+                self.send_header("Content-Type", mimetypes.guess_type(found.name)[0] or "application/octet-stream")
+                self.send_header("Content-Length", str(os.fstat(source.fileno()).st_size))
+                self.end_headers()
+                if body:
+                    shutil.copyfileobj(source, self.wfile)
+            return True
+
+        def _events(self, body: bool) -> None:
+            if not self.server.streams.acquire(blocking=False):
+                self._send(503, "text/plain; charset=utf-8", b"too many live-reload connections\n", body,
+                           Retry_After="5")
                 return
             try:
-                body = target.read_bytes()
-                code = 200
-            except OSError:
-                code = 404
-                try:
-                    body = (output / "404.html").read_bytes()
-                except OSError:
-                    body = (b"<!doctype html><html lang=en><title>Not built yet</title><body><h1>Nothing built yet"
-                            b"</h1><p>See the terminal for the build error.</p></body></html>")
-            marker = body.rfind(b"</body>")
-            body = body[:marker] + TAG + body[marker:] if marker >= 0 else body + TAG
-            self._send(code, "text/html; charset=utf-8", body)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                if body:
+                    self._stream()
+            finally:
+                self.server.streams.release()
 
-        def _events(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.end_headers()
+        def _stream(self) -> None:
             last: dict[str, Any] | None = None
             try:
                 while not stopping.is_set():
                     with state.changed:
                         current = state.snapshot()
                         if current == last:
-                            state.changed.wait(timeout=15)
+                            state.changed.wait(timeout=KEEPALIVE)
                             current = state.snapshot()
                     if current != last:
                         self.wfile.write(f"data: {json.dumps(current)}\n\n".encode())
@@ -155,10 +231,47 @@ def make_handler(output: Path, state: BuildState, stopping: threading.Event) -> 
                     else:
                         self.wfile.write(b": keep-alive\n\n")
                     self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError):
+            except OSError:  # the page went away, or stopped reading for REQUEST_TIMEOUT
                 pass
 
     return Handler
+
+
+class LiveHTTPServer(http.server.ThreadingHTTPServer):
+    """A threading HTTP server with at most MAX_HANDLERS threads; over the cap a request gets a quick 503."""
+
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, address: tuple[str, int], handler: type[http.server.BaseHTTPRequestHandler]) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.slots = threading.BoundedSemaphore(MAX_HANDLERS)
+        self.streams = threading.BoundedSemaphore(MAX_EVENT_STREAMS)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            refuse(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away is not news; anything else is one line, never a traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            return
+        print(f"serve: request from {client_address[0]} failed: {type(error).__name__}: {error}", file=sys.stderr)
 
 
 class LiveServer:
@@ -171,16 +284,14 @@ class LiveServer:
         self.stopping = threading.Event()
         self.output.mkdir(parents=True, exist_ok=True)
         try:
-            self.server = http.server.ThreadingHTTPServer((host, port),
-                                                          make_handler(self.output, self.state, self.stopping))
+            self.server = LiveHTTPServer((host, port), make_handler(self.output, self.state, self.stopping, host))
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-        self.server.daemon_threads = True
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        host, port = str(self.server.server_address[0]), self.server.server_address[1]
+        return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
     def rebuild(self, *, announce_skip: bool = True) -> bool:
         started = time.perf_counter()
