@@ -316,7 +316,8 @@ def test_keys_new_no_passphrase_is_explicit(tmp_path: Path, run_cli: RunCli,
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     monkeypatch.delenv("LAUNCHBOOK_SIGNING_PASSPHRASE", raising=False)
-    assert run_cli("keys", "new", "--no-passphrase", "--out", tmp_path / "k", "-C", tmp_path).exit_code == 0
+    monkeypatch.chdir(tmp_path)  # no project here: keys new works outside projects
+    assert run_cli("keys", "new", "--no-passphrase", "--out", tmp_path / "k").exit_code == 0
     assert pkcs12.load_key_and_certificates((tmp_path / "k/launchbook-signing.p12").read_bytes(), None)[0]
 
 
@@ -500,6 +501,7 @@ def test_run_records_and_reports_linked_from_elsewhere_are_refused(started: tupl
 def test_keys_new_never_writes_through_a_planted_link(tmp_path: Path, run_cli: RunCli, secret: Path) -> None:
     (tmp_path / "k").mkdir()
     (tmp_path / "k/launchbook-signing.pem").symlink_to(tmp_path / "elsewhere/cert-written-here")
+    (tmp_path / "content").mkdir()
     result = run_cli("keys", "new", "--no-passphrase", "--out", tmp_path / "k", "-C", tmp_path)
     assert result.exit_code == 1 and "refusing to overwrite" in result.stderr
     assert sorted(p.name for p in secret.parent.iterdir()) == ["shadow"]

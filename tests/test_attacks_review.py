@@ -300,3 +300,23 @@ def test_evidence_that_is_not_a_regular_file_is_refused_without_reading(started:
     assert result.exit_code == 1, result.output
     assert result.stderr == f"Error: evidence file not a regular file: {target}\n", result.stderr
     assert record.read_bytes() == before
+
+
+def test_active_evidence_is_published_as_text_never_as_a_page(started: tuple[Path, str], run_cli: Any,
+                                                              tmp_path: Path) -> None:
+    """An HTML or SVG evidence file would run its scripts on the site's own origin: it is
+    published with ``.txt`` appended, and the run page links to that copy."""
+    project, run_id = started
+    for name, body in (("report.html", "<script>alert(document.cookie)</script>"),
+                       ("chart.SVG", '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'),
+                       ("log.txt", "plain log\n")):
+        source = tmp_path / name
+        source.write_text(body)
+        result = run_cli("run", "mark", run_id, "announce", "--status", "done", "--evidence", source, "-C", project)
+        assert result.exit_code == 0, result.output
+    assert run_cli("build", "-C", project).exit_code == 0
+    folder = project / "output/runs/deploy" / run_id / "evidence"
+    assert sorted(p.name for p in folder.iterdir()) == ["chart.SVG.txt", "log.txt", "report.html.txt"]
+    page = (project / "output/runs/deploy" / f"{run_id}.html").read_text(encoding="utf-8")
+    assert f'href="{run_id}/evidence/report.html.txt"' in page and f'href="{run_id}/evidence/log.txt"' in page
+    assert 'evidence/report.html"' not in page and 'evidence/chart.SVG"' not in page

@@ -57,18 +57,22 @@ def require_project(project: Path) -> None:
                           f"`launchbook new {project}`", project)
 
 
-def project_option(function: Any = None, *, unless: str = "") -> Any:
+def project_option(function: Any = None, *, unless: str = "", optional: bool = False) -> Any:
     """The shared ``-C PROJECT`` option; the command runs only when PROJECT is a project.
 
     ``unless`` names an argument that, when given, lets the command run without a project
     as long as ``-C`` itself was not given (``verify FILE.pdf``, ``lint FILE.md``).
+    ``optional``: without ``-C`` the command works anywhere, consulting the current folder
+    only if it is a project (``keys new`` keeps keys out of a project's content and output).
     """
 
     def decorate(command: Any) -> Any:
         @functools.wraps(command)
         def checked(*args: Any, **kwargs: Any) -> Any:
             explicit = click.get_current_context().get_parameter_source("project") is not ParameterSource.DEFAULT
-            if explicit or not (unless and kwargs.get(unless)):
+            if explicit and optional:
+                require_project(kwargs["project"])  # a -C given is checked all the same
+            elif not optional and (explicit or not (unless and kwargs.get(unless))):
                 require_project(kwargs["project"])
             return command(*args, **kwargs)
 

@@ -21,7 +21,7 @@ def keys() -> None:
               "content/ or the output folder).")
 @click.option("--no-passphrase", is_flag=True, help="Leave the .p12 unencrypted (else a passphrase is asked for on a "
               "terminal, or read from $LAUNCHBOOK_SIGNING_PASSPHRASE).")
-@project_option
+@project_option(optional=True)
 @json_option
 def keys_new(name: str, out: Path, no_passphrase: bool, project: Path, as_json: bool) -> None:
     """Create a signing key and self-signed certificate (PKCS#12, mode 0600, encrypted; plus PEM)."""

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from generator.core.diagnostics import Diagnostic
@@ -61,8 +61,16 @@ class RunView:
         return f"runs/{self.record.checklist}/{self.record.id}.pdf"
 
     def evidence_url(self, file: str) -> str:
-        """Site-relative URL of one of this run's evidence files."""
-        return f"runs/{self.record.checklist}/{self.record.id}/{file}"
+        """Site-relative URL of one of this run's evidence files. A file a browser would run
+        (HTML, SVG, XML, scripts) is published with ``.txt`` appended, so it opens as text
+        and never executes on the site's own origin."""
+        url = f"runs/{self.record.checklist}/{self.record.id}/{file}"
+        return url + ".txt" if PurePosixPath(file).suffix.lower() in ACTIVE_SUFFIXES else url
+
+
+ACTIVE_SUFFIXES = frozenset({".htm", ".html", ".xhtml", ".shtml", ".svg", ".svgz", ".xml", ".xsl", ".xslt", ".js",
+                             ".mjs", ".swf", ".mht", ".mhtml", ".hta", ".wasm"})
+"""Evidence suffixes a browser may render or run as active content."""
 
 
 def run_url(record: RunRecord) -> str:
