@@ -1,6 +1,7 @@
 """Evidence: URLs recorded as they are, files copied into the run's evidence folder.
 
-Files are hashed while copied (sha256 and size go into the record), stored under a
+Files are hashed, copied and the copy checked against the hash (sha256 and size go into the
+record; a source that changes meanwhile is refused), stored under a
 sanitised name, and never overwritten: a different file with the same name gets a
 numbered name, the same file is stored once.
 """
@@ -22,7 +23,6 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def is_url(value: str) -> bool:
     return value.startswith(("https://", "http://"))
-
 
 
 def _safe_name(name: str) -> str:
@@ -75,6 +75,9 @@ def store_file(run_folder: Path, source: Path) -> tuple[Evidence, Path | None]:
         name = f"{stem}-{counter}{dot}{suffix}"
     with open(source, "rb") as src:
         atomic_write(candidate, src)
+    if file_digest(candidate) != (digest, size):  # the source changed between hashing and copying
+        candidate.unlink()
+        raise SourceError("evidence file changed while it was being copied; nothing was recorded, try again", source)
     return Evidence(file=f"evidence/{name}", sha256=digest, size=size), candidate
 
 
