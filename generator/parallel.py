@@ -66,7 +66,7 @@ def map_chunks(function: Callable[[list[T]], list[R]], items: Sequence[T], *, pa
                                  initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
             results: list[R] = []
             done = 0
-            for chunk, rows in zip(chunks, pool.map(function, chunks)):
+            for chunk, rows in zip(chunks, pool.map(function, chunks), strict=True):
                 results.extend(rows)
                 done += len(chunk)
                 if progress is not None:

@@ -22,7 +22,6 @@ from generator.archive.checkpoint import make_checkpoint
 from generator.archive.seal import close_run
 from generator.runs.operations import add_signoff, mark_item, start_run
 from generator.runs.store import find_run, read_record, write_record
-
 from tests.helpers import ROOT, RUN_SITE
 
 RUNS = ("v1", "v2", "v3")

@@ -126,14 +126,15 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
                 result.add(run_file.shown, exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}")
                 continue
             records[record.id] = (run_file, record)
-    for run_file, record in records.values():
+    for _, record in records.values():
         result.runs[record.id] = RunAudit(record.id, record.checklist, record.sealed is not None)
 
     by_run: dict[str, LedgerEntry] = {}
     for entry in entries:
         where = f"{ledger_shown}:{entry.line}"
         if entry.run in by_run:
-            result.add(where, f"run {entry.run} is in the ledger twice (entries #{by_run[entry.run].seq} and #{entry.seq})")
+            result.add(where, f"run {entry.run} is in the ledger twice "
+                              f"(entries #{by_run[entry.run].seq} and #{entry.seq})")
             continue
         by_run[entry.run] = entry
         if entry.run not in records:

@@ -21,10 +21,10 @@ from generator.archive import merkle
 from generator.archive.checkpoint import latest_checkpoint, make_checkpoint, read_checkpoint
 from generator.archive.ledger import read_ledger
 from generator.core.errors import SourceError
+from generator.core.files import atomic_write, check_output_path, read_regular
 from generator.runs.codec import load_record, safe_evidence_path
 from generator.runs.outcome import summarize
 from generator.runs.record import canonical_json, parse_time
-from generator.core.files import atomic_write, check_output_path, read_regular
 from generator.runs.store import find_run, read_record
 
 MANIFEST = "MANIFEST.json"

@@ -17,8 +17,8 @@ from typing import Any
 
 from generator.archive.ledger import TreeHead, read_ledger, tree_head
 from generator.core.errors import SourceError
-from generator.runs.record import canonical_json, utc_now
 from generator.core.files import atomic_write, check_output_path
+from generator.runs.record import canonical_json, utc_now
 from generator.runs.store import runs_dir
 
 ORIGIN = "launchbook ledger v1"

@@ -18,13 +18,13 @@ from typing import Any
 from generator.archive.ledger import LedgerEntry, append_entry, ledger_path, read_ledger, tree_head
 from generator.config import load_config
 from generator.core.errors import SourceError
+from generator.core.files import atomic_write, check_output_path
+from generator.core.locks import locked
 from generator.parallel import Progress
 from generator.runs.drift import Drift, compute_drift
 from generator.runs.operations import load_checklists, when
 from generator.runs.outcome import RunSummary, summarize
 from generator.runs.record import RunRecord, Status, utc_now
-from generator.core.files import atomic_write, check_output_path
-from generator.core.locks import locked
 from generator.runs.store import RunFile, find_run, read_record, write_record
 
 

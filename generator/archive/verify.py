@@ -47,7 +47,8 @@ def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], pr
             results.append(Verified(str(target), "project", audit.ok, describe_audit(audit), audit.to_data()))
         elif target.suffix.lower() == ".zip":
             check = verify_bundle(target, _trust_for(project, trust))
-            lines = [f"{target}: bundle of run {check.run}: {'OK' if check.ok else 'PROBLEMS'} (report: {check.verdict})"]
+            verdict = "OK" if check.ok else "PROBLEMS"
+            lines = [f"{target}: bundle of run {check.run}: {verdict} (report: {check.verdict})"]
             lines += [f"  problem: {p}" for p in check.problems]
             results.append(Verified(str(target), "bundle", check.ok, "\n".join(lines), check.to_data()))
         else:

@@ -12,7 +12,6 @@ import click
 
 from generator import __version__
 
-
 WARNINGS_SHOWN = 50
 
 
@@ -70,7 +69,8 @@ def print_run(record: Any, as_json: bool, run_file: Any, extra: dict[str, Any] |
 
     summary = summarize(record)
     if as_json:
-        emit_json({"record": record.to_data(), "path": run_file.shown, "summary": summary_data(summary), **(extra or {})})
+        emit_json({"record": record.to_data(), "path": run_file.shown, "summary": summary_data(summary),
+                   **(extra or {})})
         return
     from generator.runs.show import describe
 

@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from generator.cli.app import (
-    at_option, cli, emit_json, force_output_option, json_option, print_run, project_option, verbosity,
+    at_option,
+    cli,
+    emit_json,
+    force_output_option,
+    json_option,
+    print_run,
+    project_option,
+    verbosity,
 )
 
 
@@ -37,7 +44,8 @@ def run_start(checklist_id: str, release: str, change: str, change_url: str, env
     if as_json:
         emit_json({"id": record.id, "path": run_file.shown, "items": len(record.snapshot.items)})
     else:
-        click.echo(f"Started run of {record.snapshot.title} ({len(record.snapshot.items)} items): {run_file.shown}", err=True)
+        click.echo(f"Started run of {record.snapshot.title} ({len(record.snapshot.items)} items): {run_file.shown}",
+                   err=True)
         click.echo(record.id)
 
 

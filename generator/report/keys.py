@@ -58,7 +58,7 @@ def create_key(out: Path, name: str, passphrase: str | None = None, days: int = 
         x509.NameAttribute(NameOID.COMMON_NAME, name),
         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "launchbook report signing"),
     ])
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     document_signing = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
     cert = (
         x509.CertificateBuilder()

@@ -10,14 +10,23 @@ import dataclasses
 import difflib
 from datetime import datetime
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from generator.core.errors import SourceError
 from generator.runs.evidence import check_source, is_url, store_file
 from generator.runs.record import (
-    Decision, Entry, Evidence, ItemResult, RunRecord, Signoff, Snapshot, SnapshotItem, Status, format_time,
-    parse_time, utc_now,
+    Decision,
+    Entry,
+    Evidence,
+    ItemResult,
+    RunRecord,
+    Signoff,
+    Snapshot,
+    SnapshotItem,
+    Status,
+    format_time,
+    parse_time,
+    utc_now,
 )
 from generator.runs.store import RunFile, all_run_files, create_record, find_run, read_record, run_file, update_record
 from generator.sources.ids import slugify

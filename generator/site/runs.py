@@ -96,7 +96,8 @@ def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
     if cache is not None:
         # Parsing YAML is the slow part (~25 ms for a 200-item record): fill the record cache on
         # every core first; the loop below then only unpickles (no records cross processes).
-        missing = [run for run, key in zip(files, keys) if not key or not (cache / key[:2] / key).is_file()]
+        missing = [run for run, key in zip(files, keys, strict=True)
+                   if not key or not (cache / key[:2] / key).is_file()]
         if len(missing) >= PARALLEL_RECORDS_FROM:
             map_chunks(functools.partial(_parse_into_cache, cache), missing, parallel_from=PARALLEL_RECORDS_FROM,
                        progress=progress, label="Parsing run records")
@@ -104,7 +105,7 @@ def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
     snapshots: dict[tuple[str, str, str, int], Snapshot] = {}
     current: tuple[str, Checklist | None] | None = None  # records come grouped by checklist folder
     with quiet_gc():
-        for number, (run_file, key) in enumerate(zip(files, keys), 1):
+        for number, (run_file, key) in enumerate(zip(files, keys, strict=True), 1):
             record = read_record(run_file, cache, key)
             snapshot = record.snapshot
             key = (snapshot.source_sha256, snapshot.source, snapshot.title, len(snapshot.items))

@@ -81,7 +81,8 @@ def parse_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def make_handler(output: Path, state: BuildState, stopping: threading.Event) -> type[http.server.BaseHTTPRequestHandler]:
+def make_handler(output: Path, state: BuildState,
+                 stopping: threading.Event) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, directory=str(output), **kwargs)

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from generator import code_digest
-from generator.core.errors import BuildError
 from generator.core.diagnostics import Diagnostic
+from generator.core.errors import BuildError
 from generator.core.files import check_output_folder, file_sha256, store_cache_bytes
 from generator.parallel import Progress
 from generator.site.result import BuildResult

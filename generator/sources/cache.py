@@ -67,7 +67,7 @@ def parse_all(jobs: list[tuple[bytes, str, str]], cache_root: Path | None) -> li
     with quiet_gc():
         _load_cached(jobs, keys, folder, results, missing)
     parsed = _parse_many([jobs[i] for i in missing])
-    for index, document in zip(missing, parsed):
+    for index, document in zip(missing, parsed, strict=True):
         results[index] = document
         if folder is not None:
             store_pickle(folder / keys[index][:2] / keys[index], document)
@@ -170,7 +170,7 @@ def index_all(jobs: list[tuple[Path, str, str, str]], folder: Path, summarize: S
     work = [(jobs[i][:3], keys[i]) for i in missing]
     made = map_chunks(functools.partial(_index_chunk, folder, summarize), work, parallel_from=PARALLEL_FROM,
                       progress=progress, label="Parsing")
-    for index, summary in zip(missing, made):
+    for index, summary in zip(missing, made, strict=True):
         results[index] = summary
-    store = DocumentStore(folder, {key: job[:3] for key, job in zip(keys, jobs)}, summarize)
+    store = DocumentStore(folder, {key: job[:3] for key, job in zip(keys, jobs, strict=True)}, summarize)
     return [summary for summary in results if summary is not None], store

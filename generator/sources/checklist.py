@@ -14,8 +14,8 @@ from pathlib import PurePosixPath
 
 from markdown_it.token import Token
 
-from generator.core.errors import SourceError
 from generator.core.diagnostics import Diagnostic
+from generator.core.errors import SourceError
 from generator.model import Checklist, Heading, Item, ItemState, Page, SignoffRole
 from generator.sources.frontmatter import FrontMatter, split_front_matter
 from generator.sources.ids import EXPLICIT_ID, AnchorSet, item_id, normalise, slugify
@@ -211,7 +211,7 @@ def _finish_items(
         raw.token.attrSet("id", new_id)
     items: list[Item] = []
     known_optional = set(front.optional)
-    for raw, new_id in zip(raws, ids):
+    for raw, new_id in zip(raws, ids, strict=True):
         if raw.role:
             raw.token.meta["signoff"] = True
             continue

@@ -162,7 +162,7 @@ def _read(tree: SourceTree) -> list[tuple[bytes, str, str]]:
 
 def _unique_ids(tree: SourceTree, documents: Sequence[Document | DocumentSummary]) -> None:
     seen: dict[str, str] = {}
-    for entry, document in zip(tree.documents, documents):
+    for entry, document in zip(tree.documents, documents, strict=True):
         if document.kind == "checklist":
             if document.id in seen:
                 raise SourceError(
