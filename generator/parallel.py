@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -48,7 +49,6 @@ def map_chunks(function: Callable[[list[T]], list[R]], items: Sequence[T], *, pa
     ``freeze`` moves the parent's objects out of the GC's sight first, so workers that
     only read them do not copy every page of memory they touch.
     """
-    from concurrent.futures import ProcessPoolExecutor
 
     total = len(items)
     workers = min(os.cpu_count() or 1, MAX_WORKERS)

@@ -37,7 +37,7 @@ def run() -> None:
 def run_start(checklist_id: str, release: str, change: str, change_url: str, environment: str, operator: str,
               summary: str, at: str | None, project: Path, as_json: bool) -> None:
     """Start a run of CHECKLIST_ID; prints the new run id."""
-    from generator.runs.operations import start_run
+    from generator.runs.start import start_run
 
     run_file, record = start_run(project, checklist_id, release=release, change=change, change_url=change_url,
                                  environment=environment, operator=operator, summary=summary, at=at)

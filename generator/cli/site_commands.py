@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import webbrowser
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,6 @@ def serve_command(address: str, open_browser: bool, output: Path | None, project
     def ready() -> None:
         click.echo(f"Serving {target} at {server.url}, watching for changes (Ctrl-C to stop)", err=True)
         if open_browser:
-            import webbrowser
 
             webbrowser.open(server.url)
 

@@ -7,6 +7,7 @@ raising; every such case becomes one clear error here.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,6 @@ class NewKey:
 
 
 def fingerprint(cert_der: bytes) -> str:
-    import hashlib
 
     digest = hashlib.sha256(cert_der).hexdigest().upper()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))

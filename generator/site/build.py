@@ -48,7 +48,6 @@ from generator.site.result import BuildResult
 from generator.site.runpages import RunPages, render_runs
 from generator.site.runs import (
     RunView,
-    check_reports,
     evidence_files,
     fill_history,
     item_history,
@@ -61,7 +60,7 @@ from generator.site.summary import summarize
 from generator.site.swap import discard, staging_dir, swap_in
 from generator.site.trend import trend_svg
 from generator.site.writer import MANIFEST, OutputWriter
-from generator.sources.cache import CACHE_DIR, DocumentStore
+from generator.sources.cache import CACHE_DIR, DocumentStore, quiet_gc
 from generator.sources.collect import SourceTree, collect_sources, index_sources
 from generator.sources.markdown import pygments_css
 
@@ -76,7 +75,8 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     """Build ``project_dir/content`` into ``output`` (default ``project_dir/output``).
 
     ``audit`` (the archive's integrity check, injected so the site does not depend on the
-    archive) adds the Audit page and per-run integrity badges.
+    archive) adds the Audit page, per-run integrity badges and the verification of every
+    signed report; without it reports are published unverified.
     """
     started = time.perf_counter()
     project_dir = project_dir.resolve()
@@ -132,12 +132,14 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
     evidence, evidence_warnings = evidence_files(runs)
     reports, report_warnings = report_files(runs)
     preloaded = {view.record.id: (view.file, view.record) for view in runs}
+    # Signed reports are verified by the injected archive check alone (it checks every sealed run's
+    # report against its record and the ledger); without it they are copied, not verified.
     integrity = audit(project_dir, list(config.trust), preloaded) if audit is not None and runs else None
+    checks: dict[str, Any] = {}
+    check_warnings: list[Diagnostic] = []
     if integrity is not None:
         checks = {run_id: state.report for run_id, state in integrity.runs.items() if state.report is not None}
         check_warnings = [Diagnostic(f.where, None, f"integrity: {f.message}") for f in integrity.findings]
-    else:
-        checks, check_warnings = check_reports(reports, runs, config.trust)
     nav = build_nav(summaries, config.nav)
     assets = {entry.rel for entry in tree.assets}
     warnings = [
@@ -334,7 +336,6 @@ PARALLEL_PAGES_FROM = 64
 
 
 def _render_chunk(root: str, documents: list[DocumentSummary]) -> list[str]:
-    from generator.sources.cache import quiet_gc
 
     assert _JOB is not None
     writer = OutputWriter(Path(root))

@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
@@ -27,6 +26,7 @@ from generator.runs.outcome import RunSummary, summarize
 from generator.runs.record import RunRecord, Snapshot, Status
 from generator.runs.store import RunFile, all_run_files, read_record, record_cache_keys
 from generator.site.nav import output_path, url_path
+from generator.sources.cache import quiet_gc
 
 HISTORY_WINDOW = 10
 _PLACEHOLDER = re.compile(r"<!--lb:history:([A-Za-z0-9_.:-]+)-->")
@@ -73,7 +73,6 @@ PARALLEL_RECORDS_FROM = 64
 
 
 def _parse_into_cache(cache: Path, files: list[RunFile]) -> list[None]:
-    from generator.sources.cache import quiet_gc
 
     with quiet_gc():
         for run_file in files:
@@ -89,7 +88,6 @@ def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
     Runs of the same checklist version share one snapshot object: 10,000 runs of 50
     checklists hold 50 snapshots in memory, not 10,000.
     """
-    from generator.sources.cache import quiet_gc
 
     files = all_run_files(project)
     keys = record_cache_keys(files) if cache is not None else [""] * len(files)
@@ -169,27 +167,6 @@ def report_files(views: list[RunView]) -> tuple[list[tuple[str, Path]], list[Dia
         else:
             warnings.append(Diagnostic(view.file.shown, None, f"signed report missing: {source.name}"))
     return copies, warnings
-
-
-def check_reports(reports: list[tuple[str, Path]], views: list[RunView],
-                  trust: tuple[Path, ...]) -> tuple[dict[str, Any], list[Diagnostic]]:
-    """Verify every signed report at build time: run id -> verification, plus warnings."""
-    if not reports:
-        return {}, []
-    from generator.report.verify import compare_with_archive, load_trust, verify_pdf
-
-    roots = load_trust(list(trust))
-    by_url = {view.report_url: view for view in views}
-    checks: dict[str, Any] = {}
-    warnings: list[Diagnostic] = []
-    for url, source in reports:
-        view = by_url[url]
-        data = source.read_bytes()
-        result = verify_pdf(data, source.name, roots)
-        compare_with_archive(result, data, view.record.archived_data(), str((view.report or {}).get("sha256") or "") or None)
-        checks[view.record.id] = result
-        warnings.extend(Diagnostic(view.file.shown, None, f"signed report: {p}") for p in result.problems)
-    return checks, warnings
 
 
 def runs_by_checklist(views: list[RunView]) -> dict[str, list[RunView]]:
