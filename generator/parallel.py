@@ -53,10 +53,10 @@ def map_chunks(function: Callable[[list[T]], list[R]], items: Sequence[T], *, pa
     total = len(items)
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if total < parallel_from or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        results = function(list(items))
+        whole = function(list(items))
         if progress is not None and total:
             progress(label, total, total)
-        return results
+        return whole
     size = max(1, total // (workers * 4))
     chunks = [list(items[i : i + size]) for i in range(0, total, size)]
     if freeze:

@@ -60,8 +60,8 @@ def _fast_pickle(cls: type[T]) -> type[T]:
         for name, value in zip(names, state, strict=True):
             setter(self, name, value)
 
-    cls.__getstate__ = __getstate__  # type: ignore[attr-defined]
-    cls.__setstate__ = __setstate__  # type: ignore[attr-defined]
+    setattr(cls, "__getstate__", __getstate__)  # noqa: B010 - a method set on the class, which mypy forbids
+    setattr(cls, "__setstate__", __setstate__)  # noqa: B010
     return cls
 
 

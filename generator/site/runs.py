@@ -106,8 +106,8 @@ def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
         for number, (run_file, key) in enumerate(zip(files, keys, strict=True), 1):
             record = read_record(run_file, cache, key)
             snapshot = record.snapshot
-            key = (snapshot.source_sha256, snapshot.source, snapshot.title, len(snapshot.items))
-            shared = snapshots.setdefault(key, snapshot)
+            shape = (snapshot.source_sha256, snapshot.source, snapshot.title, len(snapshot.items))
+            shared = snapshots.setdefault(shape, snapshot)
             if shared is not snapshot and shared == snapshot:
                 record = dataclasses.replace(record, snapshot=shared)
             if current is None or current[0] != record.checklist:

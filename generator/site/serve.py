@@ -181,7 +181,7 @@ class LiveServer:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host!s}:{port}/"
 
     def rebuild(self, *, announce_skip: bool = True) -> bool:
         started = time.perf_counter()
