@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -48,15 +49,14 @@ def map_chunks(function: Callable[[list[T]], list[R]], items: Sequence[T], *, pa
     ``freeze`` moves the parent's objects out of the GC's sight first, so workers that
     only read them do not copy every page of memory they touch.
     """
-    from concurrent.futures import ProcessPoolExecutor
 
     total = len(items)
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if total < parallel_from or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        results = function(list(items))
+        whole = function(list(items))
         if progress is not None and total:
             progress(label, total, total)
-        return results
+        return whole
     size = max(1, total // (workers * 4))
     chunks = [list(items[i : i + size]) for i in range(0, total, size)]
     if freeze:
@@ -66,7 +66,7 @@ def map_chunks(function: Callable[[list[T]], list[R]], items: Sequence[T], *, pa
                                  initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
             results: list[R] = []
             done = 0
-            for chunk, rows in zip(chunks, pool.map(function, chunks)):
+            for chunk, rows in zip(chunks, pool.map(function, chunks), strict=True):
                 results.extend(rows)
                 done += len(chunk)
                 if progress is not None:

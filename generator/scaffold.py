@@ -7,11 +7,14 @@ folder. Existing files are never overwritten: they are listed as kept.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.core.errors import ConfigError, LaunchbookError
+from generator.runs.operations import mark_item
+from generator.runs.start import start_run
 
 SITE_YML = """\
 # launchbook site settings. Every key is optional; unknown keys are reported as warnings.
@@ -144,7 +147,6 @@ def new_project(root: Path, title: str = "") -> Scaffold:
 
 
 def _yaml_string(text: str) -> str:
-    import json
 
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML string
 
@@ -164,7 +166,6 @@ def _create(done: Scaffold, rel: str, text: str) -> None:
 
 def _example_run(done: Scaffold) -> None:
     """One run of the example checklist, part done, so the run pages have something to show."""
-    from generator.runs.operations import mark_item, start_run
 
     runs = done.root / "content" / "runs" / "release"
     if runs.exists() and any(runs.glob("*.yml")):

@@ -322,7 +322,8 @@ def test_build_output_on_or_around_the_sources_is_refused(small_site: Path, run_
 def sealed(tmp_path_factory: pytest.TempPathFactory, signing_key: Any) -> tuple[Path, str]:
     """A project with one sealed run (and its ledger entry)."""
     from generator.archive.seal import close_run
-    from generator.runs.operations import add_signoff, mark_item, start_run
+    from generator.runs.operations import add_signoff, mark_item
+    from generator.runs.start import start_run
 
     project = tmp_path_factory.mktemp("sealed") / "project"
     for rel, body in RUN_SITE.items():

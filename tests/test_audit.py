@@ -20,9 +20,9 @@ from generator.archive.audit import audit_project
 from generator.archive.bundle import create_bundle, verify_bundle
 from generator.archive.checkpoint import make_checkpoint
 from generator.archive.seal import close_run
-from generator.runs.operations import add_signoff, mark_item, start_run
+from generator.runs.operations import add_signoff, mark_item
+from generator.runs.start import start_run
 from generator.runs.store import find_run, read_record, write_record
-
 from tests.helpers import ROOT, RUN_SITE
 
 RUNS = ("v1", "v2", "v3")

@@ -121,7 +121,8 @@ def test_phone_layout_hides_and_opens_navigation(browser, site: Path) -> None:  
 @pytest.fixture(scope="module")
 def archive_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """120 runs of two checklists: enough for three pages in the archive."""
-    from generator.runs.operations import mark_item, start_run
+    from generator.runs.operations import mark_item
+    from generator.runs.start import start_run
 
     project = tmp_path_factory.mktemp("archive")
     (project / "content").mkdir()

@@ -253,8 +253,8 @@ def test_strict_still_fails_when_nothing_changed(write_project, run_cli: RunCli)
 
 def test_big_sites_parse_and_render_in_parallel_with_the_same_result(write_project, run_cli: RunCli,  # type: ignore[no-untyped-def]
                                                                       tmp_path: Path) -> None:
-    from generator.sources import cache
     from generator.site import build
+    from generator.sources import cache
 
     files = {f"content/team-{n % 3}/c{n:03d}.md": f"# Check {n}\n\n## S\n\n- [ ] step {n}\n- [x] done {n}\n"
              for n in range(80)}

@@ -6,7 +6,6 @@ import pytest
 
 from generator.core.errors import SourceError
 from generator.model import ItemState, Page
-
 from tests.helpers import parse, parse_checklist
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import quote
 import shutil
 import subprocess
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import Result

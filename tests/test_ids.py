@@ -76,7 +76,7 @@ def test_explicit_ids_win_and_survive_rewording() -> None:
 
 
 def test_ids_of_repaired_text_match_clean_text() -> None:
-    damaged = "✅ Checks".encode("utf-8").decode("mac_roman")
+    damaged = "✅ Checks".encode().decode("mac_roman")
     clean = parse_checklist("## ✅ Checks\n\n- [ ] Deploy\n").items[0].id
     repaired = parse_checklist(f"## {damaged}\n\n- [ ] Deploy\n").items[0].id
     assert clean == repaired

@@ -9,8 +9,17 @@ import pytest
 from generator.runs.codec import dump_record, load_record
 from generator.runs.drift import compute_drift
 from generator.runs.outcome import Outcome, summarize
-from generator.runs.record import Decision, Entry, Evidence, ItemResult, RunRecord, Signoff, Snapshot, SnapshotItem, Status
-
+from generator.runs.record import (
+    Decision,
+    Entry,
+    Evidence,
+    ItemResult,
+    RunRecord,
+    Signoff,
+    Snapshot,
+    SnapshotItem,
+    Status,
+)
 from tests.helpers import parse_checklist
 
 SNAPSHOT = Snapshot(

@@ -177,7 +177,7 @@ FIVE = Snapshot(
     items=tuple(SnapshotItem(key, f"Item {key}", ("S",), 1, key == "o") for key in ("a", "b", "c", "d", "o")),
     signoff_roles=("Lead", "Security"),
 )
-D, F, N, S, B, O = Status.DONE, Status.FAILED, Status.NA, Status.SKIPPED, Status.BLOCKED, Status.OPEN
+D, F, N, S, B, O = Status.DONE, Status.FAILED, Status.NA, Status.SKIPPED, Status.BLOCKED, Status.OPEN  # noqa: E741 - a one-letter table of statuses, O reads as OPEN
 
 
 def run(statuses: dict[str, Status], signoffs: tuple[Signoff, ...] = (), by: str = "Ari") -> RunRecord:

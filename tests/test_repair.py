@@ -7,7 +7,6 @@ import pytest
 from generator.core.errors import SourceError
 from generator.sources.mojibake import fix_cp1252, fix_mac_roman
 from generator.sources.repair import decode_source, repair_text
-
 from tests.helpers import parse_checklist
 
 

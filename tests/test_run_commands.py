@@ -10,7 +10,6 @@ from pathlib import Path
 from click.testing import Result
 
 from generator.runs.store import find_run
-
 from tests.helpers import edit_text
 
 RunCli = Callable[..., Result]

@@ -8,7 +8,6 @@ import pytest
 
 from generator.model import Checklist
 from generator.sources.checklist import parse_document
-
 from tests.helpers import CONTENT, DEMO_SEEDS, SEEDS
 
 # (items, sign-off roles, items nested with &nbsp;) per demo file.

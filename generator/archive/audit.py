@@ -22,6 +22,7 @@ from generator.archive.ledger import LedgerEntry, TreeHead, ledger_path, parse_l
 from generator.core.errors import SourceError
 from generator.core.files import file_sha256, regular_file
 from generator.parallel import Progress, map_chunks
+from generator.report.verify import compare_with_archive, load_trust, verify_pdf
 from generator.runs.codec import safe_evidence_path
 from generator.runs.record import RunRecord, parse_time
 from generator.runs.store import RunFile, all_run_files, read_record
@@ -107,7 +108,6 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
 
     ``records`` are records the caller has already read and validated (the site build).
     """
-    from generator.report.verify import load_trust
 
     ledger_file = ledger_path(project)
     ledger_shown = ledger_file.relative_to(project).as_posix()
@@ -126,14 +126,15 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
                 result.add(run_file.shown, exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}")
                 continue
             records[record.id] = (run_file, record)
-    for run_file, record in records.values():
+    for _, record in records.values():
         result.runs[record.id] = RunAudit(record.id, record.checklist, record.sealed is not None)
 
     by_run: dict[str, LedgerEntry] = {}
     for entry in entries:
         where = f"{ledger_shown}:{entry.line}"
         if entry.run in by_run:
-            result.add(where, f"run {entry.run} is in the ledger twice (entries #{by_run[entry.run].seq} and #{entry.seq})")
+            result.add(where, f"run {entry.run} is in the ledger twice "
+                              f"(entries #{by_run[entry.run].seq} and #{entry.seq})")
             continue
         by_run[entry.run] = entry
         if entry.run not in records:
@@ -231,7 +232,6 @@ def _prefix_root(size: int) -> str:
 
 
 def _report_chunk(run_ids: list[str]) -> list[tuple[str, list[tuple[str, str]], Any]]:
-    from generator.report.verify import compare_with_archive, verify_pdf
 
     rows = []
     for run_id in run_ids:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -21,10 +22,11 @@ from generator.archive import merkle
 from generator.archive.checkpoint import latest_checkpoint, make_checkpoint, read_checkpoint
 from generator.archive.ledger import read_ledger
 from generator.core.errors import SourceError
+from generator.core.files import atomic_write, check_output_path, read_regular
+from generator.report.verify import compare_with_archive, load_trust, verify_pdf
 from generator.runs.codec import load_record, safe_evidence_path
 from generator.runs.outcome import summarize
 from generator.runs.record import canonical_json, parse_time
-from generator.core.files import atomic_write, check_output_path, read_regular
 from generator.runs.store import find_run, read_record
 
 MANIFEST = "MANIFEST.json"
@@ -54,7 +56,6 @@ def create_bundle(project: Path, run_id: str, output: Path | None, key: str | No
                   force: bool = False) -> tuple[Path, int]:
     """Write the bundle for a sealed run; returns (path, number of files). An existing
     file is replaced only with ``force``, and never one inside content/ or themes/."""
-    import os
 
     target = check_output_path(output or Path(f"{run_id}-audit-bundle.zip"), project, force)
     run = find_run(project, run_id)
@@ -149,7 +150,6 @@ def _members(archive: zipfile.ZipFile) -> tuple[str, dict[str, bytes], list[str]
 
 def verify_bundle(path: Path, trust_paths: list[Path]) -> BundleCheck:
     """Check a bundle on its own: manifest, statement, report, record, evidence, inclusion proof."""
-    from generator.report.verify import compare_with_archive, load_trust, verify_pdf
 
     try:
         with zipfile.ZipFile(path) as archive:

@@ -17,8 +17,9 @@ from typing import Any
 
 from generator.archive.ledger import TreeHead, read_ledger, tree_head
 from generator.core.errors import SourceError
-from generator.runs.record import canonical_json, utc_now
 from generator.core.files import atomic_write, check_output_path
+from generator.report.keys import fingerprint, load_private_key
+from generator.runs.record import canonical_json, utc_now
 from generator.runs.store import runs_dir
 
 ORIGIN = "launchbook ledger v1"
@@ -80,7 +81,6 @@ def make_checkpoint(project: Path, key: str | None, output: Path | None = None, 
     at ``output``: an existing file only with ``force``, never inside content/ or themes/)."""
     from cryptography.hazmat.primitives import serialization
 
-    from generator.report.keys import load_private_key
 
     if output is not None:
         check_output_path(output, project, force)
@@ -110,7 +110,6 @@ def read_checkpoint(path: Path) -> Checkpoint:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    from generator.report.keys import fingerprint
 
     try:
         document = json.loads(path.read_text(encoding="utf-8"))

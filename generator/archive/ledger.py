@@ -16,8 +16,8 @@ from typing import Any
 
 from generator.archive import merkle
 from generator.core.errors import SourceError
-from generator.runs.record import canonical_json
 from generator.core.files import atomic_write
+from generator.runs.record import canonical_json
 from generator.runs.store import runs_dir
 
 LEDGER_NAME = "ledger.jsonl"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,17 @@ from typing import Any
 from generator.archive.ledger import LedgerEntry, append_entry, ledger_path, read_ledger, tree_head
 from generator.config import load_config
 from generator.core.errors import SourceError
-from generator.parallel import Progress
-from generator.runs.drift import Drift, compute_drift
-from generator.runs.operations import load_checklists, when
-from generator.runs.outcome import RunSummary, summarize
-from generator.runs.record import RunRecord, Status, utc_now
 from generator.core.files import atomic_write, check_output_path
 from generator.core.locks import locked
+from generator.parallel import Progress
+from generator.report.keys import load_signer
+from generator.report.render import render_report
+from generator.report.sign import sign_report
+from generator.runs.drift import Drift, compute_drift
+from generator.runs.operations import when
+from generator.runs.outcome import RunSummary, summarize
+from generator.runs.record import RunRecord, Status, utc_now
+from generator.runs.start import load_checklists
 from generator.runs.store import RunFile, find_run, read_record, write_record
 
 
@@ -63,11 +68,7 @@ def _drift(project: Path, record: RunRecord) -> Drift | None:
 def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool = False,
               at: str | None = None, timestamp_url: str | None = None) -> Sealed:
     """Close, render, sign and record; refuses while required items are open unless ``force``."""
-    import time
 
-    from generator.report.keys import load_signer
-    from generator.report.render import render_report
-    from generator.report.sign import sign_report
 
     run = find_run(project, run_id)
     signer = load_signer(key)
@@ -137,7 +138,6 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
 def draft_report(project: Path, run_id: str, output: Path, *, force: bool = False) -> tuple[Path, int]:
     """An unsigned, watermarked DRAFT of any run (open or closed); an existing ``output``
     is replaced only with ``force``, and never one inside content/ or themes/."""
-    from generator.report.render import render_report
 
     check_output_path(output, project, force)
     run = find_run(project, run_id)

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.archive.audit import audit_project
+from generator.archive.bundle import verify_bundle
+from generator.config import load_config
 from generator.parallel import Progress
+from generator.report.verify import verify_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +31,6 @@ class Verified:
 
 
 def _trust_for(project: Path, extra: list[Path]) -> list[Path]:
-    from generator.config import load_config
 
     content = project / "content"
     return [*extra, *(load_config(content, "content").trust if content.is_dir() else ())]
@@ -36,9 +39,6 @@ def _trust_for(project: Path, extra: list[Path]) -> list[Path]:
 def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], project: Path,
                    progress: Progress | None = None) -> list[Verified]:
     """Verify each target: a folder is a project archive, ``.zip`` a bundle, anything else a PDF."""
-    from generator.archive.audit import audit_project
-    from generator.archive.bundle import verify_bundle
-    from generator.report.verify import verify_file
 
     results: list[Verified] = []
     for target in targets:
@@ -47,7 +47,8 @@ def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], pr
             results.append(Verified(str(target), "project", audit.ok, describe_audit(audit), audit.to_data()))
         elif target.suffix.lower() == ".zip":
             check = verify_bundle(target, _trust_for(project, trust))
-            lines = [f"{target}: bundle of run {check.run}: {'OK' if check.ok else 'PROBLEMS'} (report: {check.verdict})"]
+            verdict = "OK" if check.ok else "PROBLEMS"
+            lines = [f"{target}: bundle of run {check.run}: {verdict} (report: {check.verdict})"]
             lines += [f"  problem: {p}" for p in check.problems]
             results.append(Verified(str(target), "bundle", check.ok, "\n".join(lines), check.to_data()))
         else:

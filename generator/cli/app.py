@@ -6,8 +6,9 @@ import functools
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import click
 from click.core import ParameterSource
@@ -57,6 +58,17 @@ def require_project(project: Path) -> None:
                           f"`launchbook new {project}`", project)
 
 
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+@overload
+def project_option(function: _Command) -> _Command: ...
+
+
+@overload
+def project_option(*, unless: str = "", optional: bool = False) -> Callable[[_Command], _Command]: ...
+
+
 def project_option(function: Any = None, *, unless: str = "", optional: bool = False) -> Any:
     """The shared ``-C PROJECT`` option; the command runs only when PROJECT is a project.
 
@@ -100,7 +112,8 @@ def print_run(record: Any, as_json: bool, run_file: Any, extra: dict[str, Any] |
 
     summary = summarize(record)
     if as_json:
-        emit_json({"record": record.to_data(), "path": run_file.shown, "summary": summary_data(summary), **(extra or {})})
+        emit_json({"record": record.to_data(), "path": run_file.shown, "summary": summary_data(summary),
+                   **(extra or {})})
         return
     from generator.runs.show import describe
 

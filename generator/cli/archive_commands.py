@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -25,8 +27,6 @@ def keys() -> None:
 @json_option
 def keys_new(name: str, out: Path, no_passphrase: bool, project: Path, as_json: bool) -> None:
     """Create a signing key and self-signed certificate (PKCS#12, mode 0600, encrypted; plus PEM)."""
-    import os
-    import sys
 
     from generator.report.keys import PASSPHRASE_ENV, check_key_folder, create_key
 

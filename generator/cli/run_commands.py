@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from generator.cli.app import (
-    at_option, cli, emit_json, force_output_option, json_option, print_run, project_option, verbosity,
+    at_option,
+    cli,
+    emit_json,
+    force_output_option,
+    json_option,
+    print_run,
+    project_option,
+    verbosity,
 )
 
 
@@ -30,14 +37,15 @@ def run() -> None:
 def run_start(checklist_id: str, release: str, change: str, change_url: str, environment: str, operator: str,
               summary: str, at: str | None, project: Path, as_json: bool) -> None:
     """Start a run of CHECKLIST_ID; prints the new run id."""
-    from generator.runs.operations import start_run
+    from generator.runs.start import start_run
 
     run_file, record = start_run(project, checklist_id, release=release, change=change, change_url=change_url,
                                  environment=environment, operator=operator, summary=summary, at=at)
     if as_json:
         emit_json({"id": record.id, "path": run_file.shown, "items": len(record.snapshot.items)})
     else:
-        click.echo(f"Started run of {record.snapshot.title} ({len(record.snapshot.items)} items): {run_file.shown}", err=True)
+        click.echo(f"Started run of {record.snapshot.title} ({len(record.snapshot.items)} items): {run_file.shown}",
+                   err=True)
         click.echo(record.id)
 
 

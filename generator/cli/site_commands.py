@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import webbrowser
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from generator.cli.app import WARNINGS_SHOWN, audit_hook, cli, emit_json, json_o
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output folder [default: PROJECT/output].")
 @click.option("--strict", is_flag=True, help="Fail on any warning (repairs, unknown keys, broken links).")
-@click.option("--clean", is_flag=True, help="Move files you added to the output folder aside to OUTPUT.kept/ instead of keeping them.")
+@click.option("--clean", is_flag=True,
+              help="Move files you added to the output folder aside to OUTPUT.kept/ instead of keeping them.")
 @click.option("--no-cache", is_flag=True, help="Rebuild everything (ignore PROJECT/.launchbook-cache and the "
               "up-to-date check).")
 @click.option("-v", "--verbose", is_flag=True, help=f"Print every warning, not only the first {50}.")
@@ -129,7 +131,6 @@ def serve_command(address: str, open_browser: bool, output: Path | None, project
     def ready() -> None:
         click.echo(f"Serving {target} at {server.url}, watching for changes (Ctrl-C to stop)", err=True)
         if open_browser:
-            import webbrowser
 
             webbrowser.open(server.url)
 
@@ -168,7 +169,8 @@ def lint_command(paths: tuple[Path, ...], fix: bool, no_backup: bool, project: P
             click.echo(f"{where}: {rule['code']} {rule['rule']}: {problem.message}{hint}")
         fixable = sum(bool(rule_of(p)["fixable"]) for p in result.problems)
         count = len(result.problems)
-        click.echo(f"{count} problem{'s' if count != 1 else ''} in {result.files} file{'s' if result.files != 1 else ''}"
+        files = f"{result.files} file{'s' if result.files != 1 else ''}"
+        click.echo(f"{count} problem{'s' if count != 1 else ''} in {files}"
                    + (f" ({fixable} fixable with --fix)" if fixable else "") + ".", err=True)
     if result.problems:
         sys.exit(1)

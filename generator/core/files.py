@@ -22,7 +22,7 @@ import signal
 import stat
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from generator.core.errors import ConfigError, SourceError
 from generator.core.locks import abandoned, mark_owned
@@ -41,7 +41,7 @@ FILE_MODE = _file_mode()
 """Mode of a newly created file under the current umask."""
 
 
-def atomic_write(path: Path, data: bytes | BinaryIO, mode: int | None = FILE_MODE, *, durable: bool = True) -> None:
+def atomic_write(path: Path, data: bytes | IO[bytes], mode: int | None = FILE_MODE, *, durable: bool = True) -> None:
     """Write bytes (or a binary stream's contents) to ``path`` atomically.
 
     ``mode=None`` keeps the mode of the file replaced. ``durable=False`` skips the fsyncs

@@ -7,9 +7,8 @@ ever passed *into* templates as data; it is never compiled as one.
 
 from __future__ import annotations
 
-import traceback
-
 import re
+import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any

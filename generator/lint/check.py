@@ -21,6 +21,8 @@ from generator.core.templating import theme_dirs
 from generator.lint.rules import RULES, bare_boxes, document_problems
 from generator.model import Document
 from generator.runs.store import all_run_files, read_record
+from generator.site.links import check_links
+from generator.sources.checklist import parse_document
 from generator.sources.collect import SourceFile, collect_sources
 from generator.sources.repair import decode_source, repair_text
 
@@ -113,7 +115,6 @@ def _fixable(target: SourceFile, content: Path) -> None:
 
 
 def _check(target: SourceFile) -> tuple[Document | None, list[Diagnostic]]:
-    from generator.sources.checklist import parse_document
 
     try:
         data = target.path.read_bytes()
@@ -128,8 +129,6 @@ def _check(target: SourceFile) -> tuple[Document | None, list[Diagnostic]]:
 
 def _links(content: Path, parsed: dict[str, Document]) -> list[Diagnostic]:
     """Broken internal links of the linted files, resolved against the whole site."""
-    from generator.site.links import check_links
-    from generator.sources.checklist import parse_document
 
     if not parsed:
         return []

@@ -7,6 +7,7 @@ raising; every such case becomes one clear error here.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,6 @@ class NewKey:
 
 
 def fingerprint(cert_der: bytes) -> str:
-    import hashlib
 
     digest = hashlib.sha256(cert_der).hexdigest().upper()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
@@ -58,7 +58,7 @@ def create_key(out: Path, name: str, passphrase: str | None = None, days: int = 
         x509.NameAttribute(NameOID.COMMON_NAME, name),
         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "launchbook report signing"),
     ])
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     document_signing = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
     cert = (
         x509.CertificateBuilder()

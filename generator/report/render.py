@@ -19,12 +19,12 @@ from typing import Any
 from generator import __version__
 from generator.core.errors import BuildError, SourceError
 from generator.core.files import read_regular
+from generator.core.templating import default_theme_dir, make_environment
+from generator.report.glyphs import printable
 from generator.runs.codec import safe_evidence_path
 from generator.runs.drift import Drift
 from generator.runs.outcome import RunSummary
 from generator.runs.record import Entry, Evidence, RunRecord, SnapshotItem, canonical_json, parse_time
-from generator.core.templating import default_theme_dir, make_environment
-from generator.report.glyphs import printable
 
 PX_TO_PT = 0.75  # CSS px (1/96 in) -> PDF points (1/72 in)
 RECORD_NAME = "run-record.json"
@@ -66,7 +66,11 @@ def manifest_json(manifest: list[ManifestEntry]) -> bytes:
     return canonical_json([{"item": m.item, "at": m.at, **m.evidence.to_data()} for m in manifest])
 
 
-def _sections(record: RunRecord) -> Iterator[tuple[tuple[str, ...], list[tuple[SnapshotItem, Entry | None, tuple[Entry, ...]]]]]:
+Row = tuple[SnapshotItem, Entry | None, tuple[Entry, ...]]
+"""An item, its latest entry and its earlier ones."""
+
+
+def _sections(record: RunRecord) -> Iterator[tuple[tuple[str, ...], list[Row]]]:
     current: tuple[str, ...] | None = None
     rows: list[tuple[SnapshotItem, Entry | None, tuple[Entry, ...]]] = []
     for item in record.snapshot.items:
@@ -147,7 +151,8 @@ def _attachments(record: RunRecord, manifest: list[ManifestEntry], run_folder: P
         if hashlib.sha256(data).hexdigest() != evidence.sha256:
             if draft:
                 continue
-            raise BuildError(f"evidence file changed since it was attached (sha256 differs): {evidence.file}", run_folder)
+            raise BuildError(f"evidence file changed since it was attached (sha256 differs): {evidence.file}",
+                             run_folder)
         at = parse_time(entry.at)
         files.append(Attachment(string=data, name=evidence.file, created=at, modified=at, relationship="Source",
                                 description=f"Evidence for item {entry.item}"))

@@ -69,7 +69,8 @@ def sign_report(report: RenderedReport, signer: Any, *, reason: str, location: s
     # 1000 units/em: pyHanko writes /W widths in font units, which readers read per 1000.
     font = GlyphAccumulatorFactory(str(fonts_dir() / "LBStampSans.ttf"), font_size=7)
     stamp = TextStampStyle(
-        stamp_text="Sealed by launchbook (PAdES)\nSigner: %(signer)s\nCertificate SHA-256:\n%(fp1)s\n%(fp2)s\nTime: %(ts)s",
+        stamp_text=("Sealed by launchbook (PAdES)\nSigner: %(signer)s\nCertificate SHA-256:\n%(fp1)s\n%(fp2)s\n"
+                    "Time: %(ts)s"),
         text_box_style=TextBoxStyle(font=font, font_size=7),
         border_width=1,
         timestamp_format="%Y-%m-%d %H:%M:%S UTC",

@@ -9,6 +9,8 @@ are intact, and learns that it has not told launchbook whom to trust.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,9 +18,11 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from generator.core.errors import ConfigError, SourceError
 from generator.report.keys import fingerprint
 from generator.report.render import MANIFEST_NAME, RECORD_NAME
 from generator.runs.record import canonical_json
+from generator.runs.store import find_run, read_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +110,6 @@ def _quiet() -> Iterator[None]:
 def load_trust(paths: list[Path]) -> list[Any]:
     from pyhanko.keys import load_cert_from_pemder
 
-    from generator.core.errors import ConfigError
 
     certs = []
     for path in paths:
@@ -183,7 +186,6 @@ def verify_pdf(data: bytes, path: str, trust: list[Any]) -> PdfVerification:
 
 
 def _read_record(result: PdfVerification) -> None:
-    import json
 
     raw = result.embedded.get(RECORD_NAME)
     if raw is None:
@@ -201,7 +203,6 @@ def _read_record(result: PdfVerification) -> None:
 def compare_with_archive(result: PdfVerification, data: bytes, archived: dict[str, Any],
                          recorded_sha256: str | None) -> None:
     """Check the PDF against the archived record (and the PDF hash noted when it was closed)."""
-    import hashlib
 
     if recorded_sha256 and hashlib.sha256(data).hexdigest() != recorded_sha256:
         result.problems.append("the PDF's sha256 differs from the one recorded when the run was closed")
@@ -215,8 +216,6 @@ def compare_with_archive(result: PdfVerification, data: bytes, archived: dict[st
 
 def verify_file(path: Path, trust_paths: list[Path], project: Path | None = None) -> PdfVerification:
     """Verify a report file; compare with the archived record when the project has it."""
-    from generator.core.errors import SourceError
-    from generator.runs.store import find_run, read_record
 
     data = path.read_bytes()
     result = verify_pdf(data, str(path), load_trust(trust_paths))

@@ -122,7 +122,8 @@ def load_record(text: str, path: str) -> RunRecord:
             f"snapshot does not match its stated hash (snapshot_sha256 {top['snapshot_sha256'][:12]}…, actual "
             f"{snapshot.sha256()[:12]}…): the checklist snapshot was edited", data.line_of("snapshot_sha256"))
     results = _results(problems, top["results"], snapshot)
-    signoffs = tuple(_signoff(problems, raw, line) for raw, line in zip(top["signoffs"], top["signoffs"].item_lines))
+    signoffs = tuple(_signoff(problems, raw, line)
+                     for raw, line in zip(top["signoffs"], top["signoffs"].item_lines, strict=True))
     problems.raise_errors()
     return RunRecord(
         id=top["id"], checklist=top["checklist"], release=top["release"], snapshot=snapshot,
@@ -137,7 +138,7 @@ def _snapshot(problems: Problems, data: YamlMap) -> Snapshot:
     fields = problems.read(data, _SNAPSHOT)
     items = []
     seen: set[str] = set()
-    for raw, line in zip(fields["items"], fields["items"].item_lines):
+    for raw, line in zip(fields["items"], fields["items"].item_lines, strict=True):
         entry = problems.mapping(raw, "a snapshot item", line)
         if entry is None:
             continue
@@ -162,7 +163,7 @@ def _results(problems: Problems, results: YamlMap, snapshot: Snapshot) -> dict[s
             continue
         fields = problems.read(entry, _RESULT)
         history = []
-        for raw_old, old_line in zip(fields["history"], fields["history"].item_lines):
+        for raw_old, old_line in zip(fields["history"], fields["history"].item_lines, strict=True):
             old = problems.mapping(raw_old, "a history entry", old_line)
             if old is not None:
                 history.append(_entry(problems, old, problems.read(old, _HISTORY)))
@@ -180,7 +181,8 @@ def _entry(problems: Problems, data: YamlMap, fields: dict[str, Any]) -> Entry:
             problems.error(f"invalid status {fields['status']!r} (use one of: {allowed})", data.line_of("status"))
         if status.needs_reason and not fields["note"].strip():
             problems.error(f"status {status.value!r} needs a note giving the reason", data.line_of("status"))
-    evidence = [_evidence(problems, raw, line) for raw, line in zip(fields["evidence"], fields["evidence"].item_lines)]
+    evidence = [_evidence(problems, raw, line)
+                for raw, line in zip(fields["evidence"], fields["evidence"].item_lines, strict=True)]
     return Entry(status=status, by=fields["by"], at=fields["at"], note=fields["note"],
                  evidence=tuple(e for e in evidence if e is not None))
 

@@ -79,7 +79,8 @@ def _verdict(cases: list[TestCase]) -> tuple[Status, str]:
         reasons = {(next(iter(c.result)).message or "").strip() for c in cases if c.result}
         reason = "; ".join(sorted(r for r in reasons if r)) or "skipped in CI"
         return Status.SKIPPED, reason
-    return Status.DONE, f"{len(cases)} test{'s' if len(cases) != 1 else ''} passed: " + ", ".join(_case_name(c) for c in cases)
+    names = ", ".join(_case_name(c) for c in cases)
+    return Status.DONE, f"{len(cases)} test{'s' if len(cases) != 1 else ''} passed: {names}"
 
 
 def import_junit(project: Path, run_id: str, xml_path: Path, *, by: str = "CI", at: str | None = None) -> JunitImport:

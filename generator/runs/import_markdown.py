@@ -18,8 +18,9 @@ from markdown_it.token import Token
 
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
-from generator.runs.operations import apply_entry, find_checklist, start_run, when
+from generator.runs.operations import apply_entry, when
 from generator.runs.record import Decision, Entry, RunRecord, Signoff, SnapshotItem, Status
+from generator.runs.start import find_checklist, start_run
 from generator.runs.store import RunFile, update_record
 from generator.sources.frontmatter import split_front_matter
 from generator.sources.ids import item_id, normalise
@@ -33,12 +34,14 @@ _STATUS_WORDS = {
     "n/a": Status.NA, "na": Status.NA, "not applicable": Status.NA,
 }
 _SUFFIX = re.compile(
-    r"^(?P<text>.*?)\s*(?:—|–|--|-|:|\|)\s*\(?(?P<word>failed|fail|blocked|skipped|n/a|na|not applicable|done|passed|ok)\b\)?"
+    r"^(?P<text>.*?)\s*(?:—|–|--|-|:|\|)\s*"
+    r"\(?(?P<word>failed|fail|blocked|skipped|n/a|na|not applicable|done|passed|ok)\b\)?"
     r"\s*[:\-–—]?\s*(?P<note>.*)$",
     re.IGNORECASE,
 )
 _FILLED_SIGNOFF = re.compile(
-    r"^(?P<role>[^:]{2,60}?)\s*:\s*(?P<name>[^_]*?[A-Za-z][^_]*?)\s*(?:date\s*:\s*(?P<date>[\d-]{8,10}))?\s*$", re.IGNORECASE)
+    r"^(?P<role>[^:]{2,60}?)\s*:\s*(?P<name>[^_]*?[A-Za-z][^_]*?)\s*(?:date\s*:\s*(?P<date>[\d-]{8,10}))?\s*$",
+    re.IGNORECASE)
 _REJECT = re.compile(r"\b(reject(?:ed)?|no-?go|denied)\b", re.IGNORECASE)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -170,7 +173,7 @@ def _table_signoffs(tokens: list[Token], roles: tuple[str, ...], default_at: str
             if not header:
                 header = [cell.strip().casefold() for cell in row]
             elif "role" in header and "name" in header:
-                cells = dict(zip(header, row))
+                cells = dict(zip(header, row, strict=False))
                 role = next((r for r in roles if r.casefold() == cells.get("role", "").strip().casefold()), None)
                 name = cells.get("name", "").strip()
                 if role and name:

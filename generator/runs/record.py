@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -57,11 +57,11 @@ def _fast_pickle(cls: type[T]) -> type[T]:
         return [getattr(self, name) for name in names]
 
     def __setstate__(self: Any, state: list[Any]) -> None:
-        for name, value in zip(names, state):
+        for name, value in zip(names, state, strict=True):
             setter(self, name, value)
 
-    cls.__getstate__ = __getstate__  # type: ignore[attr-defined]
-    cls.__setstate__ = __setstate__  # type: ignore[attr-defined]
+    setattr(cls, "__getstate__", __getstate__)  # noqa: B010 - a method set on the class, which mypy forbids
+    setattr(cls, "__setstate__", __setstate__)  # noqa: B010
     return cls
 
 
@@ -320,11 +320,11 @@ def canonical_json(data: Any) -> bytes:
 
 def utc_now() -> str:
     """Now, as the record stores times."""
-    return format_time(datetime.now(timezone.utc))
+    return format_time(datetime.now(UTC))
 
 
 def format_time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(text: str) -> datetime:
@@ -332,4 +332,4 @@ def parse_time(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError("time has no timezone (use UTC, e.g. 2026-11-22T09:30:00Z)")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)

@@ -36,7 +36,8 @@ def describe(record: RunRecord, summary: RunSummary, shown: str) -> str:
     if record.signoffs:
         lines += ["", "Sign-offs:"]
         for signoff in record.signoffs:
-            lines.append(f"  {signoff.role}: {signoff.decision.value} by {signoff.name} at {signoff.at} ({signoff.meaning})")
+            lines.append(f"  {signoff.role}: {signoff.decision.value} by {signoff.name} at {signoff.at} "
+                         f"({signoff.meaning})")
     if summary.sod_conflicts:
         lines += ["", "Segregation of duties: also executed items: " + ", ".join(summary.sod_conflicts)]
     return "\n".join(lines)

@@ -82,7 +82,8 @@ def find_run(project: Path, run_id: str) -> RunFile:
                           + ", ".join(m.shown for m in matches))
     known = [f.path.stem for f in all_run_files(project)]
     close = difflib.get_close_matches(run_id, known, n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else ("; `launchbook run list` shows the runs" if known else "")
+    listing = "; `launchbook run list` shows the runs" if known else ""
+    hint = f"; did you mean {', '.join(close)}?" if close else listing
     raise SourceError(f"unknown run {run_id!r}{hint}")
 
 

@@ -2,8 +2,8 @@
 
 ``load_config → collect_sources → index_sources → load_runs → build_nav → check_links →
 render_site → swap_in``. Whole-site stages work on document summaries; a page's full
-document is loaded from the store only while that page renders. Nothing touches the output folder until every source has been
-read and every page rendered into a staging folder.
+document is loaded from the store only while that page renders. Nothing touches the output
+folder until every source has been read and every page rendered into a staging folder.
 """
 
 from __future__ import annotations
@@ -23,42 +23,61 @@ from typing import Any
 
 from generator import code_digest
 from generator.config import SiteConfig, build_datetime, load_config
+from generator.core.diagnostics import Diagnostic
 from generator.core.errors import BuildError
 from generator.core.files import check_output_folder
 from generator.core.locks import abandoned, mark_owned
-from generator.core.diagnostics import Diagnostic
+from generator.core.templating import theme_assets, theme_dirs
 from generator.model import Checklist, DocumentSummary
 from generator.parallel import Progress, map_chunks
+from generator.runs.record import RunRecord
+from generator.runs.store import RunFile
 from generator.site.links import check_links
-from generator.site.result import BuildResult
 from generator.site.nav import (
-    EXPAND_ALL_UP_TO, HOME, NavNode, breadcrumbs, build_nav, output_path, relative_url, url_path, walk,
+    EXPAND_ALL_UP_TO,
+    HOME,
+    NavNode,
+    breadcrumbs,
+    build_nav,
+    output_path,
+    relative_url,
+    url_path,
+    walk,
 )
-from generator.core.templating import theme_assets, theme_dirs
 from generator.site.render import render_page, site_environment
-from generator.site.runs import (
-    RunView, check_reports, evidence_files, fill_history, item_history, load_runs,
-    report_files, runs_by_checklist,
-)
+from generator.site.result import BuildResult
 from generator.site.runpages import RunPages, render_runs
+from generator.site.runs import (
+    RunView,
+    evidence_files,
+    fill_history,
+    item_history,
+    load_runs,
+    report_files,
+    runs_by_checklist,
+)
 from generator.site.search import search_index_parts
 from generator.site.summary import summarize
-from generator.site.trend import trend_svg
 from generator.site.swap import discard, staging_dir, swap_in
+from generator.site.trend import trend_svg
 from generator.site.writer import MANIFEST, OutputWriter
-from generator.sources.cache import CACHE_DIR, DocumentStore
+from generator.sources.cache import CACHE_DIR, DocumentStore, quiet_gc
 from generator.sources.collect import SourceTree, collect_sources, index_sources
 from generator.sources.markdown import pygments_css
 
+Audit = Callable[[Path, list[Path], dict[str, tuple[RunFile, RunRecord]]], Any]
+"""``audit(project, trust, records)``: the archive's integrity check over records already read."""
+
 
 def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = False, clean: bool = False,
-               audit: Callable[[Path, list[Path], dict[str, Any]], Any] | None = None, cache: bool = True,
+               audit: Audit | None = None, cache: bool = True,
                fingerprint: str = "", progress: Progress | None = None,
                file_hash: Callable[[Path], str] | None = None) -> BuildResult:
     """Build ``project_dir/content`` into ``output`` (default ``project_dir/output``).
 
     ``audit`` (the archive's integrity check, injected so the site does not depend on the
-    archive) adds the Audit page and per-run integrity badges.
+    archive) adds the Audit page, per-run integrity badges and the verification of every
+    signed report; without it reports are published unverified.
     """
     started = time.perf_counter()
     project_dir = project_dir.resolve()
@@ -100,7 +119,7 @@ def cache_folder(cache_root: Path | None) -> Iterator[Path]:
 
 
 def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree, summaries: list[DocumentSummary],
-           store: DocumentStore, *, strict: bool, clean: bool, audit: Callable[[Path, list[Path], dict[str, Any]], Any] | None,
+           store: DocumentStore, *, strict: bool, clean: bool, audit: Audit | None,
            cache: bool, fingerprint: str, started: float, progress: Progress | None,
            file_hash: Callable[[Path], str] | None) -> BuildResult:
     by_id = {s.id: s for s in summaries if s.kind == "checklist"}
@@ -114,12 +133,14 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
     evidence, evidence_warnings = evidence_files(runs)
     reports, report_warnings = report_files(runs)
     preloaded = {view.record.id: (view.file, view.record) for view in runs}
+    # Signed reports are verified by the injected archive check alone (it checks every sealed run's
+    # report against its record and the ledger); without it they are copied, not verified.
     integrity = audit(project_dir, list(config.trust), preloaded) if audit is not None and runs else None
+    checks: dict[str, Any] = {}
+    check_warnings: list[Diagnostic] = []
     if integrity is not None:
         checks = {run_id: state.report for run_id, state in integrity.runs.items() if state.report is not None}
         check_warnings = [Diagnostic(f.where, None, f"integrity: {f.message}") for f in integrity.findings]
-    else:
-        checks, check_warnings = check_reports(reports, runs, config.trust)
     nav = build_nav(summaries, config.nav)
     assets = {entry.rel for entry in tree.assets}
     warnings = [
@@ -190,7 +211,8 @@ def render_site(
     checklists = [d for d in documents if d.kind == "checklist"]
     catalogue = [
         {"doc": c, "url": output_path(c.rel_path), "summary": c.counts}
-        for c in sorted(checklists, key=lambda c: (c.nav_order if c.nav_order is not None else 10**9, c.title.lower(), c.rel_path))
+        for c in sorted(checklists,
+                        key=lambda c: (c.nav_order if c.nav_order is not None else 10**9, c.title.lower(), c.rel_path))
     ]
     tags = sorted({tag for c in checklists for tag in c.tags}, key=str.lower)
     folders: list[dict[str, Any]] = []
@@ -316,7 +338,6 @@ PARALLEL_PAGES_FROM = 64
 
 
 def _render_chunk(root: str, documents: list[DocumentSummary]) -> list[str]:
-    from generator.sources.cache import quiet_gc
 
     assert _JOB is not None
     writer = OutputWriter(Path(root))

@@ -53,7 +53,9 @@ def check_links(documents: Sequence[Document | DocumentSummary], asset_paths: se
                 target = posixpath.join(target, "index.html")
             if target in pages:
                 if fragment and unquote(fragment) not in anchors(target):
-                    warnings.append(Diagnostic(document.source, line, f"broken link: no anchor #{fragment} in {target}", "LB301"))
+                    warnings.append(Diagnostic(document.source, line, f"broken link: no anchor #{fragment} in {target}",
+                                               "LB301"))
             elif target not in asset_paths and posixpath.join(target, "index.html") not in pages:
-                warnings.append(Diagnostic(document.source, line, f"broken link: {href} (no such page or file)", "LB301"))
+                warnings.append(Diagnostic(document.source, line, f"broken link: {href} (no such page or file)",
+                                           "LB301"))
     return warnings

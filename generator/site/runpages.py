@@ -19,6 +19,7 @@ from generator.parallel import Progress, map_chunks
 from generator.site.render import render_page
 from generator.site.runs import RunView, archive_js, archive_rows
 from generator.site.writer import OutputWriter
+from generator.sources.cache import quiet_gc
 
 ARCHIVE = "runs/index.html"
 AUDIT = "runs/audit.html"
@@ -56,7 +57,6 @@ _JOB: RunPages | None = None
 
 
 def _render_chunk(root: str, indexes: list[int]) -> list[str]:
-    from generator.sources.cache import quiet_gc
 
     assert _JOB is not None
     writer = OutputWriter(Path(root))

@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
@@ -27,6 +26,7 @@ from generator.runs.outcome import RunSummary, summarize
 from generator.runs.record import RunRecord, Snapshot, Status
 from generator.runs.store import RunFile, all_run_files, read_record, record_cache_keys
 from generator.site.nav import output_path, url_path
+from generator.sources.cache import quiet_gc
 
 HISTORY_WINDOW = 10
 _PLACEHOLDER = re.compile(r"<!--lb:history:([A-Za-z0-9_.:-]+)-->")
@@ -81,7 +81,6 @@ PARALLEL_RECORDS_FROM = 64
 
 
 def _parse_into_cache(cache: Path, files: list[RunFile]) -> list[None]:
-    from generator.sources.cache import quiet_gc
 
     with quiet_gc():
         for run_file in files:
@@ -97,14 +96,14 @@ def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
     Runs of the same checklist version share one snapshot object: 10,000 runs of 50
     checklists hold 50 snapshots in memory, not 10,000.
     """
-    from generator.sources.cache import quiet_gc
 
     files = all_run_files(project)
     keys = record_cache_keys(files) if cache is not None else [""] * len(files)
     if cache is not None:
         # Parsing YAML is the slow part (~25 ms for a 200-item record): fill the record cache on
         # every core first; the loop below then only unpickles (no records cross processes).
-        missing = [run for run, key in zip(files, keys) if not key or not (cache / key[:2] / key).is_file()]
+        missing = [run for run, key in zip(files, keys, strict=True)
+                   if not key or not (cache / key[:2] / key).is_file()]
         if len(missing) >= PARALLEL_RECORDS_FROM:
             map_chunks(functools.partial(_parse_into_cache, cache), missing, parallel_from=PARALLEL_RECORDS_FROM,
                        progress=progress, label="Parsing run records")
@@ -112,11 +111,11 @@ def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
     snapshots: dict[tuple[str, str, str, int], Snapshot] = {}
     current: tuple[str, Checklist | None] | None = None  # records come grouped by checklist folder
     with quiet_gc():
-        for number, (run_file, key) in enumerate(zip(files, keys), 1):
+        for number, (run_file, key) in enumerate(zip(files, keys, strict=True), 1):
             record = read_record(run_file, cache, key)
             snapshot = record.snapshot
-            key = (snapshot.source_sha256, snapshot.source, snapshot.title, len(snapshot.items))
-            shared = snapshots.setdefault(key, snapshot)
+            shape = (snapshot.source_sha256, snapshot.source, snapshot.title, len(snapshot.items))
+            shared = snapshots.setdefault(shape, snapshot)
             if shared is not snapshot and shared == snapshot:
                 record = dataclasses.replace(record, snapshot=shared)
             if current is None or current[0] != record.checklist:
@@ -176,27 +175,6 @@ def report_files(views: list[RunView]) -> tuple[list[tuple[str, Path]], list[Dia
         else:
             warnings.append(Diagnostic(view.file.shown, None, f"signed report missing: {source.name}"))
     return copies, warnings
-
-
-def check_reports(reports: list[tuple[str, Path]], views: list[RunView],
-                  trust: tuple[Path, ...]) -> tuple[dict[str, Any], list[Diagnostic]]:
-    """Verify every signed report at build time: run id -> verification, plus warnings."""
-    if not reports:
-        return {}, []
-    from generator.report.verify import compare_with_archive, load_trust, verify_pdf
-
-    roots = load_trust(list(trust))
-    by_url = {view.report_url: view for view in views}
-    checks: dict[str, Any] = {}
-    warnings: list[Diagnostic] = []
-    for url, source in reports:
-        view = by_url[url]
-        data = source.read_bytes()
-        result = verify_pdf(data, source.name, roots)
-        compare_with_archive(result, data, view.record.archived_data(), str((view.report or {}).get("sha256") or "") or None)
-        checks[view.record.id] = result
-        warnings.extend(Diagnostic(view.file.shown, None, f"signed report: {p}") for p in result.problems)
-    return checks, warnings
 
 
 def runs_by_checklist(views: list[RunView]) -> dict[str, list[RunView]]:

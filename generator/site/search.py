@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from generator.model import Checklist, Document, DocumentSummary
 from generator.site.nav import output_path, url_path
-
-if TYPE_CHECKING:
-    from generator.sources.cache import DocumentStore
+from generator.sources.cache import DocumentStore
 
 _PAGE_TEXT_LIMIT = 20_000
 

@@ -124,7 +124,7 @@ def make_handler(output: Path, state: BuildState, stopping: threading.Event,
             except OSError:  # timed out, reset or closed before a whole request arrived
                 return
             self.connection.settimeout(REQUEST_TIMEOUT)  # also bounds each write to a client that stops reading
-            self.rfile = io.BufferedReader(io.BytesIO(head or b""))  # type: ignore[assignment]
+            self.rfile = io.BufferedReader(io.BytesIO(head or b""))
             if head is None:
                 self.requestline, self.request_version, self.command = "", "", ""
                 self.send_error(431, "Request head too large")

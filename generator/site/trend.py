@@ -30,7 +30,8 @@ def trend_svg(views: list[RunView], relative: dict[str, str]) -> Markup:
         f'<desc id="trend-desc">{len(runs)} runs, oldest on the left. Bar height is the percentage of applicable '
         "items done; G = go (solid), N = no-go (hatched), I = incomplete (outline).</desc>",
         '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
-        '<rect width="6" height="6" class="hatch-bg"/><line x1="0" y1="0" x2="0" y2="6" class="hatch-line"/></pattern></defs>',
+        '<rect width="6" height="6" class="hatch-bg"/><line x1="0" y1="0" x2="0" y2="6" class="hatch-line"/>'
+        "</pattern></defs>",
     ]
     for pct in (0, 50, 100):
         y = TOP + plot_h * (1 - pct / 100)
@@ -45,8 +46,8 @@ def trend_svg(views: list[RunView], relative: dict[str, str]) -> Markup:
                        f"{view.summary.completion:.1f}% done")
         href = escape(relative[view.record.id])
         parts.append(
-            f'<a href="{href}" aria-label="{label}"><rect class="bar {outcome}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" '
-            f'height="{height:.1f}"><title>{label}</title></rect>'
+            f'<a href="{href}" aria-label="{label}"><rect class="bar {outcome}" x="{x:.1f}" y="{y:.1f}" '
+            f'width="{bar:.1f}" height="{height:.1f}"><title>{label}</title></rect>'
             f'<text class="letter" x="{x + bar / 2:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">'
             f"{_LETTER[outcome]}</text></a>"
         )

@@ -14,16 +14,19 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from generator import code_digest
-from generator.core.errors import BuildError
+from generator.config import load_config
 from generator.core.diagnostics import Diagnostic
+from generator.core.errors import BuildError
 from generator.core.files import check_output_folder, file_sha256, store_cache_bytes
+from generator.core.templating import default_theme_dir
 from generator.parallel import Progress
+from generator.site.build import Audit, build_site
 from generator.site.result import BuildResult
+from generator.site.swap import recover
 
 MANIFEST = ".launchbook-manifest.json"
 RACY_NS = 3_000_000_000
@@ -75,8 +78,6 @@ def _tree(digest: Any, root: Path, label: str, hashes: _Hashes) -> None:
 def fingerprint(project: Path, options: dict[str, Any], hashes: _Hashes) -> str:
     """sha256 over everything the build of ``project`` would read (file hashes go to
     ``hashes``, so the build can reuse them)."""
-    from generator.config import load_config
-    from generator.core.templating import default_theme_dir
 
     digest = hashlib.sha256(code_digest().encode())
     digest.update(json.dumps(options, sort_keys=True).encode())
@@ -107,7 +108,7 @@ def previous_build(output: Path, expected: str) -> dict[str, Any] | None:
 
 
 def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cache: bool,
-          audit: Callable[[Path, list[Path]], Any] | None, progress: Progress | None = None) -> BuildResult:
+          audit: Audit | None, progress: Progress | None = None) -> BuildResult:
     """Build unless the output is already up to date (``clean`` or no cache forces a build)."""
     started = time.perf_counter()
     project = project.resolve()
@@ -117,7 +118,6 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
     hashes = _Hashes(project / ".launchbook-cache" / "file-hashes.json" if cache else None)
     key = fingerprint(project, options, hashes=hashes) if (project / "content").is_dir() else ""
     if key and cache and not clean:
-        from generator.site.swap import recover
 
         recover(target)  # a build killed mid-swap is completed before the output is judged
         manifest = previous_build(target, key)
@@ -131,7 +131,6 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
                                runs=summary.get("runs", 0), items=summary.get("items", 0),
                                files=len(manifest.get("files", [])), warnings=warnings, kept=(),
                                seconds=time.perf_counter() - started, skipped=True)
-    from generator.site.build import build_site
 
     return build_site(project, output, strict=strict, clean=clean, audit=audit, cache=cache, fingerprint=key,
                       progress=progress, file_hash=hashes.of if key else None)

@@ -17,6 +17,7 @@ import gc
 import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 from generator import code_digest
 from generator.core.errors import SourceError
@@ -67,7 +68,7 @@ def parse_all(jobs: list[tuple[bytes, str, str]], cache_root: Path | None) -> li
     with quiet_gc():
         _load_cached(jobs, keys, folder, results, missing)
     parsed = _parse_many([jobs[i] for i in missing])
-    for index, document in zip(missing, parsed):
+    for index, document in zip(missing, parsed, strict=True):
         results[index] = document
         if folder is not None:
             store_pickle(folder / keys[index][:2] / keys[index], document)
@@ -80,7 +81,7 @@ def _load_cached(jobs: list[tuple[bytes, str, str]], keys: list[str], folder: Pa
         if folder is not None:
             cached = load_pickle(folder / keys[index][:2] / keys[index])
             if cached is not None:
-                results[index] = cached  # type: ignore[assignment]
+                results[index] = cast(Document, cached)
                 continue
         missing.append(index)
 
@@ -166,11 +167,11 @@ def index_all(jobs: list[tuple[Path, str, str, str]], folder: Path, summarize: S
             if cached is None:
                 missing.append(index)
             else:
-                results[index] = cached  # type: ignore[assignment]
+                results[index] = cast(DocumentSummary, cached)
     work = [(jobs[i][:3], keys[i]) for i in missing]
     made = map_chunks(functools.partial(_index_chunk, folder, summarize), work, parallel_from=PARALLEL_FROM,
                       progress=progress, label="Parsing")
-    for index, summary in zip(missing, made):
+    for index, summary in zip(missing, made, strict=True):
         results[index] = summary
-    store = DocumentStore(folder, {key: job[:3] for key, job in zip(keys, jobs)}, summarize)
+    store = DocumentStore(folder, {key: job[:3] for key, job in zip(keys, jobs, strict=True)}, summarize)
     return [summary for summary in results if summary is not None], store

@@ -107,7 +107,8 @@ def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
         nav_order=front.nav_order,
     )
     signoffs = [
-        *[SignoffRole(raw.role, raw.line, "line", raw.token.attrGet("id")) for raw in walk.items if raw.role],
+        *[SignoffRole(raw.role, raw.line, "line", str(raw.token.attrGet("id") or "") or None)
+          for raw in walk.items if raw.role],
         *table_signoffs(tokens, offset),
     ]
     signoffs.sort(key=lambda role: role.line)
@@ -200,11 +201,11 @@ def _finish_items(
     used: dict[str, int] = {}
     ids: list[str] = []
     for raw in raws:
-        wanted = next((a[1:] for a in raw.attrs if a.startswith("#")), None)
+        asked = next((a[1:] for a in raw.attrs if a.startswith("#")), None)
         if raw.role:
-            new_id = wanted or f"signoff-{slugify(raw.role, 'role')}"
-        elif wanted:
-            new_id = wanted
+            new_id = asked or f"signoff-{slugify(raw.role, 'role')}"
+        elif asked:
+            new_id = asked
         else:
             key = (tuple(normalise(s) for s in raw.section), normalise(raw.text))
             occurrences[key] = occurrences.get(key, 0) + 1
@@ -216,7 +217,7 @@ def _finish_items(
         raw.token.attrSet("id", new_id)
     items: list[Item] = []
     known_optional = set(front.optional)
-    for raw, new_id in zip(raws, ids):
+    for raw, new_id in zip(raws, ids, strict=True):
         if raw.role:
             raw.token.meta["signoff"] = True
             continue
@@ -265,9 +266,9 @@ def _section_counts(walk: _Walk) -> dict[str, tuple[int, int]]:
             entry[1] += 1
             entry[0] += raw.state is ItemState.DONE
     for token, *_ in walk.headings:
-        anchor = token.attrGet("id")
-        if anchor in counts:
-            token.meta = {**(token.meta or {}), "count": tuple(counts[str(anchor)])}
+        heading_id = token.attrGet("id")
+        if heading_id in counts:
+            token.meta = {**(token.meta or {}), "count": tuple(counts[str(heading_id)])}
     return {anchor: (done, total) for anchor, (done, total) in sorted(counts.items())}
 
 

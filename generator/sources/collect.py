@@ -14,17 +14,14 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from generator.config import CONFIG_NAME
 from generator.core.errors import SourceError
 from generator.core.files import inside_folder
 from generator.core.keyfiles import file_private_key_kind
 from generator.model import Document, DocumentSummary
-
-if TYPE_CHECKING:
-    from generator.parallel import Progress
-    from generator.sources.cache import DocumentStore, Summarize
+from generator.parallel import Progress
+from generator.sources.cache import DocumentStore, Summarize, index_all, parse_all
 
 RUNS_DIR = "runs"
 _LEFTOVER = re.compile(r"(\.bak(\.\d+)?|~|\.sw[a-p])$|^#.*#$", re.IGNORECASE)
@@ -119,7 +116,6 @@ def is_leftover(name: str) -> bool:
 def parse_sources(tree: SourceTree, cache_root: Path | None = None) -> list[Document]:
     """Parse every document (in parallel, cached under ``cache_root`` when given);
     checklist IDs must be unique across the site."""
-    from generator.sources.cache import parse_all
 
     jobs = _read(tree)
     documents = parse_all(jobs, cache_root)
@@ -135,7 +131,6 @@ def index_sources(tree: SourceTree, folder: Path, summarize: Summarize, progress
     ``file_hash`` gives a file's sha256 without reading it when it is known unchanged (the
     up-to-date check's remembered hashes); by default every source is read and hashed.
     """
-    from generator.sources.cache import index_all
 
     jobs = []
     for entry in tree.documents:
@@ -162,7 +157,7 @@ def _read(tree: SourceTree) -> list[tuple[bytes, str, str]]:
 
 def _unique_ids(tree: SourceTree, documents: Sequence[Document | DocumentSummary]) -> None:
     seen: dict[str, str] = {}
-    for entry, document in zip(tree.documents, documents):
+    for entry, document in zip(tree.documents, documents, strict=True):
         if document.kind == "checklist":
             if document.id in seen:
                 raise SourceError(

@@ -14,6 +14,7 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
@@ -76,11 +77,11 @@ def _highlight(code: str, lang: str, _attrs: Any) -> str:
     ) + "</code></pre>\n"
 
 
-def _heading_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+def _heading_open(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
     return self.renderToken(tokens, idx, options, env)
 
 
-def _heading_close(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+def _heading_close(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
     opening = tokens[idx - 2]
     anchor = opening.attrGet("id")
     extra = ""
@@ -96,7 +97,7 @@ def _heading_close(self: Any, tokens: Sequence[Token], idx: int, options: Option
     return extra + f"</{tokens[idx].tag}>\n"
 
 
-def _list_item_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+def _list_item_open(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
     token = tokens[idx]
     meta = token.meta or {}
     if "task" not in meta:
@@ -121,25 +122,25 @@ def _list_item_open(self: Any, tokens: Sequence[Token], idx: int, options: Optio
     return html
 
 
-def _escape_html_block(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+def _escape_html_block(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
     content = tokens[idx].content
     if content.lstrip().startswith("<!--"):
         return ""
     return f'<pre class="raw-html">{escapeHtml(content)}</pre>\n'
 
 
-def _escape_html_inline(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+def _escape_html_inline(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
     content = tokens[idx].content
     if content.startswith("<!--"):
         return ""
     return escapeHtml(content)
 
 
-def _table_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+def _table_open(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
     return '<div class="table-wrap">' + self.renderToken(tokens, idx, options, env)
 
 
-def _table_close(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+def _table_close(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
     return self.renderToken(tokens, idx, options, env) + "</div>\n"
 
 

@@ -34,7 +34,8 @@ def as_json(document: Document) -> dict[str, Any]:
         "tags": list(document.tags),
         "description": document.description,
         "warnings": [str(w) for w in document.warnings],
-        "signoffs": [{"role": s.role, "line": s.line, "from": s.source} for s in checklist.signoffs] if checklist else [],
+        "signoffs": ([{"role": s.role, "line": s.line, "from": s.source} for s in checklist.signoffs]
+                     if checklist else []),
         "decisions": [
             {"label": d.label, "options": list(d.options), "line": d.line} for d in checklist.decisions
         ]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from generator.core.errors import SourceError
 from generator.core.diagnostics import Diagnostic
+from generator.core.errors import SourceError
 from generator.sources.mojibake import MojibakeFix, fix_cp1252, fix_mac_roman
 
 _BOM = "\ufeff"
