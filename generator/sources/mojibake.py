@@ -12,8 +12,8 @@ Two damages occur in real checklists:
 Neither repair touches a document without evidence, judged on its prose (code is never
 evidence and never repaired). Evidence is a run of characters that decodes into an emoji
 or symbol (``ðŸš€`` -> ``🚀``) or into part of a word (``cafÃ©``, ``donâ€™t``). A document
-is repaired only when such runs outnumber the words whose non-ASCII letters are written
-correctly (``café``, ``Straße``, ``中文``): a file read with the wrong code page has all of its
+is repaired only when such runs outnumber the runs of non-ASCII letters written correctly
+(the ``é`` of ``café``, ``ß``, ``中文``): a file read with the wrong code page has all of its
 letters damaged, while clean text that quotes mojibake (a troubleshooting note about
 ``â€™``) or happens to pair symbols (``√•``, ``¬∂``, ``≈°``) proves nothing: a sequence that
 stands alone decodes into neither an emoji nor a word, and correct words outvote the rest.
@@ -161,7 +161,7 @@ class Evidence:
     damaged: int
     """Runs that decode into an emoji or symbol, or into part of a word."""
     clean: int
-    """Runs of non-ASCII letters in which nothing decodes: words written correctly (``café``)."""
+    """Runs of non-ASCII letters in which nothing decodes: written correctly (the ``é`` of ``café``)."""
 
     @property
     def convincing(self) -> bool:
@@ -169,7 +169,7 @@ class Evidence:
 
     def describe(self) -> str:
         return (f"{self.damaged} run{'s' if self.damaged != 1 else ''} decoded into emoji or words, "
-                f"{self.clean} correctly written accented word{'s' if self.clean != 1 else ''}")
+                f"{self.clean} accented letter{'s' if self.clean != 1 else ''} written correctly")
 
 
 def evidence(text: str, codec: str) -> Evidence:
