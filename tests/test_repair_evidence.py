@@ -133,6 +133,7 @@ def test_nbsp_repair_only_nests_list_items() -> None:
         "&nbsp;&nbsp;&nbsp;&nbsp;Indented prose.\n",
         "- [ ] a\n\n\u00a0\u00a0\u00a0\u00a0continued prose\n",
         "- [ ] a\n\n```\n&nbsp; - [ ] in code\n```\n",
+        "```markdown\n- [ ] a Markdown example\n&nbsp; - [ ] nested with &nbsp;\n\u00a0\u00a0- [ ] and U+00A0\n```\n",
     ):
         assert repair_text(clean, "a.md") == Repaired(clean, ())
 
