@@ -5,13 +5,18 @@ Two damages occur in real checklists:
 * **Mac Roman** (``🚀`` became ``üöÄ``, ``✅`` became ``‚úÖ``, ``→`` became ``‚Üí``): the
   UTF-8 bytes were read as Mac OS Roman. ftfy does not undo this, so we do it here,
   exactly: every suspicious run of characters is encoded back to Mac Roman bytes and
-  decoded as UTF-8, one complete UTF-8 sequence at a time. A sequence is only replaced
-  when it decodes strictly to a plausible character, and a document is only touched when
-  it shows unmistakable evidence (a 3- or 4-byte sequence such as an emoji or arrow, or
-  the ``√``/``¬`` lead characters of accented Latin letters). Legitimate text such as
-  ``“Über”``, ``≥ 3`` or ``café`` never qualifies.
+  decoded as UTF-8, one complete UTF-8 sequence at a time.
 * **Windows-1252** (``ðŸš€``, ``â€™``): handled by ftfy, configured to keep typographic
   quotes, ligatures and widths exactly as the author wrote them.
+
+Neither repair touches a document without evidence, judged on its prose (code is never
+evidence and never repaired). Evidence is a run of characters that decodes into an emoji
+or symbol (``ðŸš€`` -> ``🚀``) or into part of a word (``cafÃ©``, ``donâ€™t``). A document
+is repaired only when such runs outnumber the runs of non-ASCII letters written correctly
+(the ``é`` of ``café``, ``ß``, ``中文``): a file read with the wrong code page has all of its
+letters damaged, while clean text that quotes mojibake (a troubleshooting note about
+``â€™``) or happens to pair symbols (``√•``, ``¬∂``, ``≈°``) proves nothing: a sequence that
+stands alone decodes into neither an emoji nor a word, and correct words outvote the rest.
 """
 
 from __future__ import annotations
@@ -22,16 +27,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import ftfy
+import ftfy.bad_codecs  # registers the "sloppy-windows-1252" codec
 
-_MAC_HIGH = bytes(range(0x80, 0x100)).decode("mac_roman")
-_MAC_HIGH_SET = frozenset(_MAC_HIGH)
-# Mac Roman characters whose byte is a UTF-8 lead byte for a 2-byte Latin-1 letter
-# (0xC2 "¬" and 0xC3 "√"); followed by a continuation they are never real prose.
-_LATIN_LEADS = frozenset("¬√")
+from generator.sources.prose import prose_segments
+
+MAC_ROMAN = "mac_roman"
+CP1252 = "sloppy-windows-1252"
+_HIGH = {codec: frozenset(bytes(range(0x80, 0x100)).decode(codec)) for codec in (MAC_ROMAN, CP1252)}
 # Combining marks that legitimately appear in emoji sequences.
 _ALLOWED_MARKS = frozenset("\ufe0e\ufe0f\u20e3")
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
-_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 
 _FTFY_CONFIG = ftfy.TextFixerConfig(
     unescape_html=False,
@@ -87,16 +92,14 @@ def _plausible(char: str, length: int) -> bool:
     return True
 
 
-def _decode_run(run: str) -> tuple[str, int, bool]:
-    """Decode one run of Mac-Roman-high characters.
+def _decode_run(run: str, codec: str = MAC_ROMAN) -> tuple[str, int]:
+    """Decode one run of code-page-high characters, one UTF-8 sequence at a time.
 
-    Returns the repaired run, how many sequences were decoded, and whether any of them
-    was strong evidence of Mac Roman damage.
+    Returns the repaired run and how many sequences were decoded.
     """
-    raw = run.encode("mac_roman")
+    raw = run.encode(codec)
     out: list[str] = []
     fixed = 0
-    strong = False
     i = 0
     while i < len(raw):
         length = _sequence_length(raw[i])
@@ -108,19 +111,19 @@ def _decode_run(run: str) -> tuple[str, int, bool]:
             if char and _plausible(char, length):
                 out.append(char)
                 fixed += 1
-                strong = strong or length >= 3 or run[i] in _LATIN_LEADS
                 i += length
                 continue
         out.append(run[i])
         i += 1
-    return "".join(out), fixed, strong
+    return "".join(out), fixed
 
 
-def _runs(line: str) -> list[tuple[int, int]]:
+def _runs(line: str, codec: str = MAC_ROMAN) -> list[tuple[int, int]]:
+    high = _HIGH[codec]
     spans: list[tuple[int, int]] = []
     start = -1
     for index, char in enumerate(line):
-        if char in _MAC_HIGH_SET:
+        if char in high:
             if start < 0:
                 start = index
         elif start >= 0:
@@ -131,98 +134,121 @@ def _runs(line: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans if b - a >= 2]
 
 
-def _fix_mac_roman_line(line: str) -> tuple[str, bool, str, str]:
+def _fix_mac_roman_line(line: str) -> tuple[str, str, str]:
     pieces: list[str] = []
     last = 0
-    strong = False
     first_before = first_after = ""
     for a, b in _runs(line):
         run = line[a:b]
-        repaired, fixed, run_strong = _decode_run(run)
+        repaired, fixed = _decode_run(run)
         if not fixed:
             continue
-        strong = strong or run_strong
         pieces.append(line[last:a])
         pieces.append(repaired)
         last = b
         if not first_before:
             first_before, first_after = run, repaired
     if not pieces:
-        return line, False, "", ""
+        return line, "", ""
     pieces.append(line[last:])
-    return "".join(pieces), strong, first_before, first_after
+    return "".join(pieces), first_before, first_after
 
 
-def _prose_segments(text: str) -> list[list[tuple[bool, str]]]:
-    """Each line split into (is_prose, piece): code fences and code spans are not prose.
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a document's prose says about one code page."""
 
-    Code is left exactly as written: a document *about* mojibake may quote it there.
-    """
-    result: list[list[tuple[bool, str]]] = []
-    fence = ""
-    for line in text.split("\n"):
-        marker = _FENCE.match(line)
-        if fence:
-            result.append([(False, line)])
-            if marker and marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence):
-                fence = ""
-            continue
-        if marker:
-            fence = marker.group(1)
-            result.append([(False, line)])
-            continue
-        pieces: list[tuple[bool, str]] = []
-        last = 0
-        for span in _CODE_SPAN.finditer(line):
-            pieces.append((True, line[last : span.start()]))
-            pieces.append((False, span.group(0)))
-            last = span.end()
-        pieces.append((True, line[last:]))
-        result.append(pieces)
-    return result
+    damaged: int
+    """Runs that decode into an emoji or symbol, or into part of a word."""
+    clean: int
+    """Runs of non-ASCII letters in which nothing decodes: written correctly (the ``é`` of ``café``)."""
+
+    @property
+    def convincing(self) -> bool:
+        return self.damaged > self.clean
+
+    def describe(self) -> str:
+        return (f"{self.damaged} run{'s' if self.damaged != 1 else ''} decoded into emoji or words, "
+                f"{self.clean} accented letter{'s' if self.clean != 1 else ''} written correctly")
 
 
-def _apply(text: str, fix_line: Callable[[str], tuple[str, bool, str, str]]) -> tuple[str, list[MojibakeFix], bool]:
+def evidence(text: str, codec: str) -> Evidence:
+    """Count, in prose only, the runs that are mojibake of ``codec`` and the runs that are clean."""
+    damaged = clean = 0
+    for pieces in prose_segments(text):
+        for prose, piece in pieces:
+            if not prose or piece.isascii():
+                continue
+            for match in _NON_ASCII_RUN.finditer(piece):
+                verdict = _judge(piece, match.start(), match.end(), codec)
+                damaged += verdict is True
+                clean += verdict is None and any(char.isalpha() for char in match.group(0))
+    return Evidence(damaged, clean)
+
+
+def _judge(piece: str, start: int, end: int, codec: str) -> bool | None:
+    """``True``: the run is mojibake that makes an emoji, a symbol or a word; ``False``: it
+    decodes but proves nothing (a quoted sequence on its own); ``None``: nothing decodes."""
+    run = piece[start:end]
+    decoded = ""
+    for a, b in _runs(run, codec):
+        repaired, fixed = _decode_run(run[a:b], codec)
+        if fixed:
+            decoded += repaired
+    if not decoded:
+        return None
+    if any(_is_emoji(char) for char in decoded):
+        return True
+    before = piece[start - 1] if start else ""
+    after = piece[end] if end < len(piece) else ""
+    letters = any(char.isalpha() for char in decoded)
+    return (before.isalpha() and after.isalpha()) or (letters and (before.isalpha() or after.isalpha()))
+
+
+def _is_emoji(char: str) -> bool:
+    """An emoji, arrow or other symbol: three or more bytes in UTF-8, never a Latin pair."""
+    return ord(char) >= 0x2000 and unicodedata.category(char) in {"So", "Sm"}
+
+
+def _apply(text: str, fix_line: Callable[[str], tuple[str, str, str]]) -> tuple[str, list[MojibakeFix]]:
     lines: list[str] = []
     fixes: list[MojibakeFix] = []
-    evidence = False
-    for number, pieces in enumerate(_prose_segments(text), start=1):
+    for number, pieces in enumerate(prose_segments(text), start=1):
         out: list[str] = []
         first: tuple[str, str] | None = None
         for prose, piece in pieces:
             if not prose or piece.isascii():
                 out.append(piece)
                 continue
-            repaired, strong, before, after = fix_line(piece)
-            evidence = evidence or strong
+            repaired, before, after = fix_line(piece)
             out.append(repaired)
             if repaired != piece and first is None:
                 first = (before, after)
         lines.append("".join(out))
         if first is not None:
             fixes.append(MojibakeFix(number, *first))
-    return "\n".join(lines), fixes, evidence
+    return "\n".join(lines), fixes
 
 
 def fix_mac_roman(text: str) -> tuple[str, list[MojibakeFix]]:
-    """Undo Mac Roman mojibake; return the text unchanged when there is no evidence."""
-    repaired, fixes, evidence = _apply(text, _fix_mac_roman_line)
-    if not evidence:
+    """Undo Mac Roman mojibake; the text is unchanged unless the evidence is convincing."""
+    if not evidence(text, MAC_ROMAN).convincing:
         return text, []
-    return repaired, fixes
+    return _apply(text, _fix_mac_roman_line)
 
 
-def _fix_cp1252_piece(piece: str) -> tuple[str, bool, str, str]:
+def _fix_cp1252_piece(piece: str) -> tuple[str, str, str]:
     repaired = ftfy.fix_text(piece, _FTFY_CONFIG)
     if repaired == piece:
-        return piece, False, "", ""
-    return (repaired, True, *_first_difference(piece, repaired))
+        return piece, "", ""
+    return (repaired, *_first_difference(piece, repaired))
 
 
 def fix_cp1252(text: str) -> tuple[str, list[MojibakeFix]]:
-    """Undo Windows-1252/Latin-1 mojibake with ftfy, quotes and code untouched."""
-    repaired, fixes, _ = _apply(text, _fix_cp1252_piece)
-    return repaired, fixes
+    """Undo Windows-1252/Latin-1 mojibake with ftfy, quotes and code untouched, only on evidence."""
+    if not evidence(text, CP1252).convincing:
+        return text, []
+    return _apply(text, _fix_cp1252_piece)
 
 
 def _first_difference(before: str, after: str) -> tuple[str, str]:
