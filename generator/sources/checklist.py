@@ -18,8 +18,9 @@ from generator.core.errors import SourceError
 from generator.core.diagnostics import Diagnostic
 from generator.model import Checklist, Heading, Item, ItemState, Page, SignoffRole
 from generator.sources.frontmatter import FrontMatter, split_front_matter
-from generator.sources.ids import EXPLICIT_ID, AnchorSet, item_id, normalise, slugify
-from generator.sources.markdown import markdown, plain_text
+from generator.sources.anchors import GithubAnchors
+from generator.sources.ids import EXPLICIT_ID, item_id, normalise, slugify
+from generator.sources.markdown import PAGE, markdown, plain_text
 from generator.sources.repair import decode_source, repair_text
 from generator.sources.signoffs import decisions, signoff_role, table_signoffs
 
@@ -53,6 +54,7 @@ class _RawItem:
 class _Walk:
     items: list[_RawItem] = field(default_factory=list)
     headings: list[tuple[Token, int, str, int]] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)  # each heading's text as a reader sees it (for anchors)
     title_heading: Token | None = None
 
 
@@ -69,7 +71,7 @@ def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
     front, body, offset = split_front_matter(repaired.text, source)
     warnings.extend(front.warnings)
     md = markdown()
-    env: dict[str, object] = {}
+    env: dict[str, object] = {PAGE: rel_path}
     tokens = md.parse(body, env)
     walk = _walk(tokens, offset)
     title = front.title or (plain_text(_inline_after(tokens, walk.title_heading)) if walk.title_heading else "")
@@ -144,6 +146,7 @@ def _walk(tokens: list[Token], offset: int) -> _Walk:
             key = str(len(walk.headings))
             sections.append((level, text, key))
             walk.headings.append((token, level, text, (token.map or [0])[0] + 1 + offset))
+            walk.shown.append(plain_text(tokens[index + 1].children, as_shown=True))
         elif token.type == "list_item_open":
             meta = token.meta or {}
             if "task" not in meta:
@@ -237,11 +240,11 @@ def _finish_items(
 
 
 def _assign_anchors(walk: _Walk, reserved: set[str]) -> list[Heading]:
-    anchors = AnchorSet(reserved)
+    anchors = GithubAnchors(reserved)
     headings: list[Heading] = []
     mapping: dict[str, str] = {}
     for position, (token, level, text, line) in enumerate(walk.headings):
-        anchor = anchors.take(text)
+        anchor = anchors.take(walk.shown[position])
         token.attrSet("id", anchor)
         mapping[str(position)] = anchor
         headings.append(Heading(level, text, anchor, line))
