@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from urllib.parse import unquote
 
 from markdown_it.token import Token
 
@@ -84,7 +85,7 @@ def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
     items, warnings_items = _finish_items(walk.items, front, source, md, env)
     warnings.extend(warnings_items)
     headings = _assign_anchors(walk, {item.id for item in items})
-    links = _rewrite_links(tokens, offset)
+    links = _rewrite_links(tokens, offset, {heading.anchor for heading in headings})
     if walk.title_heading is not None:
         _drop_heading(tokens, walk.title_heading)
     plain = _plain_body(tokens)
@@ -274,8 +275,12 @@ def _untask(raws: list[_RawItem]) -> None:
         raw.token.meta.pop("task", None)
 
 
-def _rewrite_links(tokens: list[Token], offset: int) -> list[tuple[str, int]]:
-    """Point links at ``.md`` sources to the ``.html`` pages they become; collect them."""
+def _rewrite_links(tokens: list[Token], offset: int, anchors: set[str]) -> list[tuple[str, int]]:
+    """Point links at ``.md`` sources to the ``.html`` pages they become; collect them.
+
+    A link to a heading on the same page written in another case (``#Deploy-Steps``, which
+    GitHub follows) points at the anchor itself, so it works without the site script.
+    """
     links: list[tuple[str, int]] = []
     line = 0
     for token in tokens:
@@ -288,6 +293,9 @@ def _rewrite_links(tokens: list[Token], offset: int) -> list[tuple[str, int]]:
             if not href or _SCHEME.match(href) or href.startswith("//"):
                 continue
             path, hash_, fragment = href.partition("#")
+            if not path and fragment not in anchors and unquote(fragment).lower() in anchors:
+                fragment = unquote(fragment).lower()
+                child.attrSet("href", "#" + fragment)
             if path.endswith(".md"):
                 path = path[:-3] + ".html"
                 child.attrSet("href", path + hash_ + fragment)

@@ -224,7 +224,7 @@ def plain_text(children: Sequence[Token] | None, *, as_shown: bool = False) -> s
 
     Raw HTML tags are kept as written (item IDs and section names are computed from this
     text, so they stay what they were); ``as_shown`` drops the tags that render, giving the
-    text a reader sees (what GitHub makes heading anchors from).
+    text a reader sees, with its whitespace as written (what GitHub makes heading anchors from).
     """
     parts: list[str] = []
     for token in children or ():
@@ -234,10 +234,10 @@ def plain_text(children: Sequence[Token] | None, *, as_shown: bool = False) -> s
             if not (as_shown and is_rendered(token.content, PHRASING)):
                 parts.append(token.content)  # shown literally (escaped) on the page, so keep it
         elif token.type in ("softbreak", "hardbreak"):
-            parts.append(" ")
+            parts.append("\n" if as_shown else " ")
         elif token.type == "image":
             parts.append(plain_text(token.children, as_shown=as_shown))
-    return " ".join("".join(parts).split())
+    return "".join(parts).strip() if as_shown else " ".join("".join(parts).split())
 
 
 def pygments_css() -> str:
