@@ -22,7 +22,7 @@ SKIP = {"assets/launchbook.css", "assets/launchbook.js", "assets/pygments.css",
 
 CONSTRAINTS = Path(__file__).parents[1] / "constraints" / "test.txt"
 # The libraries whose versions shape the golden bytes (highlighting spans, Markdown, escaping).
-SHAPING = ("Pygments", "markdown-it-py", "Jinja2", "MarkupSafe", "mdurl")
+SHAPING = ("Pygments", "markdown-it-py", "Jinja2", "MarkupSafe", "mdurl", "nh3")
 
 
 def version_drift() -> str:

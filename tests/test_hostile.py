@@ -12,13 +12,14 @@ that was evaluated as a template.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shutil
 import subprocess
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from click.testing import Result
@@ -42,10 +43,25 @@ FILE_HOSTILE = "<img src=x onerror=alert(1)> {{ 7*7 }} \u202eexe"
 JS_FILE = "javascript:alert(9)"
 HOSTILE_URL = "https://tickets.example.com/?q=\"'><svg onload=alert(12)><img src=x onerror=alert(13)>"
 ROLE = "<svg onload=alert(6)>Lead"
+# Raw HTML whose element GitHub renders, with what must not survive on it (handlers, script
+# URLs, style, images from the reader's disk), and elements that must stay text.
+ALLOWED_HTML = (
+    '<img src=javascript:alert(16)> <img src="/etc/passwd"> <img src="../../../../x.png"> '
+    '<img src="file:///etc/passwd"> <img src="//evil.example/x.png"> <img src="..\\..\\x.png"> '
+    '<img src="%2e%2e/%2e%2e/x.png"> <img src="data:image/svg+xml,<svg onload=alert(17)>"> '
+    '<a href=javascript:alert(18)>a</a> <a href=" JaVaScRiPt:alert(19)">b</a> '
+    '<a href="data:text/html,<script>alert(20)</script>">c</a> <a href="vbscript:x">d</a> '
+    '<details open ontoggle=alert(21)><summary onclick=alert(22) style="background:url(https://evil.example/)">s'
+    '</summary>x</details> <kbd style="position:fixed" class="lb-item" id="hostile">k</kbd> '
+    '<sup onmouseover=alert(23)>1</sup> <br onload=alert(24)> <form action=javascript:alert(25)><input '
+    'type=checkbox onclick=alert(26)></form> <math><mi xlink:href=javascript:alert(27)>m</mi></math> '
+    '<object data=x.swf></object> <iframe srcdoc="<script>alert(28)</script>"></iframe> <style>*{}</style>'
+)
 NUL = "nul\x00byte bell\x07 esc\x1b[31m"
 
 EVALUATED = ("Z49Z", "Q603729Q")
 THEME_INLINE_SCRIPT = 'try{var t=localStorage.getItem("launchbook-theme")'
+THEME_LINK_HREF = re.compile(r"^(\.\./)*(assets/[\w.-]+\.(css|svg|png|ico)|[\w.-]+\.(xml|json))$")
 THEME_SCRIPT_SRC = re.compile(r"^(\.\./)*assets/(launchbook|runs-index)\.js$")
 
 
@@ -72,6 +88,16 @@ tags: [{yaml(HOSTILE)}, {yaml(ATTACKS[1])}]
 </div>
 
 Intro {HOSTILE} and a [link](javascript:alert(7)) and <a href="javascript:alert(8)">raw</a>.
+
+<details ontoggle=alert(29) open>
+<summary>{ALLOWED_HTML}</summary>
+
+- [ ] Inside details {ALLOWED_HTML} {{#in-details}}
+
+{ALLOWED_HTML}
+</details>
+
+<details><summary>never closed
 
 ## Before {HOSTILE}
 
@@ -130,14 +156,53 @@ def _harmless_meta(attrs: list[tuple[str, str | None]]) -> bool:
     return "http-equiv" not in names or dict(attrs).get("http-equiv", "").lower() not in ("refresh", "set-cookie")
 
 
+IMAGE_ATTRIBUTES = {"src", "alt", "width", "height", "title", "lang", "dir", "align"}
+
+
+def _theme_controls() -> set[tuple[str, list[tuple[str, str | None]]]]:
+    """The form controls the theme's templates write (search box, run archive filters)."""
+    templates = Path(__file__).parents[1] / "themes" / "default" / "templates"
+    scan = _Scan()
+    for template in sorted(templates.glob("*.html")):
+        for tag in re.findall(r"<(?:form|input|select)\b[^>{]*>", template.read_text(encoding="utf-8")):
+            scan.feed(tag)
+    return {(tag, tuple(attrs)) for tag, attrs in scan.tags}  # type: ignore[misc]
+
+
+def _harmless_img(rel: str, attrs: list[tuple[str, str | None]]) -> bool:
+    """An image from sources: only GitHub's attributes, src http(s) or a path inside the site."""
+    values = dict(attrs)
+    if not set(values) <= IMAGE_ATTRIBUTES:
+        return False
+    src = "".join((values.get("src") or "").split())
+    if not src:
+        return True
+    scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):", src)
+    if scheme:
+        return scheme.group(1).lower() in ("http", "https")
+    path = unquote(src.split("#")[0].split("?")[0])
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), path))
+    return not path.startswith("/") and "\\" not in path and not resolved.startswith("..")
+
+
+THEME_CONTROLS = _theme_controls()
+
+
 def problems_in_html(rel: str, text: str) -> list[str]:
     found: list[str] = []
     scan = _Scan()
     scan.feed(text)
     scan.close()
     for tag, attrs in scan.tags:
-        if tag in ("img", "iframe", "object", "embed", "base", "meta") and not (tag == "meta" and _harmless_meta(attrs)):
+        if tag == "img" and not _harmless_img(rel, attrs):
+            found.append(f"{rel}: <img> element {attrs}")
+        if tag in ("iframe", "object", "embed", "base", "meta", "math", "frame", "frameset",
+                   "textarea") and not (tag == "meta" and _harmless_meta(attrs)):
             found.append(f"{rel}: <{tag}> element {attrs}")
+        if tag == "link" and not THEME_LINK_HREF.match(dict(attrs).get("href") or ""):
+            found.append(f"{rel}: <link> not made by the theme {attrs}")
+        if tag in ("form", "input", "select") and (tag, tuple(attrs)) not in THEME_CONTROLS:
+            found.append(f"{rel}: <{tag}> not made by the theme {attrs}")
         if tag == "svg" and ("class", "trend") not in attrs:
             found.append(f"{rel}: <svg> not made by the trend chart {attrs}")
         if tag == "script":
@@ -147,6 +212,10 @@ def problems_in_html(rel: str, text: str) -> list[str]:
         for name, value in attrs:
             if name.startswith("on"):
                 found.append(f"{rel}: <{tag} {name}={value!r}> event handler")
+            if name == "style" and not re.fullmatch(r"flex-grow: \d+", value or ""):  # the theme's count bars
+                found.append(f"{rel}: <{tag} style={value!r}>")
+            if name in ("srcdoc", "formaction", "background", "poster"):
+                found.append(f"{rel}: <{tag} {name}={value!r}>")
             if name in ("href", "src", "action", "formaction", "xlink:href") and value:
                 scheme = "".join(value.split()).lower()
                 if scheme.startswith(("javascript:", "vbscript:", "data:text")):

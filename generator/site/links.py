@@ -20,6 +20,12 @@ def anchors_of(document: Document) -> set[str]:
     return anchors
 
 
+def _reaches(fragment: str, anchors: set[str]) -> bool:
+    """Exact, or in another case: heading anchors are lower case and the site script (like
+    GitHub's) follows ``#Deploy-Steps`` to ``deploy-steps``."""
+    return fragment in anchors or fragment.lower() in anchors
+
+
 def check_links(documents: Sequence[Document | DocumentSummary], asset_paths: set[str],
                 load: Callable[[DocumentSummary], Document] | None = None) -> list[Diagnostic]:
     """Warnings for relative links whose file or anchor does not exist.
@@ -52,7 +58,7 @@ def check_links(documents: Sequence[Document | DocumentSummary], asset_paths: se
             if target.endswith("/") or target in ("", "."):
                 target = posixpath.join(target, "index.html")
             if target in pages:
-                if fragment and unquote(fragment) not in anchors(target):
+                if fragment and not _reaches(unquote(fragment), anchors(target)):
                     warnings.append(Diagnostic(document.source, line, f"broken link: no anchor #{fragment} in {target}",
                                                "LB301"))
             elif target not in asset_paths and posixpath.join(target, "index.html") not in pages:

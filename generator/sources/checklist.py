@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from urllib.parse import unquote
 
 from markdown_it.token import Token
 
@@ -18,9 +19,10 @@ from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
 from generator.core.keyfiles import pem_private_key_at
 from generator.model import Checklist, Heading, Item, ItemState, Page, SignoffRole
+from generator.sources.anchors import GithubAnchors
 from generator.sources.frontmatter import FrontMatter, split_front_matter
-from generator.sources.ids import EXPLICIT_ID, AnchorSet, item_id, normalise, slugify
-from generator.sources.markdown import markdown, plain_text
+from generator.sources.ids import EXPLICIT_ID, item_id, normalise, slugify
+from generator.sources.markdown import PAGE, markdown, plain_text
 from generator.sources.repair import decode_source, repair_text
 from generator.sources.signoffs import decisions, signoff_role, table_signoffs
 
@@ -54,6 +56,7 @@ class _RawItem:
 class _Walk:
     items: list[_RawItem] = field(default_factory=list)
     headings: list[tuple[Token, int, str, int]] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)  # each heading's text as a reader sees it (for anchors)
     title_heading: Token | None = None
 
 
@@ -74,7 +77,7 @@ def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
     front, body, offset = split_front_matter(repaired.text, source)
     warnings.extend(front.warnings)
     md = markdown()
-    env: dict[str, object] = {}
+    env: dict[str, object] = {PAGE: rel_path}
     tokens = md.parse(body, env)
     walk = _walk(tokens, offset)
     title = front.title or (plain_text(_inline_after(tokens, walk.title_heading)) if walk.title_heading else "")
@@ -87,7 +90,7 @@ def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
     items, warnings_items = _finish_items(walk.items, front, source, md, env)
     warnings.extend(warnings_items)
     headings = _assign_anchors(walk, {item.id for item in items})
-    links = _rewrite_links(tokens, offset)
+    links = _rewrite_links(tokens, offset, {heading.anchor for heading in headings})
     if walk.title_heading is not None:
         _drop_heading(tokens, walk.title_heading)
     plain = _plain_body(tokens)
@@ -150,6 +153,7 @@ def _walk(tokens: list[Token], offset: int) -> _Walk:
             key = str(len(walk.headings))
             sections.append((level, text, key))
             walk.headings.append((token, level, text, (token.map or [0])[0] + 1 + offset))
+            walk.shown.append(plain_text(tokens[index + 1].children, as_shown=True))
         elif token.type == "list_item_open":
             meta = token.meta or {}
             if "task" not in meta:
@@ -243,11 +247,11 @@ def _finish_items(
 
 
 def _assign_anchors(walk: _Walk, reserved: set[str]) -> list[Heading]:
-    anchors = AnchorSet(reserved)
+    anchors = GithubAnchors(reserved)
     headings: list[Heading] = []
     mapping: dict[str, str] = {}
     for position, (token, level, text, line) in enumerate(walk.headings):
-        anchor = anchors.take(text)
+        anchor = anchors.take(walk.shown[position])
         token.attrSet("id", anchor)
         mapping[str(position)] = anchor
         headings.append(Heading(level, text, anchor, line))
@@ -277,8 +281,12 @@ def _untask(raws: list[_RawItem]) -> None:
         raw.token.meta.pop("task", None)
 
 
-def _rewrite_links(tokens: list[Token], offset: int) -> list[tuple[str, int]]:
-    """Point links at ``.md`` sources to the ``.html`` pages they become; collect them."""
+def _rewrite_links(tokens: list[Token], offset: int, anchors: set[str]) -> list[tuple[str, int]]:
+    """Point links at ``.md`` sources to the ``.html`` pages they become; collect them.
+
+    A link to a heading on the same page written in another case (``#Deploy-Steps``, which
+    GitHub follows) points at the anchor itself, so it works without the site script.
+    """
     links: list[tuple[str, int]] = []
     line = 0
     for token in tokens:
@@ -291,6 +299,9 @@ def _rewrite_links(tokens: list[Token], offset: int) -> list[tuple[str, int]]:
             if not href or _SCHEME.match(href) or href.startswith("//"):
                 continue
             path, hash_, fragment = href.partition("#")
+            if not path and fragment not in anchors and unquote(fragment).lower() in anchors:
+                fragment = unquote(fragment).lower()
+                child.attrSet("href", "#" + fragment)
             if path.endswith(".md"):
                 path = path[:-3] + ".html"
                 child.attrSet("href", path + hash_ + fragment)

@@ -2,7 +2,8 @@
 
 Task state is kept as data on tokens (``list_item_open.meta["task"]``), never scraped
 back out of HTML. The renderer reads IDs and counts that the checklist stage stores on
-tokens (``attrs["id"]``, ``meta``) and escapes any raw HTML found in sources.
+tokens (``attrs["id"]``, ``meta``). Raw HTML from sources goes through
+:mod:`generator.sources.sanitize`: what GitHub shows renders, the rest is shown as text.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from generator.sources.sanitize import PHRASING, Part, clean, image_src_allowed, is_rendered
+
 _TASK = re.compile(r"^\[([ xX~])\][ \t]+(?=\S)")
 _ATTRS = re.compile(r"[ \t]*\{[ \t]*((?:(?:#[A-Za-z0-9][\w:.-]*|\.[A-Za-z][\w-]*)[ \t]*)+)\}[ \t]*$")
 _STATES = {" ": "open", "x": "done", "X": "done", "~": "na"}
 _STATE_LABELS = {"open": "Open", "done": "Done", "na": "Not applicable"}
+PAGE = "launchbook_page"  # env key: the content path of the page being rendered (for relative images)
 
 
 def _task_rule(state: StateCore) -> None:
@@ -122,18 +126,63 @@ def _list_item_open(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
     return html
 
 
-def _escape_html_block(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
-    content = tokens[idx].content
-    if content.lstrip().startswith("<!--"):
-        return ""
-    return f'<pre class="raw-html">{escapeHtml(content)}</pre>\n'
+def _page(env: Any) -> str:
+    return str((env or {}).get(PAGE, "")) if isinstance(env, dict) else ""
 
 
-def _escape_html_inline(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+def _html_block(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+    # A block nested in a list or quote: sanitized on its own, so its tags close inside it.
+    # Top-level blocks are sanitized together by SafeRenderer.render.
+    return clean([Part(tokens[idx].content, raw=True)], _page(env))
+
+
+def _html_inline(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+    # Reached only for tags that do not render (SafeRenderer.renderInline takes the others).
     content = tokens[idx].content
     if content.startswith("<!--"):
         return ""
     return escapeHtml(content)
+
+
+def _image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
+    token = tokens[idx]
+    if not image_src_allowed(str(token.attrGet("src") or ""), _page(env)):
+        return escapeHtml(plain_text(token.children))  # the alt text, as GitHub shows a refused image
+    return str(self.image(tokens, idx, options, env))
+
+
+class SafeRenderer(RendererHTML):
+    """markdown-it's HTML renderer, with raw HTML sanitized across the tokens it spans.
+
+    ``<details>`` opened in one HTML block and closed in another wraps the Markdown between
+    them, as on GitHub; ``<kbd>`` … ``</kbd>`` inside a line wraps the text between.
+    """
+
+    def render(self, tokens: Sequence[Token], options: OptionsDict, env: Any) -> str:
+        parts: list[Part] = []
+        for index, token in enumerate(tokens):
+            if token.type == "html_block" and token.level == 0:
+                parts.append(Part(token.content, raw=True))
+            else:
+                parts.append(Part(self._one(tokens, index, options, env), raw=False))
+        return clean(parts, _page(env))
+
+    def renderInline(self, tokens: Sequence[Token], options: OptionsDict, env: Any) -> str:
+        parts = [
+            Part(token.content, raw=True)
+            if token.type == "html_inline" and is_rendered(token.content, PHRASING)
+            else Part(self._one(tokens, index, options, env), raw=False)
+            for index, token in enumerate(tokens)
+        ]
+        return clean(parts, _page(env), PHRASING)
+
+    def _one(self, tokens: Sequence[Token], index: int, options: OptionsDict, env: Any) -> str:
+        token = tokens[index]
+        if token.type == "inline":
+            return self.renderInline(token.children or [], options, env)
+        if token.type in self.rules:
+            return str(self.rules[token.type](tokens, index, options, env))
+        return self.renderToken(tokens, index, options, env)
 
 
 def _table_open(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
@@ -148,35 +197,47 @@ def _table_close(self: RendererHTML, tokens: Sequence[Token], idx: int, options:
 def markdown() -> MarkdownIt:
     """Return the shared parser: CommonMark + tables + strikethrough + task items.
 
+    Strikethrough is GitHub's: ``~text~`` and ``~~text~~``, three or more tildes are text.
     Raw HTML is *recognised* (so task lines inside HTML blocks and comments do not
-    count) but never passed through: comments are dropped, other HTML is escaped.
+    count); comments are dropped, what GitHub renders is sanitized, the rest is escaped.
     """
-    md = MarkdownIt("commonmark", {"html": True, "highlight": _highlight, "typographer": False})
+    md = MarkdownIt(
+        "commonmark",
+        {"html": True, "highlight": _highlight, "typographer": False, "strikethrough_single_tilde": True},
+        renderer_cls=SafeRenderer,
+    )
     md.enable(["table", "strikethrough"])
     md.core.ruler.after("block", "launchbook_tasks", _task_rule)
     md.add_render_rule("heading_open", _heading_open)
     md.add_render_rule("heading_close", _heading_close)
     md.add_render_rule("list_item_open", _list_item_open)
-    md.add_render_rule("html_block", _escape_html_block)
-    md.add_render_rule("html_inline", _escape_html_inline)
+    md.add_render_rule("html_block", _html_block)
+    md.add_render_rule("html_inline", _html_inline)
+    md.add_render_rule("image", _image)
     md.add_render_rule("table_open", _table_open)
     md.add_render_rule("table_close", _table_close)
     return md
 
 
-def plain_text(children: Sequence[Token] | None) -> str:
-    """Inline tokens -> plain text: markup dropped, code and image alt text kept."""
+def plain_text(children: Sequence[Token] | None, *, as_shown: bool = False) -> str:
+    """Inline tokens -> plain text: markup dropped, code and image alt text kept.
+
+    Raw HTML tags are kept as written (item IDs and section names are computed from this
+    text, so they stay what they were); ``as_shown`` drops the tags that render, giving the
+    text a reader sees, with its whitespace as written (what GitHub makes heading anchors from).
+    """
     parts: list[str] = []
     for token in children or ():
         if token.type in ("text", "code_inline"):
             parts.append(token.content)
         elif token.type == "html_inline" and not token.content.startswith("<!--"):
-            parts.append(token.content)  # shown literally (escaped) on the page, so keep it
+            if not (as_shown and is_rendered(token.content, PHRASING)):
+                parts.append(token.content)  # shown literally (escaped) on the page, so keep it
         elif token.type in ("softbreak", "hardbreak"):
-            parts.append(" ")
+            parts.append("\n" if as_shown else " ")
         elif token.type == "image":
-            parts.append(plain_text(token.children))
-    return " ".join("".join(parts).split())
+            parts.append(plain_text(token.children, as_shown=as_shown))
+    return "".join(parts).strip() if as_shown else " ".join("".join(parts).split())
 
 
 def pygments_css() -> str:

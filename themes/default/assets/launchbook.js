@@ -16,6 +16,18 @@
     return href;
   }
 
+  /* Fragments match heading anchors in any case, as on GitHub: #Deploy-Steps reaches
+     id="deploy-steps" (anchors are lower case; the link checker accepts the same links). */
+  function followFragment() {
+    var wanted;
+    try { wanted = decodeURIComponent(location.hash.slice(1)); } catch (e) { return; }
+    if (!wanted || document.getElementById(wanted)) return;
+    var target = document.getElementById(wanted.toLowerCase());
+    if (target) target.scrollIntoView();
+  }
+  followFragment();
+  window.addEventListener("hashchange", followFragment);
+
   /* Dark mode: follows the system until toggled; the choice is remembered. */
   var themeButton = document.querySelector(".theme-toggle");
   function currentTheme() {
