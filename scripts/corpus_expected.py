@@ -151,7 +151,13 @@ def expected_text() -> str:
         "item": ["line", "checked", "depth", "text"],
         "files": dict(sorted(files.items())),
     }
-    return json.dumps(document, indent=1, ensure_ascii=False, sort_keys=False) + "\n"
+    # One item a line: small diffs when a file or the renderer changes.
+    head = json.dumps({k: v for k, v in document.items() if k != "files"}, ensure_ascii=False)[:-1]
+    blocks = []
+    for rel, items in document["files"].items():
+        rows = ",\n".join(f"   {json.dumps(item, ensure_ascii=False)}" for item in items)
+        blocks.append(f" {json.dumps(rel, ensure_ascii=False)}: [\n{rows}\n ]" if items else f" {json.dumps(rel)}: []")
+    return head + ', "files": {\n' + ",\n".join(blocks) + "\n}}\n"
 
 
 def main(argv: list[str] | None = None) -> int:
