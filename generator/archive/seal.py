@@ -20,7 +20,8 @@ from generator.config import load_config
 from generator.core.errors import SourceError
 from generator.parallel import Progress
 from generator.runs.drift import Drift, compute_drift
-from generator.runs.operations import load_checklists, when
+from generator.runs.lookup import lookup_checklist
+from generator.runs.operations import when
 from generator.runs.outcome import RunSummary, summarize
 from generator.runs.record import RunRecord, Status, utc_now
 from generator.core.files import atomic_write, check_output_path
@@ -54,10 +55,10 @@ def report_path(run: RunFile) -> Path:
 
 def _drift(project: Path, record: RunRecord) -> Drift | None:
     try:
-        checklists = load_checklists(project)
+        checklist = lookup_checklist(project, record.checklist)
     except SourceError:
         return None
-    return compute_drift(record.snapshot, checklists.get(record.checklist))
+    return compute_drift(record.snapshot, checklist)
 
 
 def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool = False,

@@ -23,6 +23,7 @@ from generator.model import Document
 from generator.runs.store import all_run_files, read_record
 from generator.sources.collect import SourceFile, collect_sources
 from generator.sources.repair import decode_source, repair_text
+from generator.sources.select import Selection
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +137,19 @@ def _links(content: Path, parsed: dict[str, Document]) -> list[Diagnostic]:
     documents = dict(parsed)
     assets: set[str] = set()
     if content.is_dir():
-        tree = collect_sources(content, "content")
+        tree = collect_sources(content, "content", _selection(content))
         assets = {entry.rel for entry in tree.assets}
         for entry in tree.documents:
             if entry.shown not in documents:
                 with contextlib.suppress(OSError, LaunchbookError):
                     documents[entry.shown] = parse_document(entry.path.read_bytes(), entry.shown, entry.rel)
     return [w for w in check_links(list(documents.values()), assets) if w.path in parsed]
+
+
+def _selection(content: Path) -> Selection | None:
+    """``site.yml``'s include/exclude (the defaults when it is broken: that is reported on its own)."""
+    config, _ = check_config(content, "content")
+    return config.selection if config is not None else None
 
 
 def _fix(target: SourceFile, backup: bool) -> tuple[str, str | None] | None:

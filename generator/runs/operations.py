@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from generator.core.errors import SourceError
 from generator.runs.evidence import check_source, is_url, store_file
+from generator.runs.lookup import all_checklists, find_checklist
 from generator.runs.record import (
     Decision, Entry, Evidence, ItemResult, RunRecord, Signoff, Snapshot, SnapshotItem, Status, format_time,
     parse_time, utc_now,
@@ -27,25 +28,8 @@ if TYPE_CHECKING:
 
 
 def load_checklists(project: Path) -> dict[str, Checklist]:
-    """Every checklist of the project by ID."""
-    # Parsing Markdown needs the heavy parser stack; commands that only edit records skip it.
-    from generator.config import load_config
-    from generator.model import Checklist
-    from generator.sources.collect import collect_sources, parse_sources
-
-    content = project / "content"
-    load_config(content, "content")
-    documents = parse_sources(collect_sources(content, "content"))
-    return {d.id: d for d in documents if isinstance(d, Checklist)}
-
-
-def find_checklist(project: Path, checklist_id: str) -> Checklist:
-    checklists = load_checklists(project)
-    if checklist_id in checklists:
-        return checklists[checklist_id]
-    close = difflib.get_close_matches(checklist_id, list(checklists), n=3, cutoff=0.4)
-    hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(checklists)) or 'none'}"
-    raise SourceError(f"unknown checklist {checklist_id!r}{hint}")
+    """Every checklist of the project by ID (parses the whole site)."""
+    return all_checklists(project)
 
 
 def snapshot_of(checklist: Checklist) -> Snapshot:
@@ -206,6 +190,6 @@ def show_run(project: Path, run_id: str) -> tuple[RunFile, RunRecord]:
 def list_runs(project: Path, checklist_id: str | None = None) -> list[tuple[RunFile, RunRecord]]:
     """Every run (optionally of one checklist), newest first."""
     runs = [(f, read_record(f)) for f in all_run_files(project)
-            if checklist_id is None or f.path.parent.name == checklist_id]
+            if checklist_id is None or f.checklist == checklist_id]
     runs.sort(key=lambda pair: (pair[1].started_at, pair[1].id), reverse=True)
     return runs
