@@ -9,6 +9,7 @@ files that claim the ID. Two checklists claiming it is the build's error, named 
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from generator.model import Checklist
 
 _BOM = b"\xef\xbb\xbf"
+_FRONT_END = re.compile(rb"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 
 
 def _read(entry: SourceFile) -> bytes:
@@ -33,12 +35,13 @@ def _read(entry: SourceFile) -> bytes:
 
 def scanned_id(entry: SourceFile, data: bytes) -> str | None:
     """The document's ID from its path and front matter alone; ``None`` when only a full parse can tell."""
-    body = data.removeprefix(_BOM)
-    if not body.startswith(b"---"):
+    body = data.removeprefix(_BOM).replace(b"\r\n", b"\n")
+    if not body.startswith(b"---\n"):
         return document_id(entry.rel)
+    end = _FRONT_END.search(body, 4)
+    head = body[: end.end()] if end else body  # the body's bytes do not matter here
     try:
-        text = body.decode("utf-8").replace("\r\n", "\n")
-        front, _, _ = split_front_matter(text, entry.shown)
+        front, _, _ = split_front_matter(head.decode("utf-8"), entry.shown)
     except (UnicodeDecodeError, LaunchbookError):
         return None
     return front.id or document_id(entry.rel)
