@@ -25,7 +25,7 @@ from generator.core.yamlload import (
     YamlMap,
     load_yaml,
 )
-from generator.sources.select import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, Selection, check_glob
+from generator.sources.select import DEFAULT_INCLUDE, Selection, check_glob
 
 CONFIG_NAME = "site.yml"
 
@@ -135,7 +135,7 @@ _SCHEMA = Schema("site.yml", (
     Field("timestamp_url", Kind.STRING, check=_http("timestamp_url")),
     Field("include", Kind.TEXT_LIST, single=True, default=DEFAULT_INCLUDE,
           message="'include' must be a list of content-relative globs"),
-    Field("exclude", Kind.TEXT_LIST, single=True, default=DEFAULT_EXCLUDE,
+    Field("exclude", Kind.TEXT_LIST, single=True,
           message="'exclude' must be a list of content-relative globs"),
 ), unknown=Unknown.WARNING, unknown_message="unknown setting {key!r}", unknown_code="LB302")
 

@@ -210,7 +210,7 @@ def renamed_checklists(views: list[RunView], checklists: list[DocumentSummary]) 
         for summary in legacy[old]:
             warnings.append(Diagnostic(summary.source, 1, (
                 f"checklist ID is now {summary.id!r} (IDs default to the path), but {len(runs)} run record"
-                f"{'s' if len(runs) != 1 else ''} name it {old!r} ({names}); add 'id: {old}' to its front matter "
+                f"{'s name' if len(runs) != 1 else ' names'} it {old!r} ({names}); add 'id: {old}' to its front matter "
                 "to keep them its history"), "LB205"))
     return warnings
 

@@ -2,8 +2,9 @@
 
 Names starting with ``.`` or ``_`` are left out unless an ``include`` glob names them
 (by default ``.github/**`` and ``.gitlab/**``: pull-request and issue templates are
-checklists teams use); anything an ``exclude`` glob matches is left out even when
-included (by default ``node_modules/`` and ``vendor/`` at any depth). Globs are
+checklists teams use; setting ``include`` replaces that default). ``node_modules/`` and
+``vendor/`` (at any depth) are always left out unless an ``include`` glob names them; an
+``exclude`` glob adds to those and wins over ``include``. Globs are
 content-relative with ``/`` separators: ``*`` and ``?`` stay within one name, ``**``
 spans folders. Matching is case-sensitive.
 """
@@ -52,22 +53,29 @@ def _split(pattern: str) -> tuple[str, ...]:
     return (*parts, "**") if pattern.endswith("/") else tuple(parts)
 
 
+def _prunes(pattern: str, folder: tuple[str, ...]) -> bool:
+    split = _split(pattern)
+    return split[-1] == "**" and _match(split, (*folder, "\0"))
+
+
 @dataclass(frozen=True, slots=True)
 class Selection:
     """The include/exclude rules of one site."""
 
     include: tuple[str, ...] = DEFAULT_INCLUDE
     """Globs bringing in hidden (``.``) and ``_`` names."""
-    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    exclude: tuple[str, ...] = ()
     """Globs leaving files out (they win over ``include``)."""
 
     def excluded(self, parts: tuple[str, ...]) -> bool:
-        """Whether the file at ``parts`` is left out by an ``exclude`` glob."""
-        return any(_match(_split(p), parts) for p in self.exclude)
+        """Whether the file at ``parts`` is left out by an ``exclude`` glob or a default one."""
+        return (any(_match(_split(p), parts) for p in self.exclude)
+                or (any(_match(_split(p), parts) for p in DEFAULT_EXCLUDE) and not self.included(parts)))
 
     def excluded_folder(self, parts: tuple[str, ...]) -> bool:
         """Whether everything in the folder at ``parts`` is left out (``x/**``-style excludes)."""
-        return any(_match(_split(p), (*parts, "\0")) and _split(p)[-1] == "**" for p in self.exclude)
+        return (any(_prunes(p, parts) for p in self.exclude)
+                or (any(_prunes(p, parts) for p in DEFAULT_EXCLUDE) and not self.may_include(parts)))
 
     def included(self, parts: tuple[str, ...]) -> bool:
         """Whether a hidden file at ``parts`` is brought in by an ``include`` glob."""
