@@ -154,9 +154,9 @@ def test_old_flat_records_are_named_with_the_fix(write_project, run_cli: RunCli)
     result = run_cli("build", "-C", project, "--json")
     assert result.exit_code == 0, result.output
     warnings = json.loads(result.stdout)["warnings"]
-    assert warnings == [f"content/ops/deploy.md:1: checklist ID is now 'ops/deploy' (IDs default to the path), but 1 "
+    assert warnings == [(f"content/ops/deploy.md:1: checklist ID is now 'ops/deploy' (IDs default to the path), but 1 "
                         f"run record names it 'deploy' (content/runs/deploy/{run_id}.yml); add 'id: deploy' to its "
-                        "front matter to keep them its history"]
+                        "front matter to keep them its history")]
     assert run_cli("build", "-C", project, "--strict").exit_code == 1
     source.write_text("---\nid: deploy\n---\n- [ ] Deploy\n")
     fixed = run_cli("build", "-C", project, "--json")
@@ -203,8 +203,8 @@ def test_dot_folders_are_checklists_and_skips_are_listed(write_project, run_cli:
     bug = (project / "output/.github/ISSUE_TEMPLATE/bug_report.html").read_text(encoding="utf-8")
     assert "Bug report" in bug and "[BUG]" not in bug
     notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
-    assert notes == ["note: content: skipped .git/, _drafts/, docs/vendor/, node_modules/ (site.yml 'include'/"
-                     "'exclude' decide; names starting with . or _ are skipped unless included)"]
+    assert notes == [("note: content: skipped .git/, _drafts/, docs/vendor/, node_modules/ (site.yml 'include'/"
+                     "'exclude' decide; names starting with . or _ are skipped unless included)")]
     again = run_cli("build", "-C", project, "--json")  # up to date: still said, and not a warning
     assert json.loads(again.stdout)["skipped"] is True
     assert json.loads(again.stdout)["notes"] == [notes[0].removeprefix("note: ")]
