@@ -19,13 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.core.errors import SourceError
-from generator.core.files import (
-    atomic_write,
-    inside_folder,
-    load_pickle,
-    regular_file,
-    store_pickle,
-)
+from generator.core.files import atomic_write, inside_folder, load_pickle, regular_file, store_pickle
 from generator.core.locks import locked
 from generator.runs.codec import RUN_ID, dump_record, load_record
 from generator.runs.record import RunRecord
