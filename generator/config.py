@@ -15,6 +15,7 @@ from typing import Any
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import ConfigError
 from generator.core.files import regular_file
+from generator.core.selection import DEFAULT_INCLUDE, Selection, check_glob
 from generator.core.yamlload import (
     SETTINGS_LIMITS,
     Field,
@@ -51,6 +52,8 @@ class SiteConfig:
     """Trusted signer certificates (PEM), resolved against the content folder."""
     timestamp_url: str = ""
     """RFC 3161 timestamp authority for sealing reports (PAdES B-T); empty for B-B."""
+    selection: Selection = Selection()
+    """``include:``/``exclude:`` globs: which files under ``content/`` are sources."""
     warnings: tuple[Diagnostic, ...] = ()
     """Unknown keys."""
 
@@ -92,6 +95,10 @@ def check_config(content_dir: Path, shown: str) -> tuple[SiteConfig | None, Prob
     for pattern, item in junit.items():
         if not isinstance(pattern, str) or not isinstance(item, str):
             problems.error("'junit' must map test names to item IDs", junit.line_of(pattern))
+    for key in ("include", "exclude"):
+        for glob in values[key]:
+            if problem := check_glob(glob):
+                problems.error(f"{key!r}: {glob!r} {problem}", data.line_of(key))
     if problems.errors:
         return None, problems
     config = SiteConfig(
@@ -100,6 +107,7 @@ def check_config(content_dir: Path, shown: str) -> tuple[SiteConfig | None, Prob
         theme=values["theme"], language=values["language"], nav=tuple(v.strip("/") for v in values["nav"]),
         junit=tuple(sorted(junit.items())), trust=tuple((content_dir / v).resolve() for v in values["trust"]),
         timestamp_url=values["timestamp_url"], warnings=tuple(problems.warnings),
+        selection=Selection(tuple(values["include"]), tuple(values["exclude"])),
     )
     return config, problems
 
@@ -125,6 +133,10 @@ _SCHEMA = Schema("site.yml", (
     Field("junit", Kind.MAP, message="'junit' must map test names to item IDs"),
     Field("trust", Kind.TEXT_LIST, message="'trust' must be a list of certificate files (PEM)"),
     Field("timestamp_url", Kind.STRING, check=_http("timestamp_url")),
+    Field("include", Kind.TEXT_LIST, single=True, default=DEFAULT_INCLUDE,
+          message="'include' must be a list of content-relative globs"),
+    Field("exclude", Kind.TEXT_LIST, single=True,
+          message="'exclude' must be a list of content-relative globs"),
 ), unknown=Unknown.WARNING, unknown_message="unknown setting {key!r}", unknown_code="LB302")
 
 

@@ -118,7 +118,8 @@ def test_duplicate_explicit_item_id_fails_the_build(write_project, run_cli: RunC
 
 
 def test_duplicate_checklist_ids_fail(write_project, run_cli: RunCli) -> None:  # type: ignore[no-untyped-def]
-    project = write_project({"content/a/deploy.md": "- [ ] x\n", "content/b/deploy.md": "- [ ] y\n"})
+    project = write_project({"content/a/deploy.md": "---\nid: deploy\n---\n- [ ] x\n",
+                             "content/b/deploy.md": "---\nid: deploy\n---\n- [ ] y\n"})
     result = run_cli("build", "-C", project)
     assert result.exit_code == 1
     assert "checklist ID 'deploy' is already used by" in result.stderr

@@ -26,10 +26,10 @@ from generator.report.keys import load_signer
 from generator.report.render import render_report
 from generator.report.sign import sign_report
 from generator.runs.drift import Drift, compute_drift
+from generator.runs.lookup import lookup_checklist
 from generator.runs.operations import when
 from generator.runs.outcome import RunSummary, summarize
 from generator.runs.record import RunRecord, Status, utc_now
-from generator.runs.start import load_checklists
 from generator.runs.store import RunFile, find_run, read_record, write_record
 
 
@@ -59,10 +59,10 @@ def report_path(run: RunFile) -> Path:
 
 def _drift(project: Path, record: RunRecord) -> Drift | None:
     try:
-        checklists = load_checklists(project)
+        checklist = lookup_checklist(project, record.checklist)
     except SourceError:
         return None
-    return compute_drift(record.snapshot, checklists.get(record.checklist))
+    return compute_drift(record.snapshot, checklist)
 
 
 def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool = False,

@@ -43,6 +43,7 @@ def build(project: Path, output: Path | None, strict: bool, clean: bool, no_cach
                 "checklists": result.checklists,
                 "items": result.items,
                 "warnings": [str(w) for w in result.warnings],
+                "notes": [str(n) for n in result.notes],
                 "kept": list(result.kept),
                 "seconds": round(result.seconds, 3),
                 "skipped": result.skipped,
@@ -59,6 +60,8 @@ def build(project: Path, output: Path | None, strict: bool, clean: bool, no_cach
         click.echo(f"kept your file: {kept}", err=True)
     if quiet:
         return
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     if result.skipped:
         click.echo(f"Up to date: nothing changed since the last build of {result.output} "
                    f"({result.pages} pages; checked in {result.seconds:.2f} s).")

@@ -12,6 +12,8 @@ from enum import Enum
 class Severity(Enum):
     """How bad a diagnostic is."""
 
+    INFO = "info"
+    """A note (what was skipped …): printed, never counted as a warning."""
     WARNING = "warning"
     ERROR = "error"
 

@@ -17,6 +17,7 @@ from generator.config import check_config
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import ConfigError, LaunchbookError, SourceError
 from generator.core.files import atomic_write, regular_file
+from generator.core.selection import Selection
 from generator.core.templating import theme_dirs
 from generator.lint.rules import RULES, bare_boxes, document_problems
 from generator.model import Document
@@ -135,13 +136,19 @@ def _links(content: Path, parsed: dict[str, Document]) -> list[Diagnostic]:
     documents = dict(parsed)
     assets: set[str] = set()
     if content.is_dir():
-        tree = collect_sources(content, "content")
+        tree = collect_sources(content, "content", _selection(content))
         assets = {entry.rel for entry in tree.assets}
         for entry in tree.documents:
             if entry.shown not in documents:
                 with contextlib.suppress(OSError, LaunchbookError):
                     documents[entry.shown] = parse_document(entry.path.read_bytes(), entry.shown, entry.rel)
     return [w for w in check_links(list(documents.values()), assets) if w.path in parsed]
+
+
+def _selection(content: Path) -> Selection | None:
+    """``site.yml``'s include/exclude (the defaults when it is broken: that is reported on its own)."""
+    config, _ = check_config(content, "content")
+    return config.selection if config is not None else None
 
 
 def _fix(target: SourceFile, backup: bool) -> tuple[str, str | None] | None:

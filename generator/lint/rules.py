@@ -36,6 +36,7 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in (
     Rule("LB202", "duplicate-item", "the same item text twice in one section"),
     Rule("LB203", "bad-id", "a malformed or duplicate explicit ID"),
     Rule("LB204", "heading-item", "a checklist item that is a heading in disguise"),
+    Rule("LB205", "renamed-id", "run records name a checklist by its old file-name ID (IDs now default to the path)"),
     Rule("LB301", "broken-link", "an internal link to a page, file or anchor that does not exist"),
     Rule("LB302", "unknown-key", "an unknown front matter key or site.yml setting"),
     Rule("LB303", "unknown-optional", "front matter 'optional' names an item that does not exist"),

@@ -18,9 +18,10 @@ from markdown_it.token import Token
 
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
+from generator.runs.lookup import find_checklist
 from generator.runs.operations import apply_entry, when
 from generator.runs.record import Decision, Entry, RunRecord, Signoff, SnapshotItem, Status
-from generator.runs.start import find_checklist, start_run
+from generator.runs.start import start_run
 from generator.runs.store import RunFile, update_record
 from generator.sources.frontmatter import split_front_matter
 from generator.sources.ids import item_id, normalise

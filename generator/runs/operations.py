@@ -143,6 +143,6 @@ def show_run(project: Path, run_id: str) -> tuple[RunFile, RunRecord]:
 def list_runs(project: Path, checklist_id: str | None = None) -> list[tuple[RunFile, RunRecord]]:
     """Every run (optionally of one checklist), newest first."""
     runs = [(f, read_record(f)) for f in all_run_files(project)
-            if checklist_id is None or f.path.parent.name == checklist_id]
+            if checklist_id is None or f.checklist == checklist_id]
     runs.sort(key=lambda pair: (pair[1].started_at, pair[1].id), reverse=True)
     return runs

@@ -6,36 +6,17 @@ stack costs ~80 ms to import); commands that only edit records never load it.
 
 from __future__ import annotations
 
-import difflib
 from datetime import datetime
 from pathlib import Path
 
-from generator.config import load_config
 from generator.core.errors import SourceError
 from generator.model import Checklist
 from generator.runs.evidence import is_url
+from generator.runs.lookup import find_checklist
 from generator.runs.operations import when
 from generator.runs.record import RunRecord, Snapshot, SnapshotItem
 from generator.runs.store import RunFile, all_run_files, create_record, run_file
-from generator.sources.collect import collect_sources, parse_sources
 from generator.sources.ids import slugify
-
-
-def load_checklists(project: Path) -> dict[str, Checklist]:
-    """Every checklist of the project by ID."""
-    content = project / "content"
-    load_config(content, "content")
-    documents = parse_sources(collect_sources(content, "content"))
-    return {d.id: d for d in documents if isinstance(d, Checklist)}
-
-
-def find_checklist(project: Path, checklist_id: str) -> Checklist:
-    checklists = load_checklists(project)
-    if checklist_id in checklists:
-        return checklists[checklist_id]
-    close = difflib.get_close_matches(checklist_id, list(checklists), n=3, cutoff=0.4)
-    hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(checklists)) or 'none'}"
-    raise SourceError(f"unknown checklist {checklist_id!r}{hint}")
 
 
 def snapshot_of(checklist: Checklist) -> Snapshot:

@@ -1,6 +1,9 @@
 """Where run records live, and the only code that reads or writes them.
 
-``content/runs/<checklist-id>/<run-id>.yml`` with evidence in ``<run-id>/evidence/``.
+``content/runs/<checklist-id>/<run-id>.yml`` with evidence in ``<run-id>/evidence/``. A
+checklist ID may be a path (``payments/go-live``): its records are then in
+``content/runs/payments/go-live/``. The ledger (``runs/ledger.jsonl``), ``runs/checkpoints/``,
+hidden names and each run's own folder are never taken for records.
 Every change happens under an exclusive lock on the record and is written atomically
 (temp file, fsync, rename), so concurrent commands never lose each other's updates
 and a crash never leaves half a record.
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +25,8 @@ from generator.runs.codec import RUN_ID, dump_record, load_record
 from generator.runs.record import RunRecord
 
 RUNS = Path("content") / "runs"
-
-
+NOT_CHECKLISTS = frozenset({"checkpoints"})
+"""Folders directly under ``runs/`` that hold archive files, not a checklist's records."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,11 @@ class RunFile:
     def shown(self) -> str:
         return self.path.relative_to(self.project).as_posix()
 
+    @property
+    def checklist(self) -> str:
+        """The checklist ID the record's folder stands for (``payments/go-live``)."""
+        return self.path.parent.relative_to(runs_dir(self.project)).as_posix()
+
 
 def runs_dir(project: Path) -> Path:
     return project / RUNS
@@ -60,7 +69,7 @@ def all_run_files(project: Path) -> list[RunFile]:
     # A record, its checklist's folder or its run's folder read through a link would publish (and
     # seal) files from elsewhere. content/ itself may be a link; content/runs must stay inside it.
     inside_folder(root, project / RUNS.parent, shown=RUNS.as_posix())
-    files = [RunFile(p, project) for p in sorted(root.glob("*/*.yml")) if not p.name.startswith(".")]
+    files = [RunFile(p, project) for p in sorted(_record_paths(root, project))]
     for folder in sorted({f.path.parent for f in files}):
         real_folder(folder, root, shown=folder.relative_to(project).as_posix())
     for file in files:
@@ -68,6 +77,37 @@ def all_run_files(project: Path) -> list[RunFile]:
             regular_file(file.path, root, shown=file.shown)
         real_folder(file.folder, root, shown=file.folder.relative_to(project).as_posix())
     return files
+
+
+def _record_paths(root: Path, project: Path) -> list[Path]:
+    """``runs/<checklist path>/<run>.yml`` files, at any depth below the first level."""
+    found: list[Path] = []
+    seen: set[str] = set()
+    pending = [(root, 0)]
+    while pending:
+        folder, depth = pending.pop()
+        real = os.path.realpath(folder)
+        if real in seen:
+            continue
+        seen.add(real)
+        if depth:  # a record read through a link would publish a file from elsewhere
+            inside_folder(folder, root, shown=folder.relative_to(project).as_posix())
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        stems = {e.name[:-4] for e in entries if e.name.endswith(".yml") and e.is_file()}
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                if entry.is_symlink():  # a checklist's or a run's folder is never read through a link
+                    real_folder(Path(entry.path), root, shown=Path(entry.path).relative_to(project).as_posix())
+                if entry.name not in stems and not (depth == 0 and entry.name in NOT_CHECKLISTS):
+                    pending.append((Path(entry.path), depth + 1))
+            elif depth and entry.name.endswith(".yml"):
+                found.append(Path(entry.path))
+    return found
 
 
 def find_run(project: Path, run_id: str) -> RunFile:
@@ -113,6 +153,9 @@ def read_record(run: RunFile, cache: Path | None = None, key: str = "") -> RunRe
     record = load_record(text, run.shown)
     if record.id != run.path.stem:
         raise SourceError(f"record id {record.id!r} does not match its file name", run.shown, 1)
+    if record.checklist != run.checklist:
+        raise SourceError(f"record of checklist {record.checklist!r} is in runs/{run.checklist}/; records live in "
+                          f"runs/<checklist ID>/, so move it to runs/{record.checklist}/", run.shown, 1)
     if cache is not None:
         store_pickle(cache / key[:2] / key, record)
     return record

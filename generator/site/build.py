@@ -53,6 +53,7 @@ from generator.site.runs import (
     fill_history,
     item_history,
     load_runs,
+    renamed_checklists,
     report_files,
     runs_by_checklist,
 )
@@ -87,7 +88,7 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     check_output_folder(output, project_dir)
 
     config = load_config(content, shown)
-    tree = collect_sources(content, shown)
+    tree = collect_sources(content, shown, config.selection)
     with cache_folder(project_dir if cache else None) as folder:
         summaries, store = index_sources(tree, folder / "parsed", summarize, progress, file_hash)
         return _build(project_dir, output, config, tree, summaries, store, strict=strict, clean=clean, audit=audit,
@@ -146,8 +147,10 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
     warnings = [
         *config.warnings, *(w for d in summaries for w in d.warnings),
         *check_links(summaries, assets, lambda summary: store.load(summary.key)),
-        *evidence_warnings, *report_warnings, *check_warnings,
+        *evidence_warnings, *report_warnings, *check_warnings, *renamed_checklists(runs, summaries),
     ]
+    note = tree.skipped_note("content")
+    notes = [note] if note is not None else []
     if strict and warnings:
         listing = "\n".join(f"  {w}" for w in warnings)
         raise BuildError(f"--strict: {len(warnings)} warning{'s' if len(warnings) != 1 else ''}:\n{listing}")
@@ -171,6 +174,7 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
             "fingerprint": fingerprint,
             "summary": {"pages": pages, "checklists": checklist_count, "runs": len(runs), "items": item_count},
             "warnings": [{"path": w.path, "line": w.line, "message": w.message} for w in warnings],
+            "notes": [{"path": n.path, "line": n.line, "message": n.message} for n in notes],
         })
         files = len(writer.written)
     except BaseException:
@@ -185,6 +189,7 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
         items=item_count,
         files=files,
         warnings=tuple(warnings),
+        notes=tuple(notes),
         kept=tuple(kept),
         seconds=time.perf_counter() - started,
     )

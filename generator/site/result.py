@@ -30,5 +30,7 @@ class BuildResult:
     """User files found in the old output and where they are now."""
     seconds: float
     """Wall time of the build."""
+    notes: tuple[Diagnostic, ...] = ()
+    """Information that is not a warning (what ``include``/``exclude`` left out)."""
     skipped: bool = False
     """True when nothing had changed since the last build, so nothing was written."""

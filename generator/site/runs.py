@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
 from generator.core.files import regular_file
-from generator.model import Checklist
+from generator.model import Checklist, DocumentSummary
 from generator.parallel import Progress, map_chunks
 from generator.runs.codec import safe_evidence_path
 from generator.runs.drift import Drift, compute_drift
@@ -27,6 +27,7 @@ from generator.runs.record import RunRecord, Snapshot, Status
 from generator.runs.store import RunFile, all_run_files, read_record, record_cache_keys
 from generator.site.nav import output_path, url_path
 from generator.sources.cache import quiet_gc
+from generator.sources.ids import document_id, slugify
 
 HISTORY_WINDOW = 10
 _PLACEHOLDER = re.compile(r"<!--lb:history:([A-Za-z0-9_.:-]+)-->")
@@ -175,6 +176,31 @@ def report_files(views: list[RunView]) -> tuple[list[tuple[str, Path]], list[Dia
         else:
             warnings.append(Diagnostic(view.file.shown, None, f"signed report missing: {source.name}"))
     return copies, warnings
+
+
+
+def renamed_checklists(views: list[RunView], checklists: list[DocumentSummary]) -> list[Diagnostic]:
+    """A warning for each checklist whose runs were recorded under its old file-name ID
+    (before IDs defaulted to the path), naming the records and the one-line fix."""
+    legacy: dict[str, list[DocumentSummary]] = {}
+    for summary in checklists:
+        if summary.kind == "checklist" and summary.id == document_id(summary.rel_path) and "/" in summary.id:
+            legacy.setdefault(slugify(PurePosixPath(summary.rel_path).stem, "page"), []).append(summary)
+    known = {s.id for s in checklists if s.kind == "checklist"}
+    orphans: dict[str, list[RunView]] = {}
+    for view in views:
+        if view.record.checklist in legacy and view.record.checklist not in known:
+            orphans.setdefault(view.record.checklist, []).append(view)
+    warnings = []
+    for old, runs in sorted(orphans.items()):
+        more = f" and {len(runs) - 3} more" if len(runs) > 3 else ""
+        names = ", ".join(sorted(v.file.shown for v in runs)[:3]) + more
+        for summary in legacy[old]:
+            warnings.append(Diagnostic(summary.source, 1, (
+                f"checklist ID is now {summary.id!r} (IDs default to the path), but {len(runs)} run record"
+                f"{'s name' if len(runs) != 1 else ' names'} it {old!r} ({names}); add 'id: {old}' to its front matter "
+                "to keep them its history"), "LB205"))
+    return warnings
 
 
 def runs_by_checklist(views: list[RunView]) -> dict[str, list[RunView]]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from generator import code_digest
 from generator.config import load_config
-from generator.core.diagnostics import Diagnostic
+from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import BuildError
 from generator.core.files import check_output_folder, file_sha256, store_cache_bytes
 from generator.core.templating import default_theme_dir
@@ -130,6 +130,8 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
             return BuildResult(output=target, pages=summary.get("pages", 0), checklists=summary.get("checklists", 0),
                                runs=summary.get("runs", 0), items=summary.get("items", 0),
                                files=len(manifest.get("files", [])), warnings=warnings, kept=(),
+                               notes=tuple(Diagnostic(n["path"], n["line"], n["message"], severity=Severity.INFO)
+                                           for n in manifest.get("notes", [])),
                                seconds=time.perf_counter() - started, skipped=True)
 
     return build_site(project, output, strict=strict, clean=clean, audit=audit, cache=cache, fingerprint=key,

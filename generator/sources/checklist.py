@@ -21,7 +21,7 @@ from generator.core.keyfiles import pem_private_key_at
 from generator.model import Checklist, Heading, Item, ItemState, Page, SignoffRole
 from generator.sources.anchors import GithubAnchors
 from generator.sources.frontmatter import FrontMatter, split_front_matter
-from generator.sources.ids import EXPLICIT_ID, item_id, normalise, slugify
+from generator.sources.ids import EXPLICIT_ID, document_id, item_id, normalise, slugify
 from generator.sources.markdown import PAGE, markdown, plain_text
 from generator.sources.repair import decode_source, repair_text
 from generator.sources.signoffs import decisions, signoff_role, table_signoffs
@@ -82,7 +82,7 @@ def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
     walk = _walk(tokens, offset)
     title = front.title or (plain_text(_inline_after(tokens, walk.title_heading)) if walk.title_heading else "")
     title = title or PurePosixPath(rel_path).stem.replace("-", " ").replace("_", " ").strip().title()
-    doc_id = front.id or slugify(PurePosixPath(rel_path).stem, "page")
+    doc_id = front.id or document_id(rel_path)
     if front.id and not EXPLICIT_ID.match(front.id):
         raise SourceError(f"front matter id {front.id!r} may only use letters, digits and - _ . :", source, 2,
                           code="LB203")

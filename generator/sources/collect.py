@@ -1,7 +1,10 @@
 """Walk ``content/``: Markdown documents, static files, and nothing else.
 
-Listings are sorted, hidden files and ``runs/`` (run records) are left to their own
-stage, backups and editor leftovers are skipped, and a symbolic link that leads out of the
+Listings are sorted; ``runs/`` (run records) and ``site.yml`` are left to their own stage;
+names starting with ``.`` or ``_`` are skipped unless ``site.yml``'s ``include:`` names
+them (``.github/**`` and ``.gitlab/**`` by default), ``exclude:`` leaves more out
+(``node_modules/`` and ``vendor/`` by default), and what was skipped is listed once per
+build; backups and editor leftovers are skipped, and a symbolic link that leads out of the
 content folder is an error (links that stay inside are followed, their targets published as
 copies). A private key among the files is an error: everything here is published.
 """
@@ -16,14 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.config import CONFIG_NAME
+from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import inside_folder
 from generator.core.keyfiles import file_private_key_kind
+from generator.core.selection import Selection, hidden
 from generator.model import Document, DocumentSummary
 from generator.parallel import Progress
 from generator.sources.cache import DocumentStore, Summarize, index_all, parse_all
 
 RUNS_DIR = "runs"
+_SKIPPED_SHOWN = 8
 _LEFTOVER = re.compile(r"(\.bak(\.\d+)?|~|\.sw[a-p])$|^#.*#$", re.IGNORECASE)
 
 
@@ -47,16 +53,30 @@ class SourceTree:
     """Markdown files, sorted by path."""
     assets: tuple[SourceFile, ...]
     """Other files, copied to the site as they are."""
+    skipped: tuple[str, ...] = ()
+    """Content-relative folders (ending in ``/``) and Markdown files left out by the
+    hidden-name rule or ``exclude:``, sorted."""
+
+    def skipped_note(self, shown_root: str) -> Diagnostic | None:
+        """One line saying what was left out (an info, not a warning), or ``None``."""
+        if not self.skipped:
+            return None
+        listed = ", ".join(self.skipped[:_SKIPPED_SHOWN])
+        more = f" and {len(self.skipped) - _SKIPPED_SHOWN} more" if len(self.skipped) > _SKIPPED_SHOWN else ""
+        return Diagnostic(shown_root, None, f"skipped {listed}{more} (site.yml 'include'/'exclude' decide; "
+                          "names starting with . or _ are skipped unless included)", severity=Severity.INFO)
 
 
-def collect_sources(content_dir: Path, shown_root: str) -> SourceTree:
-    """List the Markdown documents and static files under ``content_dir``."""
+def collect_sources(content_dir: Path, shown_root: str, selection: Selection | None = None) -> SourceTree:
+    """List the Markdown documents and static files under ``content_dir`` that ``selection``
+    (``site.yml``'s ``include``/``exclude``; the defaults when ``None``) keeps."""
     if not content_dir.is_dir():
         raise SourceError("content folder not found (expected Markdown sources here)", shown_root)
     root = content_dir.resolve()
     documents: list[SourceFile] = []
     assets: list[SourceFile] = []
-    for rel_parts, path in sorted(_walk(content_dir, root, shown_root)):
+    skipped: list[str] = []
+    for rel_parts, path in sorted(_walk(content_dir, root, shown_root, selection or Selection(), skipped)):
         rel = "/".join(rel_parts)
         if rel == CONFIG_NAME:
             continue
@@ -66,13 +86,16 @@ def collect_sources(content_dir: Path, shown_root: str) -> SourceTree:
         else:
             _not_a_private_key(entry)
             assets.append(entry)
-    return SourceTree(tuple(documents), tuple(assets))
+    return SourceTree(tuple(documents), tuple(assets), tuple(sorted(skipped)))
 
 
-def _walk(content_dir: Path, root: Path, shown_root: str) -> Iterator[tuple[tuple[str, ...], Path]]:
-    """(relative parts, path) of every file to publish: hidden and ``_`` names, ``runs/``,
-    backups and editor leftovers left out. A link that leads out of the content folder is an
-    error (it would publish a file from elsewhere); links that stay inside are followed."""
+def _walk(content_dir: Path, root: Path, shown_root: str, selection: Selection,
+          skipped: list[str]) -> Iterator[tuple[tuple[str, ...], Path]]:
+    """(relative parts, path) of every file to publish: ``runs/``, backups and editor
+    leftovers left out, hidden and ``_`` names unless included, excluded ones never (the
+    folders and Markdown files left out go to ``skipped``). A link that leads out of the
+    content folder is an error (it would publish a file from elsewhere); links that stay
+    inside are followed."""
     pending: list[tuple[Path, tuple[str, ...]]] = [(content_dir, ())]
     while pending:
         folder, parts = pending.pop()
@@ -82,18 +105,32 @@ def _walk(content_dir: Path, root: Path, shown_root: str) -> Iterator[tuple[tupl
             continue
         for entry in entries:
             name = entry.name
-            if name.startswith((".", "_")) or (not parts and name == RUNS_DIR) or is_leftover(name):
+            if (not parts and name == RUNS_DIR) or is_leftover(name):
+                continue
+            here = (*parts, name)
+            is_dir = entry.is_dir()
+            if is_dir:
+                unwanted = selection.excluded_folder(here) or (hidden(name) and not selection.may_include(here))
+            else:
+                unwanted = selection.excluded(here) or (_hidden_path(here) and not selection.included(here))
+            if unwanted:
+                if is_dir or name.lower().endswith(".md"):
+                    skipped.append("/".join(here) + ("/" if is_dir else ""))
                 continue
             path = Path(entry.path)
-            shown = "/".join((shown_root, *parts, name))
+            shown = "/".join((shown_root, *here))
             if entry.is_symlink():
                 inside_folder(path, root, shown=shown)
-                if entry.is_dir() and folder.resolve().is_relative_to(path.resolve()):
+                if is_dir and folder.resolve().is_relative_to(path.resolve()):
                     raise SourceError("is a symbolic link to a folder that contains it (a loop)", shown)
-            if entry.is_dir():
-                pending.append((path, (*parts, name)))
+            if is_dir:
+                pending.append((path, here))
             elif entry.is_file():
-                yield (*parts, name), path
+                yield here, path
+
+
+def _hidden_path(parts: tuple[str, ...]) -> bool:
+    return any(hidden(part) for part in parts)
 
 
 def _not_a_private_key(entry: SourceFile) -> None:
@@ -156,14 +193,22 @@ def _read(tree: SourceTree) -> list[tuple[bytes, str, str]]:
 
 
 def _unique_ids(tree: SourceTree, documents: Sequence[Document | DocumentSummary]) -> None:
-    seen: dict[str, str] = {}
-    for entry, document in zip(tree.documents, documents, strict=True):
-        if document.kind == "checklist":
-            if document.id in seen:
-                raise SourceError(
-                    f"checklist ID {document.id!r} is already used by {seen[document.id]}; "
-                    "give one of them a different 'id' in its front matter",
-                    entry.shown,
-                    1,
-                )
-            seen[document.id] = entry.shown
+    check_unique_ids([(entry.shown, document.id) for entry, document in zip(tree.documents, documents, strict=True)
+                      if document.kind == "checklist"])
+
+
+def check_unique_ids(checklists: Sequence[tuple[str, str]]) -> None:
+    """``(shown path, ID)`` of every checklist: one error naming every ID used more than once."""
+    users: dict[str, list[str]] = {}
+    for shown, doc_id in checklists:
+        users.setdefault(doc_id, []).append(shown)
+    clashes = [(doc_id, paths) for doc_id, paths in users.items() if len(paths) > 1]
+    if not clashes:
+        return
+    lines = [f"{paths[1]}:1: checklist ID {doc_id!r} is already used by {', '.join(paths[:1] + paths[2:])}"
+             for doc_id, paths in sorted(clashes, key=lambda clash: clash[1][1])]
+    first = lines[0].split(": ", 1)[1]
+    raise SourceError(
+        first + "".join(f"\n{line}" for line in lines[1:]) + "\n(IDs default to the path under content/; "
+        "give one of each pair a different 'id' in its front matter)",
+        lines[0].split(":", 1)[0], 1)

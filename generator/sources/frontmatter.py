@@ -1,7 +1,16 @@
-"""YAML front matter: split it off, validate the known keys, report the rest."""
+"""YAML front matter: split it off, validate the known keys, report the rest.
+
+A ``---`` block is front matter only when it holds a YAML mapping (or nothing). Other
+content is Markdown: ``---`` / ``Foo`` / ``---`` is a thematic break and a setext
+heading (CommonMark example 96), a lone ``---`` is a rule. A block that tries to be a
+mapping (a ``key:`` line) but is broken YAML, or never ends, is still an error.
+GitHub's issue-template keys (``name``, ``about``, ``labels``, ``title``,
+``assignees``) are known: ``name`` and ``about`` give the title and description.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from generator.core.diagnostics import Diagnostic
@@ -38,6 +47,14 @@ class FrontMatter:
     """Position in navigation (lower first)."""
     optional: tuple[str, ...] = ()
     """Item IDs to mark optional."""
+    name: str = ""
+    """GitHub issue template: the template's name (the document's title)."""
+    about: str = ""
+    """GitHub issue template: what it is for (the description when there is none)."""
+    labels: tuple[str, ...] = ()
+    """GitHub issue template: labels of new issues."""
+    assignees: tuple[str, ...] = ()
+    """GitHub issue template: people new issues are assigned to."""
     warnings: tuple[Diagnostic, ...] = field(default=())
     """Unknown keys and similar problems."""
 
@@ -51,13 +68,32 @@ def split_front_matter(text: str, path: str) -> tuple[FrontMatter, str, int]:
         if lines[end].rstrip() in ("---", "..."):
             break
     else:
-        raise SourceError("front matter starts with '---' but never ends", path, 1)
+        if _looks_like_keys(lines[1:]):
+            raise SourceError("front matter starts with '---' but never ends", path, 1)
+        return FrontMatter(), text, 0  # a thematic break at the top
     raw = "\n".join(lines[1:end])
-    data = load_yaml(raw, path, SETTINGS_LIMITS, first_line=2, what="YAML front matter") if raw.strip() else YamlMap(2)
+    try:
+        if raw.strip():
+            data = load_yaml(raw, path, SETTINGS_LIMITS, first_line=2, what="YAML front matter")
+        else:
+            data = YamlMap(2)
+    except SourceError:
+        if _looks_like_keys(lines[1:end]):
+            raise
+        return FrontMatter(), text, 0  # Markdown between two rules, not YAML
     if not isinstance(data, YamlMap):
-        raise SourceError("front matter must be a mapping of keys to values", path, 2)
+        return FrontMatter(), text, 0  # a scalar or list: '---' / 'Foo' / '---' is a rule and a heading
     body = "\n".join(lines[end + 1 :])
     return _validate(data, path), body, end + 1
+
+
+_KEY_LINE = re.compile(r"""^(?:[A-Za-z_][\w.-]*|"[^"]*"|'[^']*')[ \t]*:(?:[ \t]|$)""")
+
+
+def _looks_like_keys(lines: list[str]) -> bool:
+    """Whether the first non-blank line is a ``key:`` (an attempt at front matter)."""
+    first = next((line for line in lines if line.strip()), "")
+    return bool(_KEY_LINE.match(first)) or first.lstrip().startswith("{")
 
 
 def _type(value: str) -> str:
@@ -71,7 +107,7 @@ def _list_of_text(key: str) -> Field:
 _SCHEMA = Schema("front matter", (
     Field("title"), Field("id"), Field("owner"), _list_of_text("tags"), Field("description"),
     Field("type", check=_type), Field("nav_order", Kind.INT, message="front matter 'nav_order' must be a whole number"),
-    _list_of_text("optional"),
+    _list_of_text("optional"), Field("name"), Field("about"), _list_of_text("labels"), _list_of_text("assignees"),
 ), unknown=Unknown.WARNING, unknown_message="unknown front matter key {key!r}", unknown_code="LB302",
    prefix="front matter ")
 
@@ -80,6 +116,8 @@ def _validate(data: YamlMap, path: str) -> FrontMatter:
     problems = Problems(path)
     values = problems.read(data, _SCHEMA)
     problems.raise_errors()
-    for key in ("title", "id", "owner", "description", "type"):
+    for key in ("title", "id", "owner", "description", "type", "name", "about"):
         values[key] = values[key].strip()
+    if values["name"] and values["about"]:  # a GitHub issue template: its 'title' is the new issue's
+        values["title"], values["description"] = values["name"], values["description"] or values["about"]
     return FrontMatter(**values, warnings=tuple(problems.warnings))

@@ -1,5 +1,9 @@
 """Stable identifiers: slugs for headings and documents, IDs for checklist items.
 
+A document's ID defaults to its path under ``content/`` without ``.md``, slugged per
+segment (``Payments/Go Live.md`` is ``payments/go-live``), so same-named files in
+different folders never collide; an explicit ``id:`` (no ``/``) replaces it.
+
 An item's ID depends only on its section path and its own text (plus an occurrence
 number for exact duplicates within one section), so adding, removing, rewording or
 reordering *other* items never changes it. The readable part is a slug of the text;
@@ -14,6 +18,8 @@ import re
 import unicodedata
 
 EXPLICIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+CHECKLIST_ID = re.compile(r"^(?:[a-z0-9][a-z0-9-]{0,99}/){0,31}[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+"""A checklist ID: an explicit ID, or a path ID (slugged folders, then a slug)."""
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _MAX_SLUG_WORDS = 6
 _MAX_SLUG_CHARS = 48
@@ -24,6 +30,14 @@ def slugify(text: str, fallback: str = "section") -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = _NON_WORD.sub("-", ascii_text.lower()).strip("-")
     return slug or fallback
+
+
+def document_id(rel_path: str) -> str:
+    """The default ID of ``content/<rel_path>``: its path without the suffix, each segment
+    slugged (``payments/go-live.md`` -> ``payments/go-live``)."""
+    parts = rel_path.split("/")
+    stem = parts[-1].rsplit(".", 1)[0] if "." in parts[-1][1:] else parts[-1]
+    return "/".join(slugify(part, "page") for part in (*parts[:-1], stem))
 
 
 def _short_slug(text: str) -> str:

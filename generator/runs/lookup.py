@@ -1,0 +1,102 @@
+"""Find one checklist by ID without parsing the whole site (``run start``, ``run import``, ``run close``).
+
+The walk of ``content/`` is the build's (same ``include``/``exclude``). A document's ID is
+its path ID unless its front matter says ``id:``, so only front matter is read (YAML, no
+Markdown): files whose front matter cannot be read that way are parsed in full, as are the
+files that claim the ID. Two checklists claiming it is the build's error, named the same way.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generator.config import load_config
+from generator.core.errors import LaunchbookError, SourceError
+from generator.sources.collect import SourceFile, check_unique_ids, collect_sources
+from generator.sources.frontmatter import split_front_matter
+from generator.sources.ids import document_id
+
+if TYPE_CHECKING:
+    from generator.model import Checklist
+
+_BOM = b"\xef\xbb\xbf"
+_FRONT_END = re.compile(rb"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+
+
+def _read(entry: SourceFile) -> bytes:
+    try:
+        return entry.path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror}", entry.shown) from None
+
+
+def scanned_id(entry: SourceFile, data: bytes) -> str | None:
+    """The document's ID from its path and front matter alone; ``None`` when only a full parse can tell."""
+    body = data.removeprefix(_BOM).replace(b"\r\n", b"\n")
+    if not body.startswith(b"---\n"):
+        return document_id(entry.rel)
+    end = _FRONT_END.search(body, 4)
+    head = body[: end.end()] if end else body  # the body's bytes do not matter here
+    try:
+        front, _, _ = split_front_matter(head.decode("utf-8"), entry.shown)
+    except (UnicodeDecodeError, LaunchbookError):
+        return None
+    return front.id or document_id(entry.rel)
+
+
+def _parse(entry: SourceFile, data: bytes) -> Checklist | None:
+    from generator.model import Checklist
+    from generator.sources.checklist import parse_document
+
+    document = parse_document(data, entry.shown, entry.rel)
+    return document if isinstance(document, Checklist) else None
+
+
+def lookup_checklist(project: Path, checklist_id: str) -> Checklist | None:
+    """The checklist with this ID (case-sensitive), ``None`` if there is none; an error if
+    two checklists claim it."""
+    content = project / "content"
+    config = load_config(content, "content")
+    tree = collect_sources(content, "content", config.selection)
+    found: list[tuple[SourceFile, Checklist]] = []
+    for entry in tree.documents:
+        data = _read(entry)
+        scanned = scanned_id(entry, data)
+        if scanned is not None and scanned != checklist_id:
+            continue
+        checklist = _parse(entry, data)
+        if checklist is not None and checklist.id == checklist_id:
+            found.append((entry, checklist))
+    check_unique_ids([(entry.shown, checklist.id) for entry, checklist in found])
+    return found[0][1] if found else None
+
+
+def all_checklists(project: Path) -> dict[str, Checklist]:
+    """Every checklist of the project by ID (parses the whole site: for error messages and drift of many runs)."""
+    from generator.sources.collect import parse_sources
+
+    content = project / "content"
+    config = load_config(content, "content")
+    documents = parse_sources(collect_sources(content, "content", config.selection))
+    from generator.model import Checklist
+
+    return {d.id: d for d in documents if isinstance(d, Checklist)}
+
+
+def find_checklist(project: Path, checklist_id: str) -> Checklist:
+    """The checklist with this ID; an unknown ID gets the closest known ones suggested."""
+    checklist = lookup_checklist(project, checklist_id)
+    if checklist is not None:
+        return checklist
+    checklists = all_checklists(project)  # only to say what exists
+    close = difflib.get_close_matches(checklist_id, list(checklists), n=3, cutoff=0.4)
+    if close:
+        hint = f"; did you mean {', '.join(close)}?"
+    elif len(checklists) <= 20:
+        hint = f"; known: {', '.join(sorted(checklists)) or 'none'}"
+    else:
+        hint = f"; {len(checklists)} checklists, none close (IDs default to the path under content/, without .md)"
+    raise SourceError(f"unknown checklist {checklist_id!r}{hint}")
