@@ -56,11 +56,7 @@ DEFECTS: dict[str, tuple[str, ...]] = {}
 KNOWN: dict[str, str] = {path: reason for reason, paths in DEFECTS.items() for path in paths}
 
 # Why the whole corpus does not build today (None once it does). Measured 2026-12-02 on main ce378f2.
-BUILD_DEFECT: str | None = (
-    "document IDs come from the file stem, so the 18 README.md (and two octoacme-release-and-deployment.md) in "
-    "different folders collide ('checklist ID readme is already used'); with those removed the build passes but "
-    "skips every file under a dot-folder (.github/, .claude/: 28 of 76 files get no page)"
-)
+BUILD_DEFECT: str | None = None
 
 Row = tuple[bool, int, str]
 
@@ -159,6 +155,8 @@ def test_known_defects_name_corpus_files() -> None:
 def _build(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     project = tmp_path / "project"
     shutil.copytree(CORPUS, project / "content", ignore=shutil.ignore_patterns("expected.json", "SOURCES.json"))
+    # Each top folder is one repository: its templates sit in <repo>/.github/ (and .claude/).
+    (project / "content" / "site.yml").write_text('include: ["*/.github/**", "*/.claude/**"]\n', encoding="utf-8")
     return subprocess.run([sys.executable, "-m", "generator", "build", "-C", str(project)], capture_output=True,
                           text=True, timeout=600, cwd=project)
 
