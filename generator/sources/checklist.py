@@ -17,6 +17,7 @@ from markdown_it.token import Token
 from generator.core.errors import SourceError
 from generator.core.diagnostics import Diagnostic
 from generator.model import Checklist, Heading, Item, ItemState, Page, SignoffRole
+from generator.sources.bounds import parse_bounded
 from generator.sources.frontmatter import FrontMatter, split_front_matter
 from generator.sources.ids import EXPLICIT_ID, AnchorSet, item_id, normalise, slugify
 from generator.sources.markdown import markdown, plain_text
@@ -69,8 +70,8 @@ def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
     front, body, offset = split_front_matter(repaired.text, source)
     warnings.extend(front.warnings)
     md = markdown()
-    env: dict[str, object] = {}
-    tokens = md.parse(body, env)
+    tokens, env, body, flattened = parse_bounded(md, body, source, offset)
+    warnings.extend(flattened)
     walk = _walk(tokens, offset)
     title = front.title or (plain_text(_inline_after(tokens, walk.title_heading)) if walk.title_heading else "")
     title = title or PurePosixPath(rel_path).stem.replace("-", " ").replace("_", " ").strip().title()
