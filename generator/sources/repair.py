@@ -19,7 +19,10 @@ _BOM = "\ufeff"
 _ESCAPED_LINE = re.compile(r"^(?:&nbsp;|\s)*(?:\\[#>+*-]|\d+\\\.)")
 _ESCAPED_TASK = re.compile(r"^(?:&nbsp;|\s)*\\[-*+] \\\[[ xX~]?\\?\]")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!&|>~<])")
-_NBSP_INDENT = re.compile(r"^(?:&nbsp;|&#160;|&#xa0;|\u00a0)+", re.IGNORECASE)
+# One entity per nesting level, as exporters write it, with or without spaces between them.
+_NBSP_INDENT = re.compile(r"^[ \t]*(?:(?:&nbsp;|&#160;|&#xa0;|\u00a0)[ \t]*)+", re.IGNORECASE)
+# A line that unescaping would turn into a code fence or an HTML block start, which swallows the lines below it.
+_OPENS_BLOCK = re.compile(r"^ {0,3}(?:`{3,}|~{3,}|<[A-Za-z/!?])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,8 @@ def _unescape_export(text: str, path: str) -> tuple[str, list[Diagnostic]]:
     first: int | None = None
     for index, line in enumerate(lines):
         new = _ESCAPE.sub(r"\1", line)
+        if _OPENS_BLOCK.match(new) and not _OPENS_BLOCK.match(line):
+            continue  # "\`\`\`" was text in the export; unescaped it would hide everything after it
         if new != line:
             changed += 1
             first = index + 1 if first is None else first
@@ -101,8 +106,8 @@ def _nbsp_indentation(text: str, path: str) -> tuple[str, list[Diagnostic]]:
         match = _NBSP_INDENT.match(line)
         if not match:
             continue
-        count = len(re.findall(r"&nbsp;|&#160;|&#xa0;|\u00a0", match.group(0), re.IGNORECASE))
-        lines[index] = " " * count + line[match.end() :]
+        spaces = len(re.sub(r"&nbsp;|&#160;|&#xa0;|\u00a0", " ", match.group(0), flags=re.IGNORECASE).expandtabs(4))
+        lines[index] = " " * spaces + line[match.end() :]
         changed += 1
         first = index + 1 if first is None else first
     if not changed:
