@@ -22,6 +22,7 @@ from generator.sources.frontmatter import FrontMatter, split_front_matter
 from generator.sources.ids import EXPLICIT_ID, AnchorSet, item_id, normalise, slugify
 from generator.sources.markdown import markdown, plain_text
 from generator.sources.repair import decode_source, repair_text
+from generator.sources.tasklines import lost_task_lines
 from generator.sources.signoffs import decisions, signoff_role, table_signoffs
 
 _OPTIONAL = re.compile(
@@ -73,6 +74,7 @@ def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
     tokens, env, body, flattened = parse_bounded(md, body, source, offset)
     warnings.extend(flattened)
     walk = _walk(tokens, offset)
+    warnings.extend(lost_task_lines(body, tokens, {(raw.token.map or [0])[0] for raw in walk.items}, source, offset))
     title = front.title or (plain_text(_inline_after(tokens, walk.title_heading)) if walk.title_heading else "")
     title = title or PurePosixPath(rel_path).stem.replace("-", " ").replace("_", " ").strip().title()
     doc_id = front.id or slugify(PurePosixPath(rel_path).stem, "page")
