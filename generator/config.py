@@ -27,6 +27,8 @@ from generator.core.yamlload import (
 )
 
 CONFIG_NAME = "site.yml"
+DEFAULT_MAX_DOCUMENT_SIZE = 4 * 1024 * 1024
+"""Largest Markdown source in bytes unless ``site.yml`` sets ``max_document_size``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ class SiteConfig:
     """Trusted signer certificates (PEM), resolved against the content folder."""
     timestamp_url: str = ""
     """RFC 3161 timestamp authority for sealing reports (PAdES B-T); empty for B-B."""
+    max_document_size: int = DEFAULT_MAX_DOCUMENT_SIZE
+    """Largest Markdown source in bytes; a larger one is an error (parsing costs ~75-700 bytes of memory per byte)."""
     warnings: tuple[Diagnostic, ...] = ()
     """Unknown keys."""
 
@@ -99,7 +103,8 @@ def check_config(content_dir: Path, shown: str) -> tuple[SiteConfig | None, Prob
         base_url=values["base_url"].rstrip("/") + "/" if values["base_url"] else "",
         theme=values["theme"], language=values["language"], nav=tuple(v.strip("/") for v in values["nav"]),
         junit=tuple(sorted(junit.items())), trust=tuple((content_dir / v).resolve() for v in values["trust"]),
-        timestamp_url=values["timestamp_url"], warnings=tuple(problems.warnings),
+        timestamp_url=values["timestamp_url"], max_document_size=values["max_document_size"],
+        warnings=tuple(problems.warnings),
     )
     return config, problems
 
@@ -125,6 +130,7 @@ _SCHEMA = Schema("site.yml", (
     Field("junit", Kind.MAP, message="'junit' must map test names to item IDs"),
     Field("trust", Kind.TEXT_LIST, message="'trust' must be a list of certificate files (PEM)"),
     Field("timestamp_url", Kind.STRING, check=_http("timestamp_url")),
+    Field("max_document_size", Kind.INT, default=DEFAULT_MAX_DOCUMENT_SIZE, minimum=1024),
 ), unknown=Unknown.WARNING, unknown_message="unknown setting {key!r}", unknown_code="LB302")
 
 

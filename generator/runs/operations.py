@@ -34,8 +34,8 @@ def load_checklists(project: Path) -> dict[str, Checklist]:
     from generator.sources.collect import collect_sources, parse_sources
 
     content = project / "content"
-    load_config(content, "content")
-    documents = parse_sources(collect_sources(content, "content"))
+    config = load_config(content, "content")
+    documents = parse_sources(collect_sources(content, "content"), max_size=config.max_document_size)
     return {d.id: d for d in documents if isinstance(d, Checklist)}
 
 

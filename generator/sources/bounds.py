@@ -21,11 +21,10 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 
+from generator.config import DEFAULT_MAX_DOCUMENT_SIZE
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
 
-DEFAULT_MAX_DOCUMENT_SIZE = 4 * 1024 * 1024
-"""Largest Markdown source in bytes unless ``site.yml`` sets ``max_document_size``."""
 MAX_TABLE_COLUMNS = 1000
 MAX_TABLE_CELLS = 50_000
 """Cells of all tables of one document together (about 140 MB of tokens)."""
