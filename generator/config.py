@@ -28,6 +28,8 @@ from generator.core.yamlload import (
 )
 
 CONFIG_NAME = "site.yml"
+DEFAULT_MAX_DOCUMENT_SIZE = 4 * 1024 * 1024
+"""Largest Markdown source in bytes unless ``site.yml`` sets ``max_document_size``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class SiteConfig:
     """RFC 3161 timestamp authority for sealing reports (PAdES B-T); empty for B-B."""
     selection: Selection = Selection()
     """``include:``/``exclude:`` globs: which files under ``content/`` are sources."""
+    max_document_size: int = DEFAULT_MAX_DOCUMENT_SIZE
+    """Largest Markdown source in bytes; a larger one is an error (parsing costs ~75-700 bytes of memory per byte)."""
     warnings: tuple[Diagnostic, ...] = ()
     """Unknown keys."""
 
@@ -106,7 +110,8 @@ def check_config(content_dir: Path, shown: str) -> tuple[SiteConfig | None, Prob
         base_url=values["base_url"].rstrip("/") + "/" if values["base_url"] else "",
         theme=values["theme"], language=values["language"], nav=tuple(v.strip("/") for v in values["nav"]),
         junit=tuple(sorted(junit.items())), trust=tuple((content_dir / v).resolve() for v in values["trust"]),
-        timestamp_url=values["timestamp_url"], warnings=tuple(problems.warnings),
+        timestamp_url=values["timestamp_url"], max_document_size=values["max_document_size"],
+        warnings=tuple(problems.warnings),
         selection=Selection(tuple(values["include"]), tuple(values["exclude"])),
     )
     return config, problems
@@ -137,6 +142,7 @@ _SCHEMA = Schema("site.yml", (
           message="'include' must be a list of content-relative globs"),
     Field("exclude", Kind.TEXT_LIST, single=True,
           message="'exclude' must be a list of content-relative globs"),
+    Field("max_document_size", Kind.INT, default=DEFAULT_MAX_DOCUMENT_SIZE, minimum=1024),
 ), unknown=Unknown.WARNING, unknown_message="unknown setting {key!r}", unknown_code="LB302")
 
 

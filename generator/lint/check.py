@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.config import check_config
+from generator.config import DEFAULT_MAX_DOCUMENT_SIZE, check_config
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import ConfigError, LaunchbookError, SourceError
 from generator.core.files import atomic_write, regular_file
@@ -23,6 +23,7 @@ from generator.lint.rules import RULES, bare_boxes, document_problems
 from generator.model import Document
 from generator.runs.store import all_run_files, read_record
 from generator.site.links import check_links
+from generator.sources.bounds import read_document
 from generator.sources.checklist import parse_document
 from generator.sources.collect import SourceFile, collect_sources
 from generator.sources.repair import decode_source, repair_text
@@ -45,15 +46,17 @@ def lint(project: Path, paths: list[Path], *, fix: bool = False, backup: bool = 
     if fix:
         for target in targets:  # every target checked before the first is rewritten
             _fixable(target, content)
-    fixed = [_fix(target, backup) for target in targets] if fix else []
+    config, _ = check_config(content, "content")
+    limit = config.max_document_size if config is not None else DEFAULT_MAX_DOCUMENT_SIZE
+    fixed = [_fix(target, backup, limit) for target in targets] if fix else []
     problems: list[Diagnostic] = []
     parsed: dict[str, Document] = {}
     for target in targets:
-        document, found = _check(target)
+        document, found = _check(target, limit)
         problems += found
         if document is not None:
             parsed[target.shown] = document
-    problems += _links(content, parsed)
+    problems += _links(content, parsed, limit)
     if not paths or any(p.resolve() == content.resolve() for p in paths):
         problems += project_problems(project)
     problems.sort(key=lambda d: (d.path, d.line or 0, d.code, d.message))
@@ -115,10 +118,10 @@ def _fixable(target: SourceFile, content: Path) -> None:
         raise SourceError(f"{exc.reason}; --fix never writes through a link", target.shown) from None
 
 
-def _check(target: SourceFile) -> tuple[Document | None, list[Diagnostic]]:
+def _check(target: SourceFile, limit: int) -> tuple[Document | None, list[Diagnostic]]:
 
     try:
-        data = target.path.read_bytes()
+        data = read_document(target.path, target.shown, limit)
         document = parse_document(data, target.shown, target.rel)
     except OSError as exc:
         return None, [Diagnostic(target.shown, None, f"cannot read: {exc.strerror}", "LB001")]
@@ -128,7 +131,7 @@ def _check(target: SourceFile) -> tuple[Document | None, list[Diagnostic]]:
     return document, [*document.warnings, *document_problems(document), *bare_boxes(text, target.shown)]
 
 
-def _links(content: Path, parsed: dict[str, Document]) -> list[Diagnostic]:
+def _links(content: Path, parsed: dict[str, Document], limit: int) -> list[Diagnostic]:
     """Broken internal links of the linted files, resolved against the whole site."""
 
     if not parsed:
@@ -141,7 +144,8 @@ def _links(content: Path, parsed: dict[str, Document]) -> list[Diagnostic]:
         for entry in tree.documents:
             if entry.shown not in documents:
                 with contextlib.suppress(OSError, LaunchbookError):
-                    documents[entry.shown] = parse_document(entry.path.read_bytes(), entry.shown, entry.rel)
+                    documents[entry.shown] = parse_document(read_document(entry.path, entry.shown, limit),
+                                                            entry.shown, entry.rel)
     return [w for w in check_links(list(documents.values()), assets) if w.path in parsed]
 
 
@@ -151,10 +155,10 @@ def _selection(content: Path) -> Selection | None:
     return config.selection if config is not None else None
 
 
-def _fix(target: SourceFile, backup: bool) -> tuple[str, str | None] | None:
+def _fix(target: SourceFile, backup: bool, limit: int) -> tuple[str, str | None] | None:
     """Apply the parser's repairs to one file; return (file, backup) if it changed."""
     try:
-        data = target.path.read_bytes()
+        data = read_document(target.path, target.shown, limit)
         text, _ = decode_source(data, target.shown)
     except (OSError, LaunchbookError):
         return None  # reported by the check as LB001

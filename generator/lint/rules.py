@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from generator.core.diagnostics import Diagnostic
 from generator.model import Checklist, Document
 from generator.sources.ids import normalise
+from generator.sources.tasklines import text_follows
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,10 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in (
     Rule("LB202", "duplicate-item", "the same item text twice in one section"),
     Rule("LB203", "bad-id", "a malformed or duplicate explicit ID"),
     Rule("LB204", "heading-item", "a checklist item that is a heading in disguise"),
-    Rule("LB205", "renamed-id", "run records name a checklist by its old file-name ID (IDs now default to the path)"),
+    Rule("LB205", "lost-item", "a line that looks like a task item but did not become one (GitHub may show it "
+                               "as one)"),
+    Rule("LB206", "too-deep", "lists nested too deeply to parse, flattened to the deepest level kept"),
+    Rule("LB207", "renamed-id", "run records name a checklist by its old file-name ID (IDs now default to the path)"),
     Rule("LB301", "broken-link", "an internal link to a page, file or anchor that does not exist"),
     Rule("LB302", "unknown-key", "an unknown front matter key or site.yml setting"),
     Rule("LB303", "unknown-optional", "front matter 'optional' names an item that does not exist"),
@@ -61,13 +65,15 @@ def document_problems(document: Document) -> list[Diagnostic]:
 
 
 def bare_boxes(text: str, source: str) -> list[Diagnostic]:
-    """Lines that are only a checkbox (``- [ ]``): Markdown does not make them items at all."""
+    """Lines that are only a checkbox (``- [ ]``): Markdown does not make them items at all.
+    One with text on the next line is LB205 (the text was meant to be the item's)."""
     problems = []
     fenced = False
-    for number, line in enumerate(text.split("\n"), 1):
+    lines = text.split("\n")
+    for number, line in enumerate(lines, 1):
         if _FENCE.match(line):
             fenced = not fenced
-        elif not fenced and _BARE_BOX.match(line):
+        elif not fenced and _BARE_BOX.match(line) and not text_follows(lines[number] if number < len(lines) else ""):
             problems.append(Diagnostic(source, number, "empty checklist item (a checkbox with no text is not "
                                                        "an item at all)", "LB201"))
     return problems

@@ -90,7 +90,8 @@ def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = 
     config = load_config(content, shown)
     tree = collect_sources(content, shown, config.selection)
     with cache_folder(project_dir if cache else None) as folder:
-        summaries, store = index_sources(tree, folder / "parsed", summarize, progress, file_hash)
+        summaries, store = index_sources(tree, folder / "parsed", summarize, progress, file_hash,
+                                         max_size=config.max_document_size)
         return _build(project_dir, output, config, tree, summaries, store, strict=strict, clean=clean, audit=audit,
                       cache=cache, fingerprint=fingerprint, started=started, progress=progress, file_hash=file_hash)
 

@@ -199,7 +199,7 @@ def renamed_checklists(views: list[RunView], checklists: list[DocumentSummary]) 
             warnings.append(Diagnostic(summary.source, 1, (
                 f"checklist ID is now {summary.id!r} (IDs default to the path), but {len(runs)} run record"
                 f"{'s name' if len(runs) != 1 else ' names'} it {old!r} ({names}); add 'id: {old}' to its front matter "
-                "to keep them its history"), "LB205"))
+                "to keep them its history"), "LB207"))
     return warnings
 
 

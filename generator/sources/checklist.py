@@ -20,11 +20,13 @@ from generator.core.errors import SourceError
 from generator.core.keyfiles import pem_private_key_at
 from generator.model import Checklist, Heading, Item, ItemState, Page, SignoffRole
 from generator.sources.anchors import GithubAnchors
+from generator.sources.bounds import parse_bounded
 from generator.sources.frontmatter import FrontMatter, split_front_matter
 from generator.sources.ids import EXPLICIT_ID, document_id, item_id, normalise, slugify
 from generator.sources.markdown import PAGE, markdown, plain_text
 from generator.sources.repair import decode_source, repair_text
 from generator.sources.signoffs import decisions, signoff_role, table_signoffs
+from generator.sources.tasklines import lost_task_lines
 
 _OPTIONAL = re.compile(
     r"\((?:optional\b[^)]*|if (?:applicable|needed|necessary|required|relevant|available|"
@@ -77,9 +79,10 @@ def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
     front, body, offset = split_front_matter(repaired.text, source)
     warnings.extend(front.warnings)
     md = markdown()
-    env: dict[str, object] = {PAGE: rel_path}
-    tokens = md.parse(body, env)
+    tokens, env, body, flattened = parse_bounded(md, body, source, offset, {PAGE: rel_path})
+    warnings.extend(flattened)
     walk = _walk(tokens, offset)
+    warnings.extend(lost_task_lines(body, tokens, {(raw.token.map or [0])[0] for raw in walk.items}, source, offset))
     title = front.title or (plain_text(_inline_after(tokens, walk.title_heading)) if walk.title_heading else "")
     title = title or PurePosixPath(rel_path).stem.replace("-", " ").replace("_", " ").strip().title()
     doc_id = front.id or document_id(rel_path)

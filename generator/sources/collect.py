@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.config import CONFIG_NAME
+from generator.config import CONFIG_NAME, DEFAULT_MAX_DOCUMENT_SIZE
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import inside_folder
@@ -26,6 +26,7 @@ from generator.core.keyfiles import file_private_key_kind
 from generator.core.selection import Selection, hidden
 from generator.model import Document, DocumentSummary
 from generator.parallel import Progress
+from generator.sources.bounds import check_document_size, read_document
 from generator.sources.cache import DocumentStore, Summarize, index_all, parse_all
 
 RUNS_DIR = "runs"
@@ -150,28 +151,32 @@ def is_leftover(name: str) -> bool:
     return bool(_LEFTOVER.search(name))
 
 
-def parse_sources(tree: SourceTree, cache_root: Path | None = None) -> list[Document]:
+def parse_sources(tree: SourceTree, cache_root: Path | None = None,
+                  max_size: int = DEFAULT_MAX_DOCUMENT_SIZE) -> list[Document]:
     """Parse every document (in parallel, cached under ``cache_root`` when given);
     checklist IDs must be unique across the site."""
 
-    jobs = _read(tree)
+    jobs = _read(tree, max_size)
     documents = parse_all(jobs, cache_root)
     _unique_ids(tree, documents)
     return documents
 
 
 def index_sources(tree: SourceTree, folder: Path, summarize: Summarize, progress: Progress | None = None,
-                  file_hash: Callable[[Path], str] | None = None) -> tuple[list[DocumentSummary], DocumentStore]:
+                  file_hash: Callable[[Path], str] | None = None, max_size: int = DEFAULT_MAX_DOCUMENT_SIZE,
+                  ) -> tuple[list[DocumentSummary], DocumentStore]:
     """Summaries of every document (parsed in parallel, only when not already in ``folder``)
     and the store their full documents load from; checklist IDs must be unique.
 
     ``file_hash`` gives a file's sha256 without reading it when it is known unchanged (the
-    up-to-date check's remembered hashes); by default every source is read and hashed.
+    up-to-date check's remembered hashes); by default every source is read and hashed. A
+    source larger than ``max_size`` bytes is an error, before it is read (or found in a cache).
     """
 
     jobs = []
     for entry in tree.documents:
         try:
+            check_document_size(entry.path.stat().st_size, entry.shown, max_size)
             digest = file_hash(entry.path) if file_hash else hashlib.sha256(entry.path.read_bytes()).hexdigest()
         except OSError as exc:
             raise SourceError(f"cannot read: {exc.strerror}", entry.shown) from None
@@ -181,12 +186,12 @@ def index_sources(tree: SourceTree, folder: Path, summarize: Summarize, progress
     return summaries, store
 
 
-def _read(tree: SourceTree) -> list[tuple[bytes, str, str]]:
+def _read(tree: SourceTree, max_size: int) -> list[tuple[bytes, str, str]]:
     """``(bytes, shown, rel)`` of every document."""
     jobs: list[tuple[bytes, str, str]] = []
     for entry in tree.documents:
         try:
-            jobs.append((entry.path.read_bytes(), entry.shown, entry.rel))
+            jobs.append((read_document(entry.path, entry.shown, max_size), entry.shown, entry.rel))
         except OSError as exc:
             raise SourceError(f"cannot read: {exc.strerror}", entry.shown) from None
     return jobs

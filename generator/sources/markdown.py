@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from markdown_it import MarkdownIt
+from markdown_it import MarkdownIt, rules_block
 from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_core import StateCore
@@ -24,9 +24,11 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from generator.sources.bounds import MAX_NESTING, bounded_table
 from generator.sources.sanitize import PHRASING, Part, clean, image_src_allowed, is_rendered
 
-_TASK = re.compile(r"^\[([ xX~])\][ \t]+(?=\S)")
+# GitHub's checkbox: "[ ]", "[x]" or "[X]" (and our "[~]"), then a space, tab, vertical tab or form feed.
+_TASK = re.compile(r"^\[([ xX~])\][ \t\v\f]+(?=\S)")
 _ATTRS = re.compile(r"[ \t]*\{[ \t]*((?:(?:#[A-Za-z0-9][\w:.-]*|\.[A-Za-z][\w-]*)[ \t]*)+)\}[ \t]*$")
 _STATES = {" ": "open", "x": "done", "X": "done", "~": "na"}
 _STATE_LABELS = {"open": "Open", "done": "Done", "na": "Not applicable"}
@@ -37,18 +39,24 @@ def _task_rule(state: StateCore) -> None:
     """Mark list items that start with ``[ ]``, ``[x]``, ``[X]`` or ``[~]`` as tasks.
 
     Runs after block parsing and before inline parsing, so the checkbox and any trailing
-    ``{#id .optional}`` attribute block are removed from the inline source.
+    ``{#id .optional}`` attribute block are removed from the inline source. An item whose
+    first block became a setext heading (``- [x] text`` over a line ``-`` or ``===``, an
+    empty sub-item as written) is a task on GitHub: the heading is made its paragraph.
     """
     tokens = state.tokens
-    for index, token in enumerate(tokens[:-2]):
+    for index, token in enumerate(tokens[:-3]):
         if token.type != "list_item_open":
             continue
-        para, inline = tokens[index + 1], tokens[index + 2]
-        if para.type != "paragraph_open" or inline.type != "inline":
+        block, inline = tokens[index + 1], tokens[index + 2]
+        setext = block.type == "heading_open" and block.markup in ("-", "=")
+        if (block.type != "paragraph_open" and not setext) or inline.type != "inline":
             continue
         match = _TASK.match(inline.content)
         if not match:
             continue
+        if setext:
+            for part, kind in ((block, "paragraph_open"), (tokens[index + 3], "paragraph_close")):
+                part.type, part.tag, part.markup = kind, "p", ""
         content = inline.content[match.end() :]
         attrs: list[str] = []
         lines = content.split("\n")
@@ -203,10 +211,12 @@ def markdown() -> MarkdownIt:
     """
     md = MarkdownIt(
         "commonmark",
-        {"html": True, "highlight": _highlight, "typographer": False, "strikethrough_single_tilde": True},
+        {"html": True, "highlight": _highlight, "typographer": False, "strikethrough_single_tilde": True,
+         "maxNesting": MAX_NESTING},
         renderer_cls=SafeRenderer,
     )
     md.enable(["table", "strikethrough"])
+    md.block.ruler.at("table", bounded_table(rules_block.table), {"alt": ["paragraph", "reference"]})
     md.core.ruler.after("block", "launchbook_tasks", _task_rule)
     md.add_render_rule("heading_open", _heading_open)
     md.add_render_rule("heading_close", _heading_close)

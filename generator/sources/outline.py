@@ -7,6 +7,7 @@ from typing import Any
 
 from generator.core.errors import SourceError
 from generator.model import Checklist, Document, ItemState
+from generator.sources.bounds import read_document
 from generator.sources.checklist import parse_document
 
 _BOXES = {ItemState.OPEN: "[ ]", ItemState.DONE: "[x]", ItemState.NA: "[~]"}
@@ -15,7 +16,7 @@ _BOXES = {ItemState.OPEN: "[ ]", ItemState.DONE: "[x]", ItemState.NA: "[~]"}
 def inspect_file(path: Path) -> Document:
     """Parse one Markdown file wherever it is."""
     try:
-        data = path.read_bytes()
+        data = read_document(path, str(path))
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror}", path) from None
     return parse_document(data, str(path), path.name)

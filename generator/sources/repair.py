@@ -37,9 +37,12 @@ _BLOCK_MARKER = re.compile(rf"^{_INDENT}(\\?#{{1,6}}|\\?[-*+]|\\?>|\d{{1,9}}\\?[
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!&|>~<])")
 # An escape outside code, or an unescaped character an exporter would have escaped.
 _BARE_SPECIAL = re.compile(r"(?<!\\)[_*]")
-_NBSP_INDENT = re.compile(r"^(?:&nbsp;|&#160;|&#xa0;|\u00a0)+", re.IGNORECASE)
+# One entity per nesting level, as exporters write it, with or without spaces between them.
+_NBSP_INDENT = re.compile(r"^[ \t]*(?:(?:&nbsp;|&#160;|&#xa0;|\u00a0)[ \t]*)+", re.IGNORECASE)
 _NBSP = re.compile(r"&nbsp;|&#160;|&#xa0;|\u00a0", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+# A line that unescaping would turn into a code fence or an HTML block start, which swallows the lines below it.
+_OPENS_BLOCK = re.compile(r"^ {0,3}(?:`{3,}|~{3,}|<[A-Za-z/!?])")
 _EXPORT_MIN_LINES = 3
 _EXPORT_MIN_KINDS = 2
 _EXPORT_MIN_SHARE = 0.5
@@ -146,7 +149,10 @@ def _unescape_export(text: str, path: str) -> tuple[str, list[Diagnostic]]:
     changed = 0
     first: int | None = None
     for index, new in enumerate(_unescaped_lines(lines)):
-        if new != lines[index]:
+        line = lines[index]
+        if _OPENS_BLOCK.match(new) and not _OPENS_BLOCK.match(line):
+            continue  # "\`\`\`" was text in the export; unescaped it would hide everything after it
+        if new != line:
             changed += 1
             first = index + 1 if first is None else first
             lines[index] = new
@@ -189,9 +195,10 @@ def _nbsp_indentation(text: str, path: str) -> tuple[str, list[Diagnostic]]:
             previous = ""
             continue
         match = _NBSP_INDENT.match(line)
-        if match and _LIST_ITEM.match(line[match.end() :]) and _LIST_ITEM.match(previous):
-            count = len(_NBSP.findall(match.group(0)))
-            lines[index] = line = " " * count + line[match.end() :]
+        if match and _NBSP.search(match.group(0)) and _LIST_ITEM.match(line[match.end() :]) \
+                and _LIST_ITEM.match(previous):
+            spaces = len(_NBSP.sub(" ", match.group(0)).expandtabs(4))
+            lines[index] = line = " " * spaces + line[match.end() :]
             changed += 1
             first = index + 1 if first is None else first
         if line.strip():
