@@ -11,24 +11,23 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from generator.config import load_config
 from generator.core.errors import LaunchbookError, SourceError
-from generator.sources.collect import SourceFile, check_unique_ids, collect_sources
+from generator.model import Checklist
+from generator.sources.bounds import read_document
+from generator.sources.checklist import parse_document
+from generator.sources.collect import SourceFile, check_unique_ids, collect_sources, parse_sources
 from generator.sources.frontmatter import split_front_matter
 from generator.sources.ids import document_id
-
-if TYPE_CHECKING:
-    from generator.model import Checklist
 
 _BOM = b"\xef\xbb\xbf"
 _FRONT_END = re.compile(rb"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 
 
-def _read(entry: SourceFile) -> bytes:
+def _read(entry: SourceFile, limit: int) -> bytes:
     try:
-        return entry.path.read_bytes()
+        return read_document(entry.path, entry.shown, limit)
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror}", entry.shown) from None
 
@@ -48,9 +47,6 @@ def scanned_id(entry: SourceFile, data: bytes) -> str | None:
 
 
 def _parse(entry: SourceFile, data: bytes) -> Checklist | None:
-    from generator.model import Checklist
-    from generator.sources.checklist import parse_document
-
     document = parse_document(data, entry.shown, entry.rel)
     return document if isinstance(document, Checklist) else None
 
@@ -63,7 +59,7 @@ def lookup_checklist(project: Path, checklist_id: str) -> Checklist | None:
     tree = collect_sources(content, "content", config.selection)
     found: list[tuple[SourceFile, Checklist]] = []
     for entry in tree.documents:
-        data = _read(entry)
+        data = _read(entry, config.max_document_size)
         scanned = scanned_id(entry, data)
         if scanned is not None and scanned != checklist_id:
             continue
@@ -76,13 +72,9 @@ def lookup_checklist(project: Path, checklist_id: str) -> Checklist | None:
 
 def all_checklists(project: Path) -> dict[str, Checklist]:
     """Every checklist of the project by ID (parses the whole site: for error messages and drift of many runs)."""
-    from generator.sources.collect import parse_sources
-
     content = project / "content"
     config = load_config(content, "content")
-    documents = parse_sources(collect_sources(content, "content", config.selection))
-    from generator.model import Checklist
-
+    documents = parse_sources(collect_sources(content, "content", config.selection), max_size=config.max_document_size)
     return {d.id: d for d in documents if isinstance(d, Checklist)}
 
 
