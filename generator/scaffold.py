@@ -49,6 +49,18 @@ timestamp_url: ""
 # Map JUnit test cases (classname.name, globs allowed) to checklist item IDs for
 # `launchbook run import-junit`.
 junit: {{}}
+
+# Names starting with "." or "_" are left out unless a glob here names them; these are the
+# defaults (pull-request and issue templates are checklists). Setting it replaces them.
+include:
+  - ".github/**"
+  - ".gitlab/**"
+
+# Left out on top of the defaults **/node_modules/** and **/vendor/**; wins over include.
+exclude: []
+
+# Largest Markdown file read, in bytes; a larger one is an error naming it.
+max_document_size: 4194304
 """
 
 HOME = """\
