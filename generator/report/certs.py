@@ -45,10 +45,10 @@ def usage_problem(cert: Any) -> str | None:
     key_usage = cert.key_usage_value
     if key_usage is not None and "digital_signature" not in key_usage.native:
         allowed = ", ".join(sorted(key_usage.native)) or "none"
-        return f"its key usage does not include digitalSignature (it allows: {allowed})"
+        return f"has a key usage without digitalSignature (it allows: {allowed})"
     purposes = cert.extended_key_usage_value
     if purposes is not None and not DOCUMENT_SIGNING_PURPOSES & set(purposes.native):
-        return (f"its extended key usage does not allow document signing (it allows: "
+        return (f"has an extended key usage that does not allow document signing (it allows: "
                 f"{', '.join(purposes.native)}; needs documentSigning, emailProtection or anyExtendedKeyUsage)")
     return None
 
