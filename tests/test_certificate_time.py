@@ -352,3 +352,51 @@ def test_cli_certificate_expired_between_timestamp_and_now(started: tuple[Path, 
     assert run_cli("verify", project, "--trust", ca.pem, "--trust-tsa", tsa.root).exit_code == 0
     audit = run_cli("verify", project, "--trust", ca.pem)
     assert audit.exit_code == 1 and "is only claimed" in audit.stdout
+
+
+def _signed_directly(key: Path) -> bytes:
+    """A small PDF signed with ``key`` by pyHanko itself, as another tool (or an old launchbook) would."""
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+    from pyhanko.sign import signers
+
+    blank = PdfFileWriter()
+    blank.insert_page(_blank_page(blank))
+    buffer = BytesIO()
+    blank.write(buffer)
+    signer = signers.SimpleSigner.load_pkcs12(str(key), None)
+    out = BytesIO()
+    signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(buffer.getvalue())),
+                     signers.PdfSignatureMetadata(field_name="Sig"), signer=signer, output=out)
+    return out.getvalue()
+
+
+def _blank_page(writer: Any) -> Any:
+    from pyhanko.pdf_utils import generic
+
+    return generic.DictionaryObject({
+        generic.pdf_name("/Type"): generic.pdf_name("/Page"),
+        generic.pdf_name("/MediaBox"): generic.ArrayObject([generic.NumberObject(n) for n in (0, 0, 200, 200)]),
+        generic.pdf_name("/Contents"): writer.add_object(generic.StreamObject(stream_data=b"")),
+    })
+
+
+@pytest.mark.parametrize(("name", "not_before", "not_after", "usage", "expected"), [
+    ("Expired Sealer", datetime.datetime(2023, 1, 1, tzinfo=datetime.UTC),
+     datetime.datetime(2024, 6, 30, tzinfo=datetime.UTC), None, "expired on 2024-06-30T00:00:00Z"),
+    ("Future Sealer", NOW + 30 * DAY, NOW + 60 * DAY, None, "not valid until"),
+    ("Encrypt Only", NOW - DAY, NOW + 60 * DAY, False, "has a key usage without digitalSignature"),
+])
+def test_verify_reports_an_unfit_signer_certificate(tmp_path: Path, name: str, not_before: Any, not_after: Any,
+                                                    usage: Any, expected: str) -> None:
+    """The reproduced cases: each of these verified "valid and trusted" before."""
+    from generator.report.verify import load_trust, verify_pdf
+
+    key, cert = make_signer(tmp_path, name, not_before, not_after,
+                            key_usage=None if usage is None else _usage(digital_signature=False))
+    result = verify_pdf(_signed_directly(key), "direct.pdf", load_trust([cert]))
+    assert result.verdict == "valid signature, signer certificate not valid at the signing time"
+    assert not result.signatures[0].trusted
+    assert any(expected in p and "there is no timestamp" in p for p in result.problems), result.problems
