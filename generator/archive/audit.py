@@ -10,6 +10,7 @@ them); and checkpoints (a ledger rewritten from scratch is not their extension).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -103,8 +104,10 @@ class AuditResult:
 
 def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | None = None,
                   records: dict[str, tuple[RunFile, RunRecord]] | None = None,
-                  progress: Progress | None = None) -> AuditResult:
+                  progress: Progress | None = None, tsa_trust_paths: list[Path] | None = None) -> AuditResult:
     """Check the archive of ``project``; never stops at the first problem.
+
+    ``tsa_trust_paths``: roots of timestamp authorities whose time counts as the proven signing time.
 
     ``records`` are records the caller has already read and validated (the site build).
     """
@@ -154,6 +157,7 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
                                        f"has it as #{entry.seq}", entry.run)
 
     trust = load_trust(trust_paths)
+    _SHARED["tsa_trust"] = load_trust(tsa_trust_paths or [])
     sealed = [run_id for run_id, (_, record) in sorted(records.items()) if record.sealed is not None]
     for run_id in sealed:
         run_file, record = records[run_id]
@@ -217,6 +221,7 @@ def _check_reports(sealed: list[str], records: dict[str, tuple[RunFile, RunRecor
                    trust: list[Any], progress: Progress | None = None) -> list[tuple[str, list[tuple[str, str]], Any]]:
     """Every sealed run's report checked, on every core for big archives, in run order."""
     _SHARED.update(records=records, by_run=by_run, leaves=leaves, trust=trust, roots={})
+    _SHARED.setdefault("tsa_trust", [])
     try:
         return map_chunks(_report_chunk, sealed, parallel_from=PARALLEL_FROM, progress=progress,
                           label="Checking signed reports")
@@ -238,7 +243,8 @@ def _report_chunk(run_ids: list[str]) -> list[tuple[str, list[tuple[str, str]], 
         run_file, record = _SHARED["records"][run_id]
         findings: list[tuple[str, str]] = []
         report = _check_report(findings, run_file, record, _SHARED["by_run"].get(run_id), len(_SHARED["leaves"]),
-                               _SHARED["trust"], verify_pdf, compare_with_archive)
+                               _SHARED["trust"], functools.partial(verify_pdf, tsa_trust=_SHARED["tsa_trust"]),
+                               compare_with_archive)
         rows.append((run_id, findings, report))
     return rows
 

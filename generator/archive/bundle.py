@@ -148,7 +148,7 @@ def _members(archive: zipfile.ZipFile) -> tuple[str, dict[str, bytes], list[str]
     return root, files, problems
 
 
-def verify_bundle(path: Path, trust_paths: list[Path]) -> BundleCheck:
+def verify_bundle(path: Path, trust_paths: list[Path], tsa_trust_paths: list[Path] | None = None) -> BundleCheck:
     """Check a bundle on its own: manifest, statement, report, record, evidence, inclusion proof."""
 
     try:
@@ -186,7 +186,7 @@ def verify_bundle(path: Path, trust_paths: list[Path]) -> BundleCheck:
             problems.append(f"{run_id}.yml: {exc}")
     verdict = "unchecked"
     if record is not None and pdf is not None:
-        check = verify_pdf(pdf, f"{run_id}.pdf", trust)
+        check = verify_pdf(pdf, f"{run_id}.pdf", trust, load_trust(tsa_trust_paths or []))
         compare_with_archive(check, pdf, record.archived_data(), (record.extra.get("report") or {}).get("sha256"))
         verdict = check.verdict
         problems.extend(f"{run_id}.pdf: {p}" for p in check.problems)

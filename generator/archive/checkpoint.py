@@ -18,7 +18,8 @@ from typing import Any
 from generator.archive.ledger import TreeHead, read_ledger, tree_head
 from generator.core.errors import SourceError
 from generator.core.files import atomic_write, check_output_path
-from generator.report.keys import fingerprint, load_private_key
+from generator.report.certs import check_signing_certificate
+from generator.report.keys import fingerprint, load_private_key, signing_key_file
 from generator.runs.record import canonical_json, utc_now
 from generator.runs.store import runs_dir
 
@@ -79,6 +80,7 @@ def make_checkpoint(project: Path, key: str | None, output: Path | None = None, 
                     force: bool = False) -> tuple[Path, TreeHead]:
     """Sign the ledger's current tree head; store it under content/runs/checkpoints/ (and
     at ``output``: an existing file only with ``force``, never inside content/ or themes/)."""
+    from asn1crypto import x509 as asn1_x509
     from cryptography.hazmat.primitives import serialization
 
 
@@ -86,6 +88,8 @@ def make_checkpoint(project: Path, key: str | None, output: Path | None = None, 
         check_output_path(output, project, force)
 
     private, certificate = load_private_key(key)
+    check_signing_certificate(asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
+                              str(signing_key_file(key)))
     _, leaves = read_ledger(project)
     head = tree_head(leaves)
     body = {"origin": ORIGIN, **head.data(), "created_at": utc_now()}

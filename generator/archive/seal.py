@@ -22,7 +22,8 @@ from generator.core.errors import SourceError
 from generator.core.files import atomic_write, check_output_path
 from generator.core.locks import locked
 from generator.parallel import Progress
-from generator.report.keys import load_signer
+from generator.report.certs import check_signing_certificate
+from generator.report.keys import load_signer, signing_key_file
 from generator.report.render import render_report
 from generator.report.sign import sign_report
 from generator.runs.drift import Drift, compute_drift
@@ -72,6 +73,7 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
 
     run = find_run(project, run_id)
     signer = load_signer(key)
+    check_signing_certificate(signer.signing_cert, str(signing_key_file(key)))
     config = load_config(project / "content", "content")
     stamp = when(at)
     with locked(ledger_path(project)), locked(run.path):

@@ -37,23 +37,24 @@ def _trust_for(project: Path, extra: list[Path]) -> list[Path]:
 
 
 def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], project: Path,
-                   progress: Progress | None = None) -> list[Verified]:
+                   progress: Progress | None = None, tsa_trust: list[Path] | None = None) -> list[Verified]:
     """Verify each target: a folder is a project archive, ``.zip`` a bundle, anything else a PDF."""
 
     results: list[Verified] = []
     for target in targets:
         if target.is_dir():
-            audit = audit_project(target, _trust_for(target, trust), since, progress=progress)
+            audit = audit_project(target, _trust_for(target, trust), since, progress=progress,
+                                  tsa_trust_paths=tsa_trust)
             results.append(Verified(str(target), "project", audit.ok, describe_audit(audit), audit.to_data()))
         elif target.suffix.lower() == ".zip":
-            check = verify_bundle(target, _trust_for(project, trust))
+            check = verify_bundle(target, _trust_for(project, trust), tsa_trust)
             verdict = "OK" if check.ok else "PROBLEMS"
             lines = [f"{target}: bundle of run {check.run}: {verdict} (report: {check.verdict})"]
             lines += [f"  problem: {p}" for p in check.problems]
             results.append(Verified(str(target), "bundle", check.ok, "\n".join(lines), check.to_data()))
         else:
             report = verify_file(target, _trust_for(project, trust),
-                                 project if (project / "content").is_dir() else None)
+                                 project if (project / "content").is_dir() else None, tsa_trust)
             results.append(Verified(str(target), "report", report.ok, describe_report(report), report.to_data()))
     return results
 
@@ -61,14 +62,25 @@ def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], pr
 def describe_report(result: Any) -> str:
     lines = [f"{result.path}: {result.verdict}"]
     for signature in result.signatures:
-        lines.append(f"  signed by {signature.signer} at {signature.signed_at or '?'}"
-                     f"{' (timestamped)' if signature.timestamped else ''}; SHA-256 {signature.fingerprint}")
+        lines.append(f"  signed by {signature.signer} at {signature.signed_at or '?'} ({describe_time(signature)}); "
+                     f"SHA-256 {signature.fingerprint}")
     if result.record is not None:
         match = {True: "matches the archived record", False: "DIFFERS from the archived record",
                  None: "no archived record to compare"}[result.record_matches]
         lines.append(f"  embedded record of run {result.record.get('id')}: {match}")
     lines += [f"  problem: {problem}" for problem in result.problems]
     return "\n".join(lines)
+
+
+def describe_time(signature: Any) -> str:
+    """How the signing time is known: proven by a trusted timestamp, or only claimed."""
+    stamp = signature.timestamp
+    if stamp.trusted:
+        return f"time proven by a trusted timestamp from {stamp.tsa}"
+    if stamp.present:
+        return (f"time only claimed: the timestamp from {stamp.tsa} is not trusted (pass --trust-tsa with its "
+                "root certificate)")
+    return "time only claimed: no timestamp"
 
 
 def describe_audit(audit: Any) -> str:

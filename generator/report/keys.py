@@ -116,6 +116,11 @@ def _key_source(key: str | None) -> tuple[Path, bytes | None]:
     return path, passphrase.encode("utf-8") if passphrase else None
 
 
+def signing_key_file(key: str | None) -> Path:
+    """The key file ``--key`` / ``$LAUNCHBOOK_SIGNING_KEY`` names (checked to exist)."""
+    return _key_source(key)[0]
+
+
 def load_signer(key: str | None, cert: str | None = None) -> Any:
     """A pyHanko signer from ``--key`` / ``LAUNCHBOOK_SIGNING_KEY`` (PKCS#12, or PEM key + cert)."""
     from pyhanko.sign import signers

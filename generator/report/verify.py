@@ -9,6 +9,8 @@ are intact, and learns that it has not told launchbook whom to trust.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import datetime
 import hashlib
 import json
 import logging
@@ -19,10 +21,25 @@ from pathlib import Path
 from typing import Any
 
 from generator.core.errors import ConfigError, SourceError
+from generator.report.certs import certificate_problems, utc_text, validity_problem
 from generator.report.keys import fingerprint
 from generator.report.render import MANIFEST_NAME, RECORD_NAME
 from generator.runs.record import canonical_json
 from generator.runs.store import find_run, read_record
+
+
+@dataclass(frozen=True, slots=True)
+class TimestampCheck:
+    """The RFC 3161 timestamp on a signature, if any."""
+
+    present: bool
+    """The signature carries a timestamp token."""
+    trusted: bool
+    """The token is intact and its TSA chains to a ``--trust-tsa`` certificate."""
+    time: str
+    """The time the TSA vouches for (UTC), or ``""``."""
+    tsa: str
+    """The TSA certificate's subject, or ``""``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +63,15 @@ class SignatureCheck:
     whole_file: bool
     """The signature covers every byte of the file."""
     timestamped: bool
-    """A timestamp authority countersigned it (PAdES B-T)."""
+    """It carries a timestamp token (PAdES B-T), trusted or not: see ``timestamp``."""
+    timestamp: TimestampCheck = TimestampCheck(False, False, "", "")
+    """The timestamp and whether its TSA is trusted."""
+    time_basis: str = "claimed"
+    """``timestamp``: the signing time is proven by a trusted timestamp; ``claimed``: only the signer says so."""
+    certificate_checked_at: str = ""
+    """When the signer certificate's validity was checked: the trusted timestamp's time, else now."""
+    certificate_problems: tuple[str, ...] = ()
+    """Why the signer certificate was unfit at that time (expired, not yet valid, wrong key usage)."""
 
 
 @dataclass(slots=True)
@@ -78,6 +103,8 @@ class PdfVerification:
             return "invalid signature"
         if not self.signatures[-1].whole_file:
             return "modified after signing"
+        if any(s.certificate_problems for s in self.signatures):
+            return "valid signature, signer certificate not valid at the signing time"
         if not all(s.trusted for s in self.signatures):
             return "valid signature, untrusted signer"
         return "valid and trusted" if self.ok else "valid and trusted, but see problems"
@@ -87,8 +114,7 @@ class PdfVerification:
             "path": self.path,
             "ok": self.ok,
             "verdict": self.verdict,
-            "signatures": [s.__dict__ if hasattr(s, "__dict__") else {k: getattr(s, k) for k in s.__slots__}
-                           for s in self.signatures],
+            "signatures": [dataclasses.asdict(s) for s in self.signatures],
             "embedded_files": sorted(self.embedded),
             "run": (self.record or {}).get("id"),
             "record_matches": self.record_matches,
@@ -132,13 +158,16 @@ def embedded_files(reader: Any) -> dict[str, bytes]:
     return files
 
 
-def verify_pdf(data: bytes, path: str, trust: list[Any]) -> PdfVerification:
-    """Verify one sealed report on its own: signatures, coverage, trust, embedded files."""
+def verify_pdf(data: bytes, path: str, trust: list[Any], tsa_trust: list[Any] | None = None,
+               now: datetime.datetime | None = None) -> PdfVerification:
+    """Verify one sealed report on its own: signatures, coverage, trust, signing time, embedded files.
+
+    ``tsa_trust``: roots of the timestamp authorities whose time counts as proven; ``now``:
+    the time of the check (a test can look from the future).
+    """
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
-    from pyhanko_certvalidator import ValidationContext
 
     result = PdfVerification(path)
     with _quiet():
@@ -152,12 +181,14 @@ def verify_pdf(data: bytes, path: str, trust: list[Any]) -> PdfVerification:
             result.problems.append("the PDF is not signed")
         for signature in signatures:
             try:
-                status = validate_pdf_signature(signature, ValidationContext(trust_roots=trust, allow_fetching=False))
+                status, timestamp, checked_at = _validate_in_time(signature, trust, tsa_trust or [],
+                                                                  now or datetime.datetime.now(datetime.UTC))
             except Exception as exc:  # pyHanko raises many kinds on damaged input
                 result.problems.append(f"signature {signature.field_name!r} cannot be validated: {exc}")
                 continue
             cert = status.signing_cert
             signed_at = getattr(status, "signer_reported_dt", None)
+            unfit = _certificate_problems(cert, timestamp, checked_at, signed_at)
             check = SignatureCheck(
                 field=str(signature.field_name),
                 signer=cert.subject.human_friendly,
@@ -165,13 +196,19 @@ def verify_pdf(data: bytes, path: str, trust: list[Any]) -> PdfVerification:
                 signed_at=signed_at.strftime("%Y-%m-%dT%H:%M:%SZ") if signed_at else "",
                 intact=bool(status.intact),
                 valid=bool(status.valid),
-                trusted=bool(status.trusted),
+                trusted=bool(status.trusted) and not unfit,
                 whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-                timestamped=status.timestamp_validity is not None,
+                timestamped=timestamp.present,
+                timestamp=timestamp,
+                time_basis="timestamp" if timestamp.trusted else "claimed",
+                certificate_checked_at=utc_text(checked_at),
+                certificate_problems=tuple(unfit),
             )
             result.signatures.append(check)
             if not (check.intact and check.valid):
                 result.problems.append(f"signature {check.field!r} is invalid: the signed bytes were changed")
+            elif unfit:
+                result.problems.extend(_describe_unfit(check))
             elif not check.trusted:
                 result.problems.append(f"signer {check.signer!r} ({check.fingerprint[:23]}…) is not trusted "
                                        "(add its certificate to site.yml 'trust' or pass --trust)")
@@ -183,6 +220,60 @@ def verify_pdf(data: bytes, path: str, trust: list[Any]) -> PdfVerification:
             result.problems.append(f"embedded files cannot be read: {exc}")
     _read_record(result)
     return result
+
+
+def _validate_in_time(signature: Any, trust: list[Any], tsa_trust: list[Any],
+                      now: datetime.datetime) -> tuple[Any, TimestampCheck, datetime.datetime]:
+    """pyHanko's status of ``signature``, its timestamp, and the time its certificate was checked at:
+    the time a trusted timestamp proves, else ``now`` (a claimed signing time proves nothing).
+
+    The signer must be allowed digital signatures; the timestamp is checked against the TSA
+    roots only (a signer root never vouches for a time)."""
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+    from pyhanko_certvalidator import ValidationContext
+
+    def validate(moment: datetime.datetime) -> Any:
+        return validate_pdf_signature(
+            signature, ValidationContext(trust_roots=trust, allow_fetching=False, moment=moment),
+            ValidationContext(trust_roots=tsa_trust, allow_fetching=False, moment=now),
+            key_usage_settings=KeyUsageConstraints(key_usage={"digital_signature"}))
+
+    status = validate(now)
+    token = status.timestamp_validity
+    if token is None:
+        return status, TimestampCheck(False, False, "", ""), now
+    trusted = bool(token.intact and token.valid and token.trusted) and bool(tsa_trust)
+    timestamp = TimestampCheck(True, trusted, utc_text(token.timestamp), token.signing_cert.subject.human_friendly)
+    if not trusted:
+        return status, timestamp, now
+    return validate(token.timestamp), timestamp, token.timestamp
+
+
+def _certificate_problems(cert: Any, timestamp: TimestampCheck, checked_at: datetime.datetime,
+                          claimed: datetime.datetime | None) -> list[str]:
+    """What makes the signer certificate unfit at the proven signing time (else now); without a
+    trusted timestamp, a claimed signing time outside the validity period counts too."""
+    problems = certificate_problems(cert, checked_at)
+    if not timestamp.trusted and claimed is not None and not problems:
+        outside = validity_problem(cert, claimed)
+        if outside:
+            problems.append(f"at the claimed signing time: {outside}")
+    return problems
+
+
+def _describe_unfit(check: SignatureCheck) -> list[str]:
+    if check.time_basis == "timestamp":
+        basis = f"at {check.certificate_checked_at}, the signing time proven by a timestamp from {check.timestamp.tsa}"
+    elif check.timestamp.present:
+        basis = (f"its timestamp ({check.timestamp.time}) is from a TSA that is not trusted ({check.timestamp.tsa}; "
+                 "pass --trust-tsa with its root certificate), so the signing time "
+                 f"{check.signed_at or '?'} is only claimed")
+    else:
+        basis = (f"there is no timestamp, so the signing time {check.signed_at or '?'} is only claimed "
+                 "(seal with a timestamp authority: run close --tsa URL)")
+    return [f"signature {check.field!r}: signer certificate ({check.signer}) {problem}; {basis}"
+            for problem in check.certificate_problems]
 
 
 def _read_record(result: PdfVerification) -> None:
@@ -214,11 +305,12 @@ def compare_with_archive(result: PdfVerification, data: bytes, archived: dict[st
         result.problems.append("embedded record differs from the archived record (" + ", ".join(keys) + ")")
 
 
-def verify_file(path: Path, trust_paths: list[Path], project: Path | None = None) -> PdfVerification:
+def verify_file(path: Path, trust_paths: list[Path], project: Path | None = None,
+                tsa_trust_paths: list[Path] | None = None) -> PdfVerification:
     """Verify a report file; compare with the archived record when the project has it."""
 
     data = path.read_bytes()
-    result = verify_pdf(data, str(path), load_trust(trust_paths))
+    result = verify_pdf(data, str(path), load_trust(trust_paths), load_trust(tsa_trust_paths or []))
     run_id = (result.record or {}).get("id")
     if project is not None and isinstance(run_id, str):
         try:
