@@ -83,7 +83,6 @@ def make_checkpoint(project: Path, key: str | None, output: Path | None = None, 
     from asn1crypto import x509 as asn1_x509
     from cryptography.hazmat.primitives import serialization
 
-
     if output is not None:
         check_output_path(output, project, force)
 
@@ -113,7 +112,6 @@ def read_checkpoint(path: Path) -> Checkpoint:
     """Parse a checkpoint and check its signature against its own certificate."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
-
 
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
