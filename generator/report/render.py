@@ -24,8 +24,8 @@ from generator.report.glyphs import printable
 from generator.runs.codec import safe_evidence_path
 from generator.runs.drift import Drift
 from generator.runs.evidence import safe_name
-from generator.runs.outcome import RunSummary
-from generator.runs.record import Entry, Evidence, RunRecord, SnapshotItem, canonical_json, parse_time
+from generator.runs.outcome import RunSummary, latest_signoffs
+from generator.runs.record import Entry, Evidence, RunRecord, SnapshotItem, Status, canonical_json, parse_time
 
 PX_TO_PT = 0.75  # CSS px (1/96 in) -> PDF points (1/72 in)
 RECORD_NAME = "run-record.json"
@@ -114,6 +114,19 @@ def _sections(record: RunRecord) -> Iterator[tuple[tuple[str, ...], list[Row]]]:
         yield current or (), rows
 
 
+def exceptions(record: RunRecord) -> list[tuple[SnapshotItem, Entry | None]]:
+    """The exceptions page: every failed, blocked, skipped and n/a item and, once the run is closed, every
+    required item left open (``None``: it never had a result), in checklist order."""
+    found: list[tuple[SnapshotItem, Entry | None]] = []
+    for item in record.snapshot.items:
+        result = record.results.get(item.id)
+        if result is not None and result.current.status.needs_reason:
+            found.append((item, result.current))
+        elif record.finished_at and not item.optional and record.status_of(item.id) is Status.OPEN:
+            found.append((item, result.current if result else None))
+    return found
+
+
 def _pdf_date(value: str) -> str:
     return parse_time(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -136,8 +149,8 @@ def render_html(record: RunRecord, summary: RunSummary, drift: Drift | None, *, 
         "sealed": sealed,
         "title": report_title(record),
         "sections": list(_sections(record)),
-        "exceptions": [(item, record.results[item.id].current) for item in record.snapshot.items
-                       if item.id in record.results and record.results[item.id].current.status.needs_reason],
+        "exceptions": exceptions(record),
+        "decisions": latest_signoffs(record.signoffs),
         "manifest": evidence_manifest(record),
         "record_sha256": record.digest(),
         "fonts_url": fonts.as_uri(),
