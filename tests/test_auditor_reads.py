@@ -216,7 +216,8 @@ NO_ROLES = {"content/plain.md": """
 
 def test_cover_says_go_without_signoff_roles_or_change_ticket(tmp_path: Path, signing_key: Any) -> None:
     write_site(tmp_path, NO_ROLES)
-    run_id = cli_ok("run", "start", "plain", "--release", "v1", "--at", "2026-06-01T08:00:00Z", "-C", tmp_path).stdout.strip()
+    run_id = cli_ok("run", "start", "plain", "--release", "v1", "--at", "2026-06-01T08:00:00Z",
+                    "-C", tmp_path).stdout.strip()
     for item in ("one", "two"):
         cli_ok("run", "mark", run_id, item, "--status", "done", "--at", "2026-06-01T08:10:00Z", "-C", tmp_path)
     cli_ok("run", "close", run_id, "--key", signing_key.pkcs12, "--at", "2026-06-01T09:00:00Z", "-C", tmp_path)
@@ -231,7 +232,8 @@ MANY = {"content/many.md": "---\nid: many\n---\n# Many\n\n## Work\n\n"
 
 def test_forced_close_lists_every_open_required_item(tmp_path: Path, signing_key: Any) -> None:
     write_site(tmp_path, MANY)
-    run_id = cli_ok("run", "start", "many", "--release", "v1", "--at", "2026-06-01T08:00:00Z", "-C", tmp_path).stdout.strip()
+    run_id = cli_ok("run", "start", "many", "--release", "v1", "--at", "2026-06-01T08:00:00Z",
+                    "-C", tmp_path).stdout.strip()
     cli_ok("run", "mark", run_id, "step-1", "--status", "failed", "--note", "broke", "--at", "2026-06-01T08:10:00Z",
            "-C", tmp_path)
     cli_ok("run", "mark", run_id, "step-2", "--status", "done", "--at", "2026-06-01T08:10:00Z", "-C", tmp_path)

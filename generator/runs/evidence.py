@@ -2,7 +2,8 @@
 
 Files are hashed, copied and the copy checked against the hash (sha256 and size go into the
 record; a source that changes meanwhile is refused), stored under a
-sanitised name (the original name goes into the record when it differs), and never overwritten: a different file with the same name gets a
+sanitised name (the original name goes into the record when it differs), and never
+overwritten: a different file with the same name gets a
 numbered name, the same file is stored once.
 """
 
