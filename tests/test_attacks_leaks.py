@@ -150,7 +150,7 @@ def test_verify_and_bundle_refuse_a_link_planted_after_sealing(sealed_with_evide
                                                                tmp_path: Path) -> None:
     project, run_id, key, cert = sealed_with_evidence
     pdf = project / "content/runs/deploy" / f"{run_id}.pdf"
-    assert embedded_files(pdf)["evidence/shadow-copy.txt"] == secret.read_bytes()  # attached on purpose: fine
+    assert embedded_files(pdf)["evidence-shadow-copy.txt"] == secret.read_bytes()  # attached on purpose: fine
     assert run_cli("verify", "--trust", cert, "-C", project).exit_code == 0
 
     stored = project / "content/runs/deploy" / run_id / "evidence/shadow-copy.txt"

@@ -146,7 +146,7 @@ def test_pdfa3b_metadata_outline_fonts_and_attachments(sealed: tuple[Path, str, 
             titles = [item.title for item in outline.root]
         assert {"Cover", "Exceptions", "Sign-off"} <= set(titles)
         files = {name: spec for name, spec in document.attachments.items()}
-        assert sorted(files) == ["evidence-manifest.json", "evidence/db-check.txt", "run-record.json"]
+        assert sorted(files) == ["evidence-db-check.txt", "evidence-manifest.json", "run-record.json"]
         assert [str(x.AFRelationship) for x in document.Root.AF].count("/Data") == 2
         record = files["run-record.json"].get_file().read_bytes()
     _, archived = show_run(project, run_id)

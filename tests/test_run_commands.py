@@ -58,7 +58,8 @@ def test_mark_records_status_history_and_evidence(started: tuple[Path, str], run
     result = json.loads(done.stdout)["result"]
     assert result["status"] == "done"
     assert result["evidence"][0] == {
-        "file": "evidence/smoke-test.log", "sha256": hashlib.sha256(b"all green\n").hexdigest(), "size": 10}
+        "file": "evidence/smoke-test.log", "sha256": hashlib.sha256(b"all green\n").hexdigest(), "size": 10,
+        "name": "smoke test.log"}  # the original name, kept beside the stored one
     assert result["evidence"][1] == {"url": "https://ci.example.com/1"}
     stored = project / "content/runs/deploy" / run_id / "evidence/smoke-test.log"
     assert stored.read_text() == "all green\n"

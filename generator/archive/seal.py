@@ -29,7 +29,7 @@ from generator.report.sign import sign_report
 from generator.runs.drift import Drift, compute_drift
 from generator.runs.lookup import lookup_checklist
 from generator.runs.operations import when
-from generator.runs.outcome import RunSummary, summarize
+from generator.runs.outcome import RunSummary, summarize, unfinished_required
 from generator.runs.record import RunRecord, Status, utc_now
 from generator.runs.store import RunFile, find_run, read_record, write_record
 
@@ -68,7 +68,7 @@ def _drift(project: Path, record: RunRecord) -> Drift | None:
 
 def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool = False,
               at: str | None = None, timestamp_url: str | None = None) -> Sealed:
-    """Close, render, sign and record; refuses while required items are open unless ``force``."""
+    """Close, render, sign and record; refuses while required items are open or skipped unless ``force``."""
 
 
     run = find_run(project, run_id)
@@ -84,12 +84,12 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
         if pdf_path.exists():
             raise SourceError(f"{pdf_path.name} already exists beside the record; refusing to replace a report",
                               run.shown)
-        still_open = [i for i in record.snapshot.items
-                      if not i.optional and record.status_of(i.id) is Status.OPEN]
+        still_open = unfinished_required(record)
         if still_open and not force:
             first = ", ".join(i.id for i in still_open[:3])
+            state = "open" if all(record.status_of(i.id) is Status.OPEN for i in still_open) else "open or skipped"
             raise SourceError(
-                f"{len(still_open)} required item{'s are' if len(still_open) != 1 else ' is'} still open "
+                f"{len(still_open)} required item{'s are' if len(still_open) != 1 else ' is'} still {state} "
                 f"({first}{', …' if len(still_open) > 3 else ''}); finish them, or close with --force "
                 "(the report then says 'closed with exceptions')", run.shown)
         entries, leaves = read_ledger(project)

@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from generator import __version__
@@ -23,8 +23,9 @@ from generator.core.templating import default_theme_dir, make_environment
 from generator.report.glyphs import printable
 from generator.runs.codec import safe_evidence_path
 from generator.runs.drift import Drift
-from generator.runs.outcome import RunSummary
-from generator.runs.record import Entry, Evidence, RunRecord, SnapshotItem, canonical_json, parse_time
+from generator.runs.evidence import safe_name
+from generator.runs.outcome import RunSummary, latest_signoffs
+from generator.runs.record import Entry, Evidence, RunRecord, SnapshotItem, Status, canonical_json, parse_time
 
 PX_TO_PT = 0.75  # CSS px (1/96 in) -> PDF points (1/72 in)
 RECORD_NAME = "run-record.json"
@@ -55,15 +56,44 @@ class ManifestEntry:
     """When the entry carrying it was recorded."""
     evidence: Evidence
     """The evidence itself."""
+    attachment: str = ""
+    """Name of the file embedded in the PDF (flat: no folders), or empty for a URL."""
+
+    def data(self) -> dict[str, Any]:
+        attachment = {"attachment": self.attachment} if self.attachment else {}
+        original = {"name": self.evidence.original_name} if self.evidence.file else {}
+        return {"item": self.item, "at": self.at, **self.evidence.to_data(), **original, **attachment}
+
+
+def attachment_names(files: list[str]) -> dict[str, str]:
+    """Evidence path -> embedded file name: flat (``evidence/a/b.txt`` -> ``evidence-a-b.txt``) and in safe
+    characters, so ``pdfdetach -saveall`` and every other tool can save them; never one of the report's own
+    names, never twice."""
+    taken = {RECORD_NAME, MANIFEST_NAME}
+    names: dict[str, str] = {}
+    for file in files:
+        if file in names:
+            continue
+        flat = safe_name("-".join(PurePosixPath(file).parts))
+        stem, dot, suffix = flat.rpartition(".") if "." in flat else (flat, "", "")
+        candidate, counter = flat, 1
+        while candidate in taken:
+            counter += 1
+            candidate = f"{stem}-{counter}{dot}{suffix}"
+        taken.add(candidate)
+        names[file] = candidate
+    return names
 
 
 def evidence_manifest(record: RunRecord) -> list[ManifestEntry]:
     """Every evidence reference of the run (current and earlier entries), in item order."""
-    return [ManifestEntry(item, at, evidence) for item, at, evidence in record.evidence()]
+    found = record.evidence()
+    names = attachment_names([evidence.file for _, _, evidence in found if evidence.file])
+    return [ManifestEntry(item, at, evidence, names.get(evidence.file, "")) for item, at, evidence in found]
 
 
 def manifest_json(manifest: list[ManifestEntry]) -> bytes:
-    return canonical_json([{"item": m.item, "at": m.at, **m.evidence.to_data()} for m in manifest])
+    return canonical_json([m.data() for m in manifest])
 
 
 Row = tuple[SnapshotItem, Entry | None, tuple[Entry, ...]]
@@ -82,6 +112,19 @@ def _sections(record: RunRecord) -> Iterator[tuple[tuple[str, ...], list[Row]]]:
         rows.append((item, result.current if result else None, result.history if result else ()))
     if rows:
         yield current or (), rows
+
+
+def exceptions(record: RunRecord) -> list[tuple[SnapshotItem, Entry | None]]:
+    """The exceptions page: every failed, blocked, skipped and n/a item and, once the run is closed, every
+    required item left open (``None``: it never had a result), in checklist order."""
+    found: list[tuple[SnapshotItem, Entry | None]] = []
+    for item in record.snapshot.items:
+        result = record.results.get(item.id)
+        if result is not None and result.current.status.needs_reason:
+            found.append((item, result.current))
+        elif record.finished_at and not item.optional and record.status_of(item.id) is Status.OPEN:
+            found.append((item, result.current if result else None))
+    return found
 
 
 def _pdf_date(value: str) -> str:
@@ -106,8 +149,8 @@ def render_html(record: RunRecord, summary: RunSummary, drift: Drift | None, *, 
         "sealed": sealed,
         "title": report_title(record),
         "sections": list(_sections(record)),
-        "exceptions": [(item, record.results[item.id].current) for item in record.snapshot.items
-                       if item.id in record.results and record.results[item.id].current.status.needs_reason],
+        "exceptions": exceptions(record),
+        "decisions": latest_signoffs(record.signoffs),
         "manifest": evidence_manifest(record),
         "record_sha256": record.digest(),
         "fonts_url": fonts.as_uri(),
@@ -130,7 +173,8 @@ def _attachments(record: RunRecord, manifest: list[ManifestEntry], run_folder: P
         Attachment(string=canonical_json(record.archived_data()), name=RECORD_NAME, created=moment, modified=moment,
                    relationship="Data", description="The run record (canonical JSON: sorted keys, UTF-8, no spaces)"),
         Attachment(string=manifest_json(manifest), name=MANIFEST_NAME, created=moment, modified=moment,
-                   relationship="Data", description="Evidence manifest: item, time, URL or file with sha256 and size"),
+                   relationship="Data", description="Evidence manifest: item, time, URL or file (original name, stored "
+                   "path, embedded attachment name, sha256, size)"),
     ]
     seen: set[str] = set()
     for entry in manifest:
@@ -154,8 +198,8 @@ def _attachments(record: RunRecord, manifest: list[ManifestEntry], run_folder: P
             raise BuildError(f"evidence file changed since it was attached (sha256 differs): {evidence.file}",
                              run_folder)
         at = parse_time(entry.at)
-        files.append(Attachment(string=data, name=evidence.file, created=at, modified=at, relationship="Source",
-                                description=f"Evidence for item {entry.item}"))
+        files.append(Attachment(string=data, name=entry.attachment, created=at, modified=at, relationship="Source",
+                                description=f"Evidence for item {entry.item}: {evidence.original_name}"))
     return files
 
 

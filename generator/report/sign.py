@@ -37,6 +37,31 @@ def signer_info(signer: Any) -> tuple[str, str]:
     return cert.subject.human_friendly, fingerprint(cert.dump())
 
 
+def _one_producer(writer: Any) -> None:
+    """pyHanko always writes its own name as the XMP ``pdf:Producer``; make the Info ``/Producer`` say the same."""
+    from pyhanko.pdf_utils.generic import TextStringObject
+    from pyhanko.pdf_utils.metadata.model import VENDOR
+
+    info = writer.trailer["/Info"]
+    info["/Producer"] = TextStringObject(VENDOR)
+    writer.update_container(info)
+
+
+def _pdfa3_signer_class() -> Any:
+    from pyhanko.sign import signers
+    from pyhanko.sign.signers.constants import ESIC_EXTENSION_1
+
+    class PdfA3Signer(signers.PdfSigner):  # type: ignore[misc]
+        """Registers only the PAdES extension (PDF 1.7 + ESIC): PDF/A-3 is PDF 1.7, and pyHanko would
+        otherwise declare PDF 2.0 and the ISO 32002 extension for an ECDSA key."""
+
+        def register_extensions(self, pdf_out: Any, *, md_algorithm: str) -> None:
+            pdf_out.ensure_output_version(version=(1, 7))
+            pdf_out.register_extension(ESIC_EXTENSION_1)
+
+    return PdfA3Signer
+
+
 def sign_report(report: RenderedReport, signer: Any, *, reason: str, location: str = "",
                 timestamp_url: str | None = None) -> tuple[bytes, SealInfo]:
     """Sign ``report.pdf``; return the signed bytes and who signed."""
@@ -48,12 +73,14 @@ def sign_report(report: RenderedReport, signer: Any, *, reason: str, location: s
     from pyhanko.stamp import TextStampStyle
 
     subject, print_ = signer_info(signer)
+    _PdfA3Signer = _pdfa3_signer_class()  # noqa: N806 - a class made here so pyHanko is imported lazily
     timestamper = None
     if timestamp_url:
         from pyhanko.sign.timestamps.requests_client import HTTPTimeStamper
 
         timestamper = HTTPTimeStamper(timestamp_url, https=timestamp_url.startswith("https://"), timeout=30)
     writer = IncrementalPdfFileWriter(BytesIO(report.pdf))
+    _one_producer(writer)
     fields.append_signature_field(
         writer, SigFieldSpec(sig_field_name=SEAL_FIELD, on_page=report.signature_page, box=report.signature_box))
     metadata = signers.PdfSignatureMetadata(
@@ -75,7 +102,7 @@ def sign_report(report: RenderedReport, signer: Any, *, reason: str, location: s
         border_width=1,
         timestamp_format="%Y-%m-%d %H:%M:%S UTC",
     )
-    pdf_signer = signers.PdfSigner(metadata, signer=signer, stamp_style=stamp, timestamper=timestamper)
+    pdf_signer = _PdfA3Signer(metadata, signer=signer, stamp_style=stamp, timestamper=timestamper)
     output = BytesIO()
     half = len(print_) // 2 + 1
     common_name = signer.signing_cert.subject.native.get("common_name") or subject

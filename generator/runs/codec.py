@@ -98,6 +98,7 @@ _URL_EVIDENCE = Schema("evidence", (_url_field("url"),))
 _FILE_EVIDENCE = Schema("evidence", (
     Field("file", required=True), Field("sha256", required=True),
     Field("size", Kind.INT, required=True, minimum=0, message="'size' must be a whole number of bytes"),
+    Field("name"),
 ))
 _SIGNOFF = Schema("a sign-off", (
     Field("role", required=True), Field("name", required=True), Field("decision", required=True),
@@ -210,7 +211,7 @@ def _evidence(problems: Problems, raw: Any, line: int) -> Evidence | None:
         problems.error(f"evidence path {fields['file']!r} escapes the run's evidence folder", data.line_of("file"))
     if fields["sha256"] and not _HEX64.match(fields["sha256"]):
         problems.error("'sha256' must be 64 lower-case hex digits", data.line_of("sha256"))
-    return Evidence(file=fields["file"], sha256=fields["sha256"], size=fields["size"] or 0,
+    return Evidence(file=fields["file"], sha256=fields["sha256"], size=fields["size"] or 0, name=fields["name"],
                     line=data.line_of("file") or data.line)
 
 

@@ -2,7 +2,8 @@
 
 Files are hashed, copied and the copy checked against the hash (sha256 and size go into the
 record; a source that changes meanwhile is refused), stored under a
-sanitised name, and never overwritten: a different file with the same name gets a
+sanitised name (the original name goes into the record when it differs), and never
+overwritten: a different file with the same name gets a
 numbered name, the same file is stored once.
 """
 
@@ -25,13 +26,18 @@ def is_url(value: str) -> bool:
     return value.startswith(("https://", "http://"))
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str) -> str:
+    """``name`` in letters, digits, ``.``, ``_`` and ``-`` only: a name every tool and file system takes."""
     stem, dot, suffix = name.rpartition(".")
     if not dot:
         stem, suffix = name, ""
     clean = _UNSAFE.sub("-", stem).strip("-.") or "evidence"
     clean_suffix = _UNSAFE.sub("", suffix)[:16]
     return f"{clean}.{clean_suffix}" if clean_suffix else clean
+
+
+def _differs(original: str, stored: str) -> str:
+    return original if original != stored else ""
 
 
 def check_source(value: str, base: Path) -> Path | None:
@@ -61,7 +67,8 @@ def store_file(run_folder: Path, source: Path) -> tuple[Evidence, Path | None]:
     if folder.is_symlink() or (folder.exists() and not folder.resolve().is_relative_to(run_folder.resolve())):
         raise SourceError("the evidence folder is a symbolic link; refusing to store evidence through it", folder)
     folder.mkdir(parents=True, exist_ok=True)
-    name = _safe_name(source.name)
+    original = source.name
+    name = safe_name(original)
     stem, dot, suffix = name.rpartition(".") if "." in name else (name, "", "")
     counter = 1
     while True:
@@ -70,7 +77,7 @@ def store_file(run_folder: Path, source: Path) -> tuple[Evidence, Path | None]:
             break
         regular_file(candidate, folder)
         if file_digest(candidate) == (digest, size):
-            return Evidence(file=f"evidence/{name}", sha256=digest, size=size), None
+            return Evidence(file=f"evidence/{name}", sha256=digest, size=size, name=_differs(original, name)), None
         counter += 1
         name = f"{stem}-{counter}{dot}{suffix}"
     with open(source, "rb") as src:
@@ -78,7 +85,7 @@ def store_file(run_folder: Path, source: Path) -> tuple[Evidence, Path | None]:
     if file_digest(candidate) != (digest, size):  # the source changed between hashing and copying
         candidate.unlink()
         raise SourceError("evidence file changed while it was being copied; nothing was recorded, try again", source)
-    return Evidence(file=f"evidence/{name}", sha256=digest, size=size), candidate
+    return Evidence(file=f"evidence/{name}", sha256=digest, size=size, name=_differs(original, name)), candidate
 
 
 def store_bytes(run_folder: Path, name: str, data: bytes) -> tuple[Evidence, Path | None]:

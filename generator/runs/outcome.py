@@ -8,6 +8,9 @@ Rules:
   checklist has an approval (and nobody's latest decision is reject);
 * ``incomplete`` otherwise (open or skipped required items, roles not yet signed).
 
+A skipped required item is unfinished work, like an open one: closing a run with either
+needs ``--force`` and the report then says "closed with exceptions" (:func:`unfinished_required`).
+
 N/A is never counted as done: completion is done / (items − n/a). Optional items are
 counted but never block. An approver who also executed items is flagged (segregation
 of duties).
@@ -18,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from generator.runs.record import Decision, RunRecord, Signoff, Status
+from generator.runs.record import Decision, RunRecord, Signoff, SnapshotItem, Status
 
 
 class Outcome(Enum):
@@ -61,6 +64,15 @@ def latest_signoffs(signoffs: tuple[Signoff, ...]) -> list[Signoff]:
     for signoff in signoffs:
         latest[(signoff.role.casefold(), signoff.name.casefold())] = signoff
     return list(latest.values())
+
+
+UNFINISHED = frozenset({Status.OPEN, Status.SKIPPED})
+"""States of a required item that stop a run from being closed without ``--force``."""
+
+
+def unfinished_required(record: RunRecord) -> list[SnapshotItem]:
+    """Required items still open or skipped, in checklist order."""
+    return [i for i in record.snapshot.items if not i.optional and record.status_of(i.id) in UNFINISHED]
 
 
 def summarize(record: RunRecord) -> RunSummary:

@@ -131,13 +131,24 @@ class Evidence:
     """Hex digest of the file."""
     size: int = 0
     """File size in bytes."""
+    name: str = ""
+    """The file's original name, when it differs from the stored one (``Prüfbericht.txt`` stored as
+    ``evidence/Pr-fbericht.txt``); empty otherwise."""
     line: int = field(default=0, compare=False)
     """Line of this entry in the record file it was read from (0 when not read from one; for messages only)."""
 
     def to_data(self) -> dict[str, Any]:
         if self.url:
             return {"url": self.url}
-        return {"file": self.file, "sha256": self.sha256, "size": self.size}
+        data: dict[str, Any] = {"file": self.file, "sha256": self.sha256, "size": self.size}
+        if self.name:
+            data["name"] = self.name
+        return data
+
+    @property
+    def original_name(self) -> str:
+        """The name the file had when it was attached (the stored name when that is the same)."""
+        return self.name or self.file.rpartition("/")[2]
 
 
 @_fast_pickle
