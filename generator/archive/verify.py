@@ -59,7 +59,7 @@ def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], pr
 
 
 def describe_report(result: Any) -> str:
-    lines = [f"{result.path}: {result.verdict}"]
+    lines = [f"{result.path}: {result.verdict}" + (f"; PAdES {result.level}" if result.level else "")]
     for signature in result.signatures:
         lines.append(f"  signed by {signature.signer} at {signature.signed_at or '?'}"
                      f"{' (timestamped)' if signature.timestamped else ''}; SHA-256 {signature.fingerprint}")
@@ -71,6 +71,12 @@ def describe_report(result: Any) -> str:
     return "\n".join(lines)
 
 
+def describe_levels(audit: Any) -> list[str]:
+    """One line per sealed report: its PAdES level (B-B and B-T reports need renewing in time)."""
+    return [f"  {run.run}: PAdES {run.report.level or '?'}" for _, run in sorted(audit.runs.items())
+            if run.report is not None]
+
+
 def describe_audit(audit: Any) -> str:
     sealed = sum(r.sealed for r in audit.runs.values())
     lines = [
@@ -78,6 +84,8 @@ def describe_audit(audit: Any) -> str:
         f"Runs: {len(audit.runs)} ({sealed} sealed, {len(audit.runs) - sealed} open); "
         f"checkpoints checked: {len(audit.checkpoints)}",
     ]
+    if levels := describe_levels(audit):
+        lines += ["Sealed reports:", *levels]
     if audit.ok:
         lines.append("Archive verified: no problems.")
     else:

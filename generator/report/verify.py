@@ -9,7 +9,6 @@ are intact, and learns that it has not told launchbook whom to trust.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from typing import Any
 
 from generator.core.errors import ConfigError, SourceError
 from generator.report.keys import fingerprint
+from generator.report.longterm import pades_level, sealed_prefix_intact
 from generator.report.render import MANIFEST_NAME, RECORD_NAME
 from generator.runs.record import canonical_json
 from generator.runs.store import find_run, read_record
@@ -47,6 +47,8 @@ class SignatureCheck:
     """The signature covers every byte of the file."""
     timestamped: bool
     """A timestamp authority countersigned it (PAdES B-T)."""
+    level: str = ""
+    """PAdES baseline level (B-B, B-T, B-LT, B-LTA), or ``document timestamp`` for one."""
 
 
 @dataclass(slots=True)
@@ -71,6 +73,11 @@ class PdfVerification:
         return not self.problems
 
     @property
+    def level(self) -> str:
+        """The seal's PAdES level (its first signature that is not a document timestamp)."""
+        return next((s.level for s in self.signatures if s.level != "document timestamp"), "")
+
+    @property
     def verdict(self) -> str:
         if not self.signatures:
             return "not signed"
@@ -87,6 +94,7 @@ class PdfVerification:
             "path": self.path,
             "ok": self.ok,
             "verdict": self.verdict,
+            "pades_level": self.level,
             "signatures": [s.__dict__ if hasattr(s, "__dict__") else {k: getattr(s, k) for k in s.__slots__}
                            for s in self.signatures],
             "embedded_files": sorted(self.embedded),
@@ -136,7 +144,7 @@ def verify_pdf(data: bytes, path: str, trust: list[Any]) -> PdfVerification:
     """Verify one sealed report on its own: signatures, coverage, trust, embedded files."""
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
@@ -151,13 +159,16 @@ def verify_pdf(data: bytes, path: str, trust: list[Any]) -> PdfVerification:
         if not signatures:
             result.problems.append("the PDF is not signed")
         for signature in signatures:
+            document_timestamp = signature.sig_object.get("/Type") == "/DocTimeStamp"
+            context = ValidationContext(trust_roots=trust, allow_fetching=False)
             try:
-                status = validate_pdf_signature(signature, ValidationContext(trust_roots=trust, allow_fetching=False))
+                status = (validate_pdf_timestamp(signature, context) if document_timestamp
+                          else validate_pdf_signature(signature, context))
             except Exception as exc:  # pyHanko raises many kinds on damaged input
                 result.problems.append(f"signature {signature.field_name!r} cannot be validated: {exc}")
                 continue
             cert = status.signing_cert
-            signed_at = getattr(status, "signer_reported_dt", None)
+            signed_at = getattr(status, "timestamp" if document_timestamp else "signer_reported_dt", None)
             check = SignatureCheck(
                 field=str(signature.field_name),
                 signer=cert.subject.human_friendly,
@@ -167,11 +178,19 @@ def verify_pdf(data: bytes, path: str, trust: list[Any]) -> PdfVerification:
                 valid=bool(status.valid),
                 trusted=bool(status.trusted),
                 whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-                timestamped=status.timestamp_validity is not None,
+                timestamped=document_timestamp or status.timestamp_validity is not None,
+                level=pades_level(reader, signature),
             )
             result.signatures.append(check)
             if not (check.intact and check.valid):
                 result.problems.append(f"signature {check.field!r} is invalid: the signed bytes were changed")
+            elif not check.whole_file and getattr(status, "docmdp_ok", True) is False:
+                result.problems.append(f"the revisions after signature {check.field!r} make changes it does not "
+                                       "permit")
+            elif not check.trusted and document_timestamp:
+                result.problems.append(f"timestamp authority {check.signer!r} ({check.fingerprint[:23]}…) of "
+                                       f"document timestamp {check.field!r} is not trusted (add its certificate to "
+                                       "site.yml 'trust' or pass --trust)")
             elif not check.trusted:
                 result.problems.append(f"signer {check.signer!r} ({check.fingerprint[:23]}…) is not trusted "
                                        "(add its certificate to site.yml 'trust' or pass --trust)")
@@ -201,11 +220,12 @@ def _read_record(result: PdfVerification) -> None:
 
 
 def compare_with_archive(result: PdfVerification, data: bytes, archived: dict[str, Any],
-                         recorded_sha256: str | None) -> None:
-    """Check the PDF against the archived record (and the PDF hash noted when it was closed)."""
+                         recorded_sha256: str | None, recorded_size: int | None = None) -> None:
+    """Check the PDF against the archived record (and the PDF hash noted when it was closed: the
+    sealed revision, which later document timestamps or approvals leave as the file's byte prefix)."""
 
-    if recorded_sha256 and hashlib.sha256(data).hexdigest() != recorded_sha256:
-        result.problems.append("the PDF's sha256 differs from the one recorded when the run was closed")
+    if recorded_sha256 and not sealed_prefix_intact(data, recorded_sha256, recorded_size):
+        result.problems.append("the PDF's sealed revision differs from the one recorded when the run was closed")
     if result.record is None:
         return
     result.record_matches = canonical_json(result.record) == canonical_json(archived)
@@ -225,5 +245,6 @@ def verify_file(path: Path, trust_paths: list[Path], project: Path | None = None
             record = read_record(find_run(project, run_id))
         except SourceError:
             return result
-        compare_with_archive(result, data, record.archived_data(), (record.extra.get("report") or {}).get("sha256"))
+        report = record.extra.get("report") or {}
+        compare_with_archive(result, data, record.archived_data(), report.get("sha256"), report.get("size"))
     return result
