@@ -1,10 +1,11 @@
 """Long-term evidence for sealed reports: PAdES levels, validation data, document timestamps.
 
 * **B-B**: a signature only. Valid while the signer's certificate is.
-* **B-T**: the signature carries an RFC 3161 timestamp (a timestamp authority is configured).
+* **B-T**: the signature carries an RFC 3161 timestamp (a timestamp authority is configured),
+  or a later document timestamp covers it.
 * **B-LT**: B-T plus the validation data (certificates, CRLs, OCSP responses that could be
   had) in the document security store (DSS), so the chain can be checked without the network.
-* **B-LTA**: B-LT plus a document timestamp over all of it (``launchbook timestamp``), renewed
+* **B-LTA**: B-LT plus a document timestamp over all of it (one more than the B-T time needs) (``launchbook timestamp``), renewed
   before the newest timestamp's chain expires.
 
 A document timestamp is an incremental revision: the bytes sealed at ``run close`` stay a
@@ -77,17 +78,29 @@ def pades_level(reader: Any, signature: Any) -> str:
     unsigned = signature.signer_info["unsigned_attrs"]
     stamped = unsigned.native is not None and any(
         attr["type"].native == "signature_time_stamp_token" for attr in unsigned)
-    if not stamped:
+    later = [ts for ts in reader.embedded_timestamp_signatures if ts.signed_revision > signature.signed_revision]
+    # EN 319 142-1: the B-T time may also come from a document timestamp over the signature.
+    archival = len(later) if stamped else len(later) - 1
+    if not stamped and not later:
         return "B-B"
+    if not _has_validation_data(reader):
+        return "B-T"
+    return "B-LTA" if archival > 0 else "B-LT"
+
+
+def _has_validation_data(reader: Any) -> bool:
+    """The document security store holds certificates, CRLs or OCSP responses."""
     try:
         dss = reader.root["/DSS"]
     except KeyError:
-        return "B-T"
-    if not any(len(dss.get(name, ())) for name in ("/Certs", "/CRLs", "/OCSPs")):
-        return "B-T"
-    later = [ts for ts in reader.embedded_timestamp_signatures
-             if ts.signed_revision > signature.signed_revision]
-    return "B-LTA" if later else "B-LT"
+        return False
+    for name in ("/Certs", "/CRLs", "/OCSPs"):
+        try:
+            if len(dss[name]):
+                return True
+        except (KeyError, TypeError):
+            continue
+    return False
 
 
 def add_document_timestamp(pdf: bytes, timestamp_url: str, trust: list[Any]) -> Stamped:
@@ -102,22 +115,39 @@ def add_document_timestamp(pdf: bytes, timestamp_url: str, trust: list[Any]) -> 
     chain = [cert for sig in reader.embedded_signatures for cert in sig.signed_data["certificates"]
              if cert.name == "certificate"]
     context = validation_context(trust, [c.chosen for c in chain])
+    pdf = _with_validation_data(pdf, reader, context)
     output = BytesIO()
     stamper = signers.PdfTimeStamper(timestamper_for(timestamp_url), field_name=_field_name(reader))
     try:
         stamper.timestamp_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=False), "sha256",
                               validation_context=context, output=output,
-                              dss_settings=TimestampDSSContentSettings(update_before_ts=True))
+                              dss_settings=TimestampDSSContentSettings(update_before_ts=True, include_vri=False))
     except Exception as exc:  # pyHanko/certvalidator raise many kinds; the TSA's chain is the usual one
-        raise ConfigError(f"cannot add a document timestamp from {timestamp_url}: {short_reason(exc)} (list the "
-                          "timestamp authority's root certificate under 'trust:' in site.yml or pass --trust)"
-                          ) from None
+        raise ConfigError(f"cannot add a document timestamp from {timestamp_url}: {short_reason(exc)} (is the "
+                          "timestamp authority's root certificate listed under 'trust:' in site.yml or given with "
+                          "--trust?)") from None
     stamped = output.getvalue()
     after = PdfFileReader(BytesIO(stamped), strict=False)
     last = after.embedded_timestamp_signatures[-1]
     seal = after.embedded_regular_signatures[0]
     when = last.signed_data["encap_content_info"]["content"].parsed["gen_time"].native
     return Stamped(stamped, pades_level(after, seal), when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _with_validation_data(pdf: bytes, reader: Any, context: Any) -> bytes:
+    """Add the certificates, CRLs and OCSP responses of every signature and timestamp to the DSS."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import add_validation_info
+
+    for index, signature in enumerate(reader.embedded_signatures):
+        try:
+            current = PdfFileReader(BytesIO(pdf), strict=False).embedded_signatures[index]
+            pdf = add_validation_info(current, context, add_vri_entry=False).getvalue()
+        except Exception as exc:  # certvalidator raises many kinds
+            raise ConfigError(f"cannot collect validation data for signature {signature.field_name!r}: "
+                              f"{short_reason(exc)} (is its root certificate listed under 'trust:' in site.yml "
+                              "or given with --trust?)") from None
+    return pdf
 
 
 def _field_name(reader: Any) -> str:
