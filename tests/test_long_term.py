@@ -167,7 +167,7 @@ def test_without_tsa_the_seal_is_b_b_and_says_so(started: tuple[Path, str], run_
     result = run_cli("run", "close", run_id, "--key", signing_key.pkcs12, "--force", "-C", project)
     assert result.exit_code == 0, result.output
     assert "PAdES B-B" in result.stdout
-    assert "no timestamp authority configured" in result.stdout
+    assert "no timestamp authority configured" in result.stderr
     record = (project / f"content/runs/deploy/{run_id}.yml").read_text()
     assert "pades_level: B-B" in record
     code, verified = _verify(run_cli, project, "--trust", signing_key.certificate)
@@ -202,7 +202,7 @@ def test_untrusted_tsa_falls_back_to_b_t_and_says_why(started: tuple[Path, str],
     result = run_cli("run", "close", run_id, "--key", signing_key.pkcs12, "--force", "--tsa", local_tsa, "-C", project)
     assert result.exit_code == 0, result.output
     assert "PAdES B-T" in result.stdout
-    assert "validation data not embedded" in result.stdout
+    assert "validation data not embedded" in result.stderr
     pdf = project / f"content/runs/deploy/{run_id}.pdf"
     code, verified = _verify(run_cli, pdf, "--trust", signing_key.certificate)
     assert code == 0, verified

@@ -193,7 +193,7 @@ def run_close(run_ids: tuple[str, ...], key: str | None, force: bool, timestamp_
                    f"{' (closed with exceptions)' if row['forced'] else ''}; {row['pages']}-page report signed by "
                    f"{row['signer']}, PAdES {row['pades_level']}: {row['pdf']}")
         if row["pades_note"]:
-            click.echo(f"  note: {row['pades_note']}")
+            click.echo(f"warning: {row['run']}: {row['pades_note']}", err=True)
 
 
 @cli.command("report")
