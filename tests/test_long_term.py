@@ -333,3 +333,36 @@ def test_a_b_b_report_renewed_gets_its_time_and_validation_data(started: tuple[P
     code, verified = _verify(run_cli, project, *trust)
     assert code == 0, verified
     assert verified["results"][0]["runs"][0]["pades_level"] == "B-LTA"
+
+
+def test_verify_refuses_timestamp_lines_that_do_not_chain(sealed_lt: tuple[Path, str, Path], run_cli: RunCli) -> None:
+    project, run_id, pdf = sealed_lt
+    assert run_cli("timestamp", project).exit_code == 0
+    ledger = project / "content/runs/ledger.jsonl"
+    lines = ledger.read_text().splitlines()
+    stamp = json.loads(lines[1])
+    forged = {**stamp, "seq": 2, "prior_sha256": "0" * 64, "report_sha256": stamp["report_sha256"]}
+    ghost = {**stamp, "seq": 3, "run": "20990101-0000-nope", "prior_sha256": stamp["report_sha256"]}
+    ledger.write_text("\n".join([*lines, *(json.dumps(e, sort_keys=True, separators=(",", ":"))
+                                           for e in (forged, ghost)), ""]))
+    code, verified = _verify(run_cli, project)
+    assert code == 1
+    messages = [p["message"] for p in verified["results"][0]["problems"]]
+    assert any("ledger entry #2 timestamps a report" in m and "never recorded" in m for m in messages), messages
+    assert any("ledger entry #3 timestamps run 20990101-0000-nope" in m for m in messages), messages
+
+
+def test_verify_names_an_untrusted_document_timestamp_authority(sealed_lt: tuple[Path, str, Path], run_cli: RunCli,
+                                                                pki: Pki, tmp_path: Path) -> None:
+    project, run_id, pdf = sealed_lt
+    assert run_cli("timestamp", project).exit_code == 0
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "content").mkdir(parents=True)
+    code, verified = _verify(run_cli, pdf, "--trust", pki.ca_pem, "-C", elsewhere)
+    assert code == 1
+    result = verified["results"][0]
+    assert result["pades_level"] == "B-LTA"
+    assert [s["level"] for s in result["signatures"]] == ["B-LTA", "document timestamp"]
+    assert any("timestamp authority" in p and "is not trusted" in p for p in result["problems"]), result["problems"]
+    code, verified = _verify(run_cli, pdf, "--trust", pki.ca_pem, "--trust", pki.tsa_pem, "-C", elsewhere)
+    assert code == 0, verified
