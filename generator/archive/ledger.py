@@ -2,9 +2,10 @@
 
 Each line is the canonical JSON of one entry (sequence number, run, checklist, sealing
 time, sha256 of the canonical run record and of the report PDF, sha256 of every evidence
-file). A *document-timestamp* line (``"kind": "document-timestamp"``) records a later revision
-of a sealed report (``launchbook timestamp``): the report's sha256 before and after. Lines are the leaves of an RFC 6962 Merkle tree, so any prefix of the ledger has
-a tree head (size, root) that signed reports and checkpoints pin down. Appends happen
+file). A *document-timestamp* line (``"kind": "document-timestamp"``) records a later
+revision of a sealed report (``launchbook timestamp``): the report's sha256 before and after.
+Lines are the leaves of an RFC 6962 Merkle tree, so any prefix of the ledger has a tree head
+(size, root) that signed reports and checkpoints pin down. Appends happen
 under the ledger lock and replace the file atomically.
 """
 

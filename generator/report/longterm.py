@@ -5,8 +5,8 @@
   or a later document timestamp covers it.
 * **B-LT**: B-T plus the validation data (certificates, CRLs, OCSP responses that could be
   had) in the document security store (DSS), so the chain can be checked without the network.
-* **B-LTA**: B-LT plus a document timestamp over all of it (one more than the B-T time needs) (``launchbook timestamp``), renewed
-  before the newest timestamp's chain expires.
+* **B-LTA**: B-LT plus a document timestamp over all of it (``launchbook timestamp``; one
+  more than the B-T time needs), renewed before the newest timestamp's chain expires.
 
 A document timestamp is an incremental revision: the bytes sealed at ``run close`` stay a
 byte prefix of the file, which :func:`sealed_prefix_intact` checks.
@@ -44,7 +44,7 @@ def timestamper_for(url: str) -> Any:
     return HTTPTimeStamper(url, https=url.startswith("https://"), timeout=30)
 
 
-def validation_context(trust: list[Any], chain: list[Any] = (), *, fetch: bool = True) -> Any:
+def validation_context(trust: list[Any], chain: list[Any], *, fetch: bool = True) -> Any:
     """Trust roots (site.yml ``trust``, ``--trust``, the signer's self-signed certificates), the signer's
     chain as intermediates; CRLs and OCSP responses are fetched from the certificates' own URLs."""
     from pyhanko_certvalidator import ValidationContext

@@ -178,7 +178,7 @@ def verify_pdf(data: bytes, path: str, trust: list[Any]) -> PdfVerification:
                 valid=bool(status.valid),
                 trusted=bool(status.trusted),
                 whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-                timestamped=document_timestamp or status.timestamp_validity is not None,
+                timestamped=document_timestamp or getattr(status, "timestamp_validity", None) is not None,
                 level=pades_level(reader, signature),
             )
             result.signatures.append(check)
