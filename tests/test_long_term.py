@@ -366,3 +366,14 @@ def test_verify_names_an_untrusted_document_timestamp_authority(sealed_lt: tuple
     assert any("timestamp authority" in p and "is not trusted" in p for p in result["problems"]), result["problems"]
     code, verified = _verify(run_cli, pdf, "--trust", pki.ca_pem, "--trust", pki.tsa_pem, "-C", elsewhere)
     assert code == 0, verified
+
+
+def test_an_audit_bundle_of_a_renewed_report_verifies(sealed_lt: tuple[Path, str, Path], run_cli: RunCli,
+                                                      signing_key: Any, tmp_path: Path) -> None:
+    project, run_id, pdf = sealed_lt
+    assert run_cli("timestamp", project).exit_code == 0
+    bundle = tmp_path / "bundle.zip"
+    made = run_cli("bundle", run_id, "-o", bundle, "--key", signing_key.pkcs12, "-C", project)
+    assert made.exit_code == 0, made.output
+    code, verified = _verify(run_cli, bundle, "--trust", signing_key.certificate, "-C", project)
+    assert code == 0, verified
