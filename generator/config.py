@@ -53,7 +53,8 @@ class SiteConfig:
     trust: tuple[Path, ...] = ()
     """Trusted signer certificates (PEM), resolved against the content folder."""
     timestamp_url: str = ""
-    """RFC 3161 timestamp authority for sealing reports (PAdES B-T); empty for B-B."""
+    """RFC 3161 timestamp authority for sealing (PAdES B-LT/B-T) and ``launchbook timestamp`` (B-LTA);
+    empty for B-B."""
     selection: Selection = Selection()
     """``include:``/``exclude:`` globs: which files under ``content/`` are sources."""
     max_document_size: int = DEFAULT_MAX_DOCUMENT_SIZE

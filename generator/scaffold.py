@@ -43,7 +43,9 @@ nav:
 # folder. `launchbook keys new` prints the one it makes.
 trust: []
 
-# RFC 3161 timestamp authority for sealed reports (PAdES B-T); empty means no timestamp.
+# RFC 3161 timestamp authority for sealed reports (PAdES B-LT, or B-T when its chain cannot be
+# validated: list its root under trust:); `launchbook timestamp` renews reports with it (B-LTA).
+# Empty: reports are B-B, valid only while the signing certificate is.
 timestamp_url: ""
 
 # Map JUnit test cases (classname.name, globs allowed) to checklist item IDs for

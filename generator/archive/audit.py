@@ -19,10 +19,20 @@ from typing import Any
 
 from generator.archive import merkle
 from generator.archive.checkpoint import checkpoints_dir, read_checkpoint
-from generator.archive.ledger import LedgerEntry, TreeHead, ledger_path, parse_ledger, tree_head
+from generator.archive.ledger import (
+    Entry,
+    LedgerEntry,
+    TimestampEntry,
+    TreeHead,
+    current_report_sha256,
+    ledger_path,
+    parse_ledger,
+    tree_head,
+)
 from generator.core.errors import SourceError
 from generator.core.files import file_sha256, regular_file
 from generator.parallel import Progress, map_chunks
+from generator.report.longterm import sealed_prefix_intact
 from generator.report.verify import compare_with_archive, load_trust, verify_pdf
 from generator.runs.codec import safe_evidence_path
 from generator.runs.record import RunRecord, parse_time
@@ -64,7 +74,8 @@ class RunAudit:
     def to_data(self) -> dict[str, Any]:
         return {"run": self.run, "checklist": self.checklist, "sealed": self.sealed, "status": self.status,
                 "ledger_seq": self.ledger_seq, "problems": list(self.problems),
-                "report": self.report.verdict if self.report is not None else None}
+                "report": self.report.verdict if self.report is not None else None,
+                "pades_level": self.report.level if self.report is not None else None}
 
 
 @dataclass(slots=True)
@@ -133,8 +144,13 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
         result.runs[record.id] = RunAudit(record.id, record.checklist, record.sealed is not None)
 
     by_run: dict[str, LedgerEntry] = {}
+    current: dict[str, str] = {}
     for entry in entries:
         where = f"{ledger_shown}:{entry.line}"
+        if isinstance(entry, TimestampEntry):
+            _check_timestamp_entry(result, where, entry, current)
+            continue
+        current.setdefault(entry.run, entry.report_sha256)
         if entry.run in by_run:
             result.add(where, f"run {entry.run} is in the ledger twice "
                               f"(entries #{by_run[entry.run].seq} and #{entry.seq})")
@@ -165,7 +181,7 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
             result.add(run_file.shown, "run is sealed but has no ledger entry (removed from the ledger?)", run_id)
         _check_evidence(result, run_file, record, by_run.get(run_id))
         _check_signoffs(result, run_file, record)
-    for run_id, findings, report in _check_reports(sealed, records, by_run, leaves, trust, progress):
+    for run_id, findings, report in _check_reports(sealed, records, by_run, entries, leaves, trust, progress):
         result.runs[run_id].report = report
         for where, message in findings:
             result.add(where, message, run_id)
@@ -217,10 +233,10 @@ PARALLEL_FROM = 32
 
 
 def _check_reports(sealed: list[str], records: dict[str, tuple[RunFile, RunRecord]],
-                   by_run: dict[str, LedgerEntry], leaves: list[bytes],
+                   by_run: dict[str, LedgerEntry], entries: list[Entry], leaves: list[bytes],
                    trust: list[Any], progress: Progress | None = None) -> list[tuple[str, list[tuple[str, str]], Any]]:
     """Every sealed run's report checked, on every core for big archives, in run order."""
-    _SHARED.update(records=records, by_run=by_run, leaves=leaves, trust=trust, roots={})
+    _SHARED.update(records=records, by_run=by_run, leaves=leaves, trust=trust, roots={}, entries=entries)
     _SHARED.setdefault("tsa_trust", [])
     try:
         return map_chunks(_report_chunk, sealed, parallel_from=PARALLEL_FROM, progress=progress,
@@ -244,13 +260,14 @@ def _report_chunk(run_ids: list[str]) -> list[tuple[str, list[tuple[str, str]], 
         findings: list[tuple[str, str]] = []
         report = _check_report(findings, run_file, record, _SHARED["by_run"].get(run_id), len(_SHARED["leaves"]),
                                _SHARED["trust"], functools.partial(verify_pdf, tsa_trust=_SHARED["tsa_trust"]),
-                               compare_with_archive)
+                               compare_with_archive, current_report_sha256(_SHARED["entries"], run_id))
         rows.append((run_id, findings, report))
     return rows
 
 
 def _check_report(findings: list[tuple[str, str]], run_file: RunFile, record: RunRecord, entry: LedgerEntry | None,
-                  ledger_size: int, trust: list[Any], verify_pdf: Any, compare_with_archive: Any) -> Any:
+                  ledger_size: int, trust: list[Any], verify_pdf: Any, compare_with_archive: Any,
+                  current_sha256: str | None = None) -> Any:
     pdf = run_file.path.with_suffix(".pdf")
     shown = pdf.relative_to(run_file.project).as_posix()
     if not os.path.lexists(pdf):
@@ -261,11 +278,15 @@ def _check_report(findings: list[tuple[str, str]], run_file: RunFile, record: Ru
         return None
     data = pdf.read_bytes()
     check = verify_pdf(data, shown, trust)
-    compare_with_archive(check, data, record.archived_data(), (record.extra.get("report") or {}).get("sha256"))
+    report = record.extra.get("report") or {}
+    compare_with_archive(check, data, record.archived_data(), report.get("sha256"), report.get("size"))
     findings.extend((shown, problem) for problem in check.problems)
     digest = hashlib.sha256(data).hexdigest()
-    if entry is not None and digest != entry.report_sha256:
+    if entry is not None and not sealed_prefix_intact(data, entry.report_sha256, report.get("size")):
         findings.append((shown, f"report differs from the one in ledger entry #{entry.seq}"))
+    elif entry is not None and current_sha256 is not None and digest != current_sha256:
+        findings.append((shown, "report has revisions after its seal that the ledger does not record "
+                                "(add document timestamps with `launchbook timestamp`)"))
     # The tree head sealed into the *signed* copy of the record pins the ledger's past.
     sealed = (check.record or {}).get("sealed") or record.sealed or {}
     head = sealed.get("ledger_head") or {}
@@ -279,6 +300,17 @@ def _check_report(findings: list[tuple[str, str]], run_file: RunFile, record: Ru
         findings.append((shown, f"ledger rewritten: its first {size} entries no longer hash to the root this "
                                 f"signed report recorded ({root[:16]}…)"))
     return check
+
+
+def _check_timestamp_entry(result: AuditResult, where: str, entry: TimestampEntry, current: dict[str, str]) -> None:
+    """A document-timestamp line must follow its run's seal and extend the report the ledger last had."""
+    if entry.run not in current:
+        result.add(where, f"ledger entry #{entry.seq} timestamps run {entry.run}, which the ledger has not sealed "
+                          "before it", entry.run if entry.run in result.runs else None)
+    elif entry.prior_sha256 != current[entry.run]:
+        result.add(where, f"ledger entry #{entry.seq} timestamps a report of run {entry.run} the ledger never "
+                          "recorded (its prior sha256 differs)", entry.run if entry.run in result.runs else None)
+    current[entry.run] = entry.report_sha256
 
 
 def _check_checkpoint(result: AuditResult, path: Path, leaves: list[bytes], trust: list[Any], explicit: bool) -> None:

@@ -20,9 +20,10 @@ from typing import Any
 from generator import __version__
 from generator.archive import merkle
 from generator.archive.checkpoint import latest_checkpoint, make_checkpoint, read_checkpoint
-from generator.archive.ledger import read_ledger
+from generator.archive.ledger import read_ledger, sealed_entries
 from generator.core.errors import SourceError
 from generator.core.files import atomic_write, check_output_path, read_regular
+from generator.report.longterm import sealed_prefix_intact
 from generator.report.verify import compare_with_archive, load_trust, verify_pdf
 from generator.runs.codec import load_record, safe_evidence_path
 from generator.runs.outcome import summarize
@@ -71,7 +72,7 @@ def create_bundle(project: Path, run_id: str, output: Path | None, key: str | No
                 raise SourceError(f"evidence file {name} {exc.reason}", run.shown, item.line or None) from None
     report = read_regular(run.path.with_suffix(".pdf"), run.path.parent, shown=run.shown.removesuffix(".yml") + ".pdf")
     entries, leaves = read_ledger(project)
-    entry = next((e for e in entries if e.run == run_id), None)
+    entry = next((e for e in sealed_entries(entries) if e.run == run_id), None)
     if entry is None:
         raise SourceError(f"run {run_id!r} has no ledger entry; `launchbook verify` explains why", run.shown)
     checkpoint_path = latest_checkpoint(project, entry.seq + 1)
@@ -187,7 +188,8 @@ def verify_bundle(path: Path, trust_paths: list[Path], tsa_trust_paths: list[Pat
     verdict = "unchecked"
     if record is not None and pdf is not None:
         check = verify_pdf(pdf, f"{run_id}.pdf", trust, load_trust(tsa_trust_paths or []))
-        compare_with_archive(check, pdf, record.archived_data(), (record.extra.get("report") or {}).get("sha256"))
+        report = record.extra.get("report") or {}
+        compare_with_archive(check, pdf, record.archived_data(), report.get("sha256"), report.get("size"))
         verdict = check.verdict
         problems.extend(f"{run_id}.pdf: {p}" for p in check.problems)
         for name, evidence in record.evidence_files().items():
@@ -206,7 +208,7 @@ def _check_inclusion(files: dict[str, bytes], record: Any, pdf: bytes, trust: li
         return [f"ledger-entry.json unreadable: {exc}"]
     if entry.get("record_sha256") != record.digest():
         problems.append("ledger entry's record sha256 does not match the bundled record")
-    if entry.get("report_sha256") != hashlib.sha256(pdf).hexdigest():
+    if not sealed_prefix_intact(pdf, str(entry.get("report_sha256")), (record.extra.get("report") or {}).get("size")):
         problems.append("ledger entry's report sha256 does not match the bundled report")
     leaf = merkle.leaf_hash(canonical_json(entry))
     path = [bytes.fromhex(h) for h in proof.get("inclusion_proof", [])]

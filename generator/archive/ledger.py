@@ -2,8 +2,10 @@
 
 Each line is the canonical JSON of one entry (sequence number, run, checklist, sealing
 time, sha256 of the canonical run record and of the report PDF, sha256 of every evidence
-file). Lines are the leaves of an RFC 6962 Merkle tree, so any prefix of the ledger has
-a tree head (size, root) that signed reports and checkpoints pin down. Appends happen
+file). A *document-timestamp* line (``"kind": "document-timestamp"``) records a later
+revision of a sealed report (``launchbook timestamp``): the report's sha256 before and after.
+Lines are the leaves of an RFC 6962 Merkle tree, so any prefix of the ledger has a tree head
+(size, root) that signed reports and checkpoints pin down. Appends happen
 under the ledger lock and replace the file atomically.
 """
 
@@ -22,6 +24,8 @@ from generator.runs.store import runs_dir
 
 LEDGER_NAME = "ledger.jsonl"
 _FIELDS = ("seq", "run", "checklist", "sealed_at", "record_sha256", "report_sha256", "evidence")
+TIMESTAMP_KIND = "document-timestamp"
+_TIMESTAMP_FIELDS = ("seq", "kind", "run", "stamped_at", "prior_sha256", "report_sha256", "level")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,62 @@ class LedgerEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class TimestampEntry:
+    """A document timestamp added to a sealed report, as the ledger records it."""
+
+    seq: int
+    """0-based position (the Merkle leaf index)."""
+    run: str
+    """Run id of the report."""
+    stamped_at: str
+    """When the timestamp authority stamped it (UTC ISO 8601)."""
+    prior_sha256: str
+    """sha256 of the report before this revision (its byte prefix now)."""
+    report_sha256: str
+    """sha256 of the report with this revision."""
+    level: str
+    """PAdES level the report reached."""
+    line: int = 0
+    """1-based line in ledger.jsonl (0 for a new entry)."""
+
+    def data(self) -> dict[str, Any]:
+        return {"seq": self.seq, "kind": TIMESTAMP_KIND, "run": self.run, "stamped_at": self.stamped_at,
+                "prior_sha256": self.prior_sha256, "report_sha256": self.report_sha256, "level": self.level}
+
+    def line_bytes(self) -> bytes:
+        return canonical_json(self.data())
+
+
+Entry = LedgerEntry | TimestampEntry
+
+
+def _parse_entry(data: Any, number: int) -> Entry:
+    if isinstance(data, dict) and data.get("kind") == TIMESTAMP_KIND:
+        if set(data) != set(_TIMESTAMP_FIELDS):
+            raise ValueError(f"a {TIMESTAMP_KIND} line's fields must be exactly {', '.join(_TIMESTAMP_FIELDS)}")
+        stamp = TimestampEntry(line=number, **{k: data[k] for k in _TIMESTAMP_FIELDS if k != "kind"})
+        if not isinstance(stamp.seq, int):
+            raise ValueError("'seq' must be a number")
+        return stamp
+    if not isinstance(data, dict) or set(data) != set(_FIELDS):
+        raise ValueError(f"fields must be exactly {', '.join(_FIELDS)}")
+    entry = LedgerEntry(line=number, **{k: data[k] for k in _FIELDS})
+    if not isinstance(entry.seq, int) or not isinstance(entry.evidence, dict):
+        raise ValueError("'seq' must be a number and 'evidence' a mapping")
+    return entry
+
+
+def sealed_entries(entries: list[Entry]) -> list[LedgerEntry]:
+    """The entries that seal a run (not later revisions of its report)."""
+    return [e for e in entries if isinstance(e, LedgerEntry)]
+
+
+def current_report_sha256(entries: list[Entry], run: str) -> str | None:
+    """The sha256 the run's report must have now: that of its latest ledger entry."""
+    return next((e.report_sha256 for e in reversed(entries) if e.run == run), None)
+
+
+@dataclass(frozen=True, slots=True)
 class TreeHead:
     """Size and root of the ledger's Merkle tree."""
 
@@ -74,12 +134,12 @@ def ledger_path(project: Path) -> Path:
     return runs_dir(project) / LEDGER_NAME
 
 
-def parse_ledger(raw: bytes, shown: str) -> tuple[list[LedgerEntry], list[tuple[int, str]], list[bytes]]:
+def parse_ledger(raw: bytes, shown: str) -> tuple[list[Entry], list[tuple[int, str]], list[bytes]]:
     """Entries, problems as (line, message), and the raw leaf data of every line.
 
     Every line counts as a leaf as written, so a damaged line still changes the tree.
     """
-    entries: list[LedgerEntry] = []
+    entries: list[Entry] = []
     problems: list[tuple[int, str]] = []
     leaves: list[bytes] = []
     for number, line in enumerate(raw.split(b"\n"), start=1):
@@ -87,12 +147,7 @@ def parse_ledger(raw: bytes, shown: str) -> tuple[list[LedgerEntry], list[tuple[
             continue
         leaves.append(merkle.leaf_hash(line))
         try:
-            data = json.loads(line.decode("utf-8"))
-            if not isinstance(data, dict) or set(data) != set(_FIELDS):
-                raise ValueError(f"fields must be exactly {', '.join(_FIELDS)}")
-            entry = LedgerEntry(line=number, **{k: data[k] for k in _FIELDS})
-            if not isinstance(entry.seq, int) or not isinstance(entry.evidence, dict):
-                raise ValueError("'seq' must be a number and 'evidence' a mapping")
+            entry = _parse_entry(json.loads(line.decode("utf-8")), number)
         except (UnicodeDecodeError, ValueError, TypeError) as exc:
             problems.append((number, f"unreadable ledger line: {exc}"))
             continue
@@ -106,7 +161,7 @@ def parse_ledger(raw: bytes, shown: str) -> tuple[list[LedgerEntry], list[tuple[
     return entries, problems, leaves
 
 
-def read_ledger(project: Path) -> tuple[list[LedgerEntry], list[bytes]]:
+def read_ledger(project: Path) -> tuple[list[Entry], list[bytes]]:
     """The ledger for appending: any problem is an error (seal nothing onto a damaged log)."""
     path = ledger_path(project)
     if not path.exists():
@@ -124,7 +179,7 @@ def tree_head(leaves: list[bytes], size: int | None = None) -> TreeHead:
     return TreeHead(count, merkle.root(leaves[:count]).hex())
 
 
-def append_entry(project: Path, entry: LedgerEntry) -> None:
+def append_entry(project: Path, entry: Entry) -> None:
     """Append one line (caller holds the ledger lock)."""
     path = ledger_path(project)
     existing = path.read_bytes() if path.exists() else b""

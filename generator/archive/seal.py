@@ -26,6 +26,7 @@ from generator.report.certs import check_signing_certificate
 from generator.report.keys import load_signer, signing_key_file
 from generator.report.render import render_report
 from generator.report.sign import sign_report
+from generator.report.verify import load_trust
 from generator.runs.drift import Drift, compute_drift
 from generator.runs.lookup import lookup_checklist
 from generator.runs.operations import when
@@ -107,6 +108,7 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
             rendered, signer,
             reason=f"{summary.outcome.value.upper()} go-live report for {closed.release} (run {closed.id})",
             location=closed.environment, timestamp_url=timestamp_url or config.timestamp_url or None,
+            trust=load_trust(list(config.trust)),
         )
         signed_at = time.perf_counter()
         atomic_write(pdf_path, signed)
@@ -119,6 +121,8 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
             "fingerprint": info.fingerprint,
             "signed_at": utc_now(),
             "timestamped": info.timestamped,
+            "pades_level": info.level,
+            **({"pades_note": info.note} if info.note else {}),
         }})
         entry = LedgerEntry(
             seq=len(entries), run=final.id, checklist=final.checklist, sealed_at=stamp,

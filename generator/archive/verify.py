@@ -60,7 +60,7 @@ def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], pr
 
 
 def describe_report(result: Any) -> str:
-    lines = [f"{result.path}: {result.verdict}"]
+    lines = [f"{result.path}: {result.verdict}" + (f"; PAdES {result.level}" if result.level else "")]
     for signature in result.signatures:
         lines.append(f"  signed by {signature.signer} at {signature.signed_at or '?'} ({describe_time(signature)}); "
                      f"SHA-256 {signature.fingerprint}")
@@ -83,6 +83,12 @@ def describe_time(signature: Any) -> str:
     return "time only claimed: no timestamp"
 
 
+def describe_levels(audit: Any) -> list[str]:
+    """One line per sealed report: its PAdES level (B-B and B-T reports need renewing in time)."""
+    return [f"  {run.run}: PAdES {run.report.level or '?'}" for _, run in sorted(audit.runs.items())
+            if run.report is not None]
+
+
 def describe_audit(audit: Any) -> str:
     sealed = sum(r.sealed for r in audit.runs.values())
     lines = [
@@ -90,6 +96,8 @@ def describe_audit(audit: Any) -> str:
         f"Runs: {len(audit.runs)} ({sealed} sealed, {len(audit.runs) - sealed} open); "
         f"checkpoints checked: {len(audit.checkpoints)}",
     ]
+    if levels := describe_levels(audit):
+        lines += ["Sealed reports:", *levels]
     if audit.ok:
         lines.append("Archive verified: no problems.")
     else:

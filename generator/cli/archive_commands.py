@@ -1,4 +1,4 @@
-"""Commands for auditors and key holders: keys, verify, checkpoint, bundle."""
+"""Commands for auditors and key holders: keys, verify, checkpoint, bundle, timestamp."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from pathlib import Path
 
 import click
 
-from generator.cli.app import cli, emit_json, force_output_option, json_option, project_option, verbosity
+from generator.cli.app import (
+    cli,
+    emit_json,
+    force_output_option,
+    json_option,
+    project_option,
+    require_project,
+    verbosity,
+)
 
 
 @cli.group()
@@ -121,3 +129,38 @@ def bundle_command(run_id: str, output: Path | None, key: str | None, force: boo
         emit_json({"run": run_id, "bundle": str(path), "files": count})
     else:
         click.echo(f"Wrote {path} ({count} files). Check it with: launchbook verify {path}")
+
+
+@cli.command("timestamp")
+@click.argument("target", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--tsa", "timestamp_url", default=None, help="RFC 3161 timestamp authority URL (default: site.yml "
+              "timestamp_url).")
+@click.option("--trust", "trust", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A trusted certificate (PEM), e.g. the timestamp authority's root; repeatable. site.yml 'trust' "
+              "is added.")
+@project_option(unless="target")
+@json_option
+def timestamp_command(target: Path | None, timestamp_url: str | None, trust: tuple[Path, ...], project: Path,
+                      as_json: bool) -> None:
+    """Renew sealed reports (PROJECT: all of them; REPORT: one) with a document timestamp (PAdES B-LTA).
+
+    Run it again before the newest timestamp authority certificate expires; each renewal is an
+    allowed revision recorded in the ledger."""
+    from generator.archive.renew import timestamp_reports
+
+    if target is not None and target.is_dir():
+        require_project(target)
+        project, target = target, None
+    elif target is not None:
+        require_project(project)
+    done = timestamp_reports(project, target, timestamp_url=timestamp_url, trust=list(trust))
+    rows = [{"run": r.run, "pdf": str(r.pdf), "pades_level": r.level, "stamped_at": r.stamped_at,
+             "ledger_seq": r.ledger_seq, "sha256": r.sha256} for r in done]
+    if as_json:
+        emit_json({"timestamped": rows})
+        return
+    if not rows:
+        click.echo("No sealed reports to timestamp.")
+    for row in rows:
+        click.echo(f"Timestamped {row['run']} at {row['stamped_at']}: PAdES {row['pades_level']}, ledger entry "
+                   f"#{row['ledger_seq']}: {row['pdf']}")

@@ -158,7 +158,8 @@ def run_import_junit(run_id: str, xml: Path, by: str, at: str | None, project: P
 @click.option("--key", default=None, help="Signing key: PKCS#12 file, or PEM key (then set LAUNCHBOOK_SIGNING_CERT). "
               "Default: $LAUNCHBOOK_SIGNING_KEY.")
 @click.option("--force", is_flag=True, help="Close even though required items are open ('closed with exceptions').")
-@click.option("--tsa", "timestamp_url", default=None, help="RFC 3161 timestamp authority URL (PAdES B-T).")
+@click.option("--tsa", "timestamp_url", default=None, help="RFC 3161 timestamp authority URL (PAdES B-T/B-LT); "
+              "default: site.yml timestamp_url. Without one the seal is B-B.")
 @at_option
 @project_option
 @json_option
@@ -179,6 +180,8 @@ def run_close(run_ids: tuple[str, ...], key: str | None, force: bool, timestamp_
         rows.append({"run": sealed.record.id, "outcome": sealed.summary.outcome.value, "pdf": str(sealed.pdf),
                      "pages": sealed.pages, "sha256": report["sha256"], "signer": report["signer"],
                      "fingerprint": report["fingerprint"], "forced": sealed.record.extra["sealed"]["forced"],
+                     "timestamped": report["timestamped"], "pades_level": report["pades_level"],
+                     "pades_note": report.get("pades_note", ""),
                      "render_seconds": round(sealed.render_seconds, 3), "sign_seconds": round(sealed.sign_seconds, 3)})
     if as_json:
         emit_json(rows[0] if len(rows) == 1 else {"closed": rows})
@@ -188,7 +191,9 @@ def run_close(run_ids: tuple[str, ...], key: str | None, force: bool, timestamp_
     for row in rows:
         click.echo(f"Closed {row['run']}: {str(row['outcome']).upper()}"
                    f"{' (closed with exceptions)' if row['forced'] else ''}; {row['pages']}-page report signed by "
-                   f"{row['signer']}: {row['pdf']}")
+                   f"{row['signer']}, PAdES {row['pades_level']}: {row['pdf']}")
+        if row["pades_note"]:
+            click.echo(f"warning: {row['run']}: {row['pades_note']}", err=True)
 
 
 @cli.command("report")

@@ -1,7 +1,8 @@
 """Seal a rendered report: a PAdES certification signature with a visible stamp.
 
-* ``subfilter`` ETSI.CAdES.detached (PAdES), SHA-256; baseline B-B, or B-T when a
-  timestamp authority URL is given.
+* ``subfilter`` ETSI.CAdES.detached (PAdES), SHA-256; baseline B-B without a timestamp
+  authority; with one B-LT (the validation data that can be had embedded in the DSS, in the
+  signed revision), or B-T when the chain cannot be validated (the reason is kept).
 * A *certification* signature that still permits form filling and signing, so approvers
   can add their own approval signatures later without breaking the seal.
 * The stamp uses the bundled DejaVu font, embedded, so the document stays PDF/A.
@@ -30,6 +31,10 @@ class SealInfo:
     """SHA-256 fingerprint of the signer certificate."""
     timestamped: bool
     """Whether a timestamp authority countersigned (PAdES B-T)."""
+    level: str = "B-B"
+    """PAdES baseline level reached: B-B, B-T or B-LT."""
+    note: str = ""
+    """Why the level is not higher, in words (empty at B-LT)."""
 
 
 def signer_info(signer: Any) -> tuple[str, str]:
@@ -51,7 +56,7 @@ def _pdfa3_signer_class() -> Any:
     from pyhanko.sign import signers
     from pyhanko.sign.signers.constants import ESIC_EXTENSION_1
 
-    class PdfA3Signer(signers.PdfSigner):  # type: ignore[misc]
+    class PdfA3Signer(signers.PdfSigner):
         """Registers only the PAdES extension (PDF 1.7 + ESIC): PDF/A-3 is PDF 1.7, and pyHanko would
         otherwise declare PDF 2.0 and the ISO 32002 extension for an ECDSA key."""
 
@@ -63,22 +68,43 @@ def _pdfa3_signer_class() -> Any:
 
 
 def sign_report(report: RenderedReport, signer: Any, *, reason: str, location: str = "",
-                timestamp_url: str | None = None) -> tuple[bytes, SealInfo]:
-    """Sign ``report.pdf``; return the signed bytes and who signed."""
+                timestamp_url: str | None = None, trust: list[Any] | None = None) -> tuple[bytes, SealInfo]:
+    """Sign ``report.pdf``; return the signed bytes and who signed.
+
+    With a timestamp authority the validation data of the signer's chain and of the authority's
+    (``trust`` adds roots, e.g. the authority's) are embedded: B-LT. If that chain cannot be
+    validated the seal is B-T and :attr:`SealInfo.note` says why.
+    """
+    subject, print_ = signer_info(signer)
+    if not timestamp_url:
+        signed = _sign(report, signer, reason, location, None, None)
+        return signed, SealInfo(subject, print_, False, "B-B", "no timestamp authority configured (set "
+                                "timestamp_url in site.yml or pass --tsa): the seal is B-B, valid only while "
+                                "the signer's certificate is")
+    from generator.report.longterm import short_reason, timestamper_for, validation_context
+
+    context = validation_context(list(trust or ()), list(signer.cert_registry))
+    try:
+        return _sign(report, signer, reason, location, timestamper_for(timestamp_url), context), \
+            SealInfo(subject, print_, True, "B-LT")
+    except Exception as exc:  # certvalidator raises many kinds; the signature itself is retried without LT
+        note = f"validation data not embedded (B-T only): {short_reason(exc)}"
+    return _sign(report, signer, reason, location, timestamper_for(timestamp_url), None), \
+        SealInfo(subject, print_, True, "B-T", note)
+
+
+def _sign(report: RenderedReport, signer: Any, reason: str, location: str, timestamper: Any,
+          context: Any) -> bytes:
     from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.pdf_utils.text import TextBoxStyle
     from pyhanko.sign import fields, signers
     from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
+    from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
     from pyhanko.stamp import TextStampStyle
 
     subject, print_ = signer_info(signer)
     _PdfA3Signer = _pdfa3_signer_class()  # noqa: N806 - a class made here so pyHanko is imported lazily
-    timestamper = None
-    if timestamp_url:
-        from pyhanko.sign.timestamps.requests_client import HTTPTimeStamper
-
-        timestamper = HTTPTimeStamper(timestamp_url, https=timestamp_url.startswith("https://"), timeout=30)
     writer = IncrementalPdfFileWriter(BytesIO(report.pdf))
     _one_producer(writer)
     fields.append_signature_field(
@@ -92,6 +118,10 @@ def sign_report(report: RenderedReport, signer: Any, *, reason: str, location: s
         reason=reason,
         location=location or None,
         name=subject,
+        embed_validation_info=context is not None,
+        validation_context=context,
+        dss_settings=DSSContentSettings(include_vri=False,
+                                        placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE),
     )
     # 1000 units/em: pyHanko writes /W widths in font units, which readers read per 1000.
     font = GlyphAccumulatorFactory(str(fonts_dir() / "LBStampSans.ttf"), font_size=7)
@@ -108,4 +138,4 @@ def sign_report(report: RenderedReport, signer: Any, *, reason: str, location: s
     common_name = signer.signing_cert.subject.native.get("common_name") or subject
     pdf_signer.sign_pdf(writer, output=output, appearance_text_params={
         "signer": printable(common_name)[:60], "fp1": print_[:half], "fp2": print_[half:]})
-    return output.getvalue(), SealInfo(subject, print_, timestamper is not None)
+    return output.getvalue()

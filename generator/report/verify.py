@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import hashlib
 import json
 import logging
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from typing import Any
 from generator.core.errors import ConfigError, SourceError
 from generator.report.certs import certificate_problems, utc_text, validity_problem
 from generator.report.keys import fingerprint
+from generator.report.longterm import pades_level, sealed_prefix_intact
 from generator.report.render import MANIFEST_NAME, RECORD_NAME
 from generator.runs.record import canonical_json
 from generator.runs.store import find_run, read_record
@@ -72,6 +72,8 @@ class SignatureCheck:
     """When the signer certificate's validity was checked: the trusted timestamp's time, else now."""
     certificate_problems: tuple[str, ...] = ()
     """Why the signer certificate was unfit at that time (expired, not yet valid, wrong key usage)."""
+    level: str = ""
+    """PAdES baseline level (B-B, B-T, B-LT, B-LTA), or ``document timestamp`` for one."""
 
 
 @dataclass(slots=True)
@@ -96,6 +98,11 @@ class PdfVerification:
         return not self.problems
 
     @property
+    def level(self) -> str:
+        """The seal's PAdES level (its first signature that is not a document timestamp)."""
+        return next((s.level for s in self.signatures if s.level != "document timestamp"), "")
+
+    @property
     def verdict(self) -> str:
         if not self.signatures:
             return "not signed"
@@ -114,6 +121,7 @@ class PdfVerification:
             "path": self.path,
             "ok": self.ok,
             "verdict": self.verdict,
+            "pades_level": self.level,
             "signatures": [dataclasses.asdict(s) for s in self.signatures],
             "embedded_files": sorted(self.embedded),
             "run": (self.record or {}).get("id"),
@@ -167,7 +175,9 @@ def verify_pdf(data: bytes, path: str, trust: list[Any], tsa_trust: list[Any] | 
     """
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_timestamp
     from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
 
     result = PdfVerification(path)
     with _quiet():
@@ -180,15 +190,22 @@ def verify_pdf(data: bytes, path: str, trust: list[Any], tsa_trust: list[Any] | 
         if not signatures:
             result.problems.append("the PDF is not signed")
         for signature in signatures:
+            document_timestamp = signature.sig_object.get("/Type") == "/DocTimeStamp"
             try:
-                status, timestamp, checked_at = _validate_in_time(signature, trust, tsa_trust or [],
-                                                                  now or datetime.datetime.now(datetime.UTC))
+                if document_timestamp:  # a time vouched for by a TSA: trusted through --trust-tsa (or --trust)
+                    moment = now or datetime.datetime.now(datetime.UTC)
+                    status = validate_pdf_timestamp(signature, ValidationContext(
+                        trust_roots=[*(tsa_trust or []), *trust], allow_fetching=False, moment=moment))
+                    timestamp, checked_at = TimestampCheck(False, False, "", ""), moment
+                else:
+                    status, timestamp, checked_at = _validate_in_time(signature, trust, tsa_trust or [],
+                                                                      now or datetime.datetime.now(datetime.UTC))
             except Exception as exc:  # pyHanko raises many kinds on damaged input
                 result.problems.append(f"signature {signature.field_name!r} cannot be validated: {exc}")
                 continue
             cert = status.signing_cert
-            signed_at = getattr(status, "signer_reported_dt", None)
-            unfit = _certificate_problems(cert, timestamp, checked_at, signed_at)
+            signed_at = getattr(status, "timestamp" if document_timestamp else "signer_reported_dt", None)
+            unfit = [] if document_timestamp else _certificate_problems(cert, timestamp, checked_at, signed_at)
             check = SignatureCheck(
                 field=str(signature.field_name),
                 signer=cert.subject.human_friendly,
@@ -198,17 +215,25 @@ def verify_pdf(data: bytes, path: str, trust: list[Any], tsa_trust: list[Any] | 
                 valid=bool(status.valid),
                 trusted=bool(status.trusted) and not unfit,
                 whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-                timestamped=timestamp.present,
+                timestamped=document_timestamp or timestamp.present,
                 timestamp=timestamp,
                 time_basis="timestamp" if timestamp.trusted else "claimed",
                 certificate_checked_at=utc_text(checked_at),
                 certificate_problems=tuple(unfit),
+                level=pades_level(reader, signature),
             )
             result.signatures.append(check)
             if not (check.intact and check.valid):
                 result.problems.append(f"signature {check.field!r} is invalid: the signed bytes were changed")
             elif unfit:
                 result.problems.extend(_describe_unfit(check))
+            elif not check.whole_file and getattr(status, "docmdp_ok", True) is False:
+                result.problems.append(f"the revisions after signature {check.field!r} make changes it does not "
+                                       "permit")
+            elif not check.trusted and document_timestamp:
+                result.problems.append(f"timestamp authority {check.signer!r} ({check.fingerprint[:23]}…) of "
+                                       f"document timestamp {check.field!r} is not trusted (pass its root with "
+                                       "--trust-tsa)")
             elif not check.trusted:
                 result.problems.append(f"signer {check.signer!r} ({check.fingerprint[:23]}…) is not trusted "
                                        "(add its certificate to site.yml 'trust' or pass --trust)")
@@ -292,11 +317,12 @@ def _read_record(result: PdfVerification) -> None:
 
 
 def compare_with_archive(result: PdfVerification, data: bytes, archived: dict[str, Any],
-                         recorded_sha256: str | None) -> None:
-    """Check the PDF against the archived record (and the PDF hash noted when it was closed)."""
+                         recorded_sha256: str | None, recorded_size: int | None = None) -> None:
+    """Check the PDF against the archived record (and the PDF hash noted when it was closed: the
+    sealed revision, which later document timestamps or approvals leave as the file's byte prefix)."""
 
-    if recorded_sha256 and hashlib.sha256(data).hexdigest() != recorded_sha256:
-        result.problems.append("the PDF's sha256 differs from the one recorded when the run was closed")
+    if recorded_sha256 and not sealed_prefix_intact(data, recorded_sha256, recorded_size):
+        result.problems.append("the PDF's sealed revision differs from the one recorded when the run was closed")
     if result.record is None:
         return
     result.record_matches = canonical_json(result.record) == canonical_json(archived)
@@ -317,5 +343,6 @@ def verify_file(path: Path, trust_paths: list[Path], project: Path | None = None
             record = read_record(find_run(project, run_id))
         except SourceError:
             return result
-        compare_with_archive(result, data, record.archived_data(), (record.extra.get("report") or {}).get("sha256"))
+        report = record.extra.get("report") or {}
+        compare_with_archive(result, data, record.archived_data(), report.get("sha256"), report.get("size"))
     return result
