@@ -13,9 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from generator.cli.app import audit_hook as _audit
 from generator.archive.checkpoint import make_checkpoint
 from generator.archive.seal import close_run
+from generator.cli.app import audit_hook as _audit
+from generator.core.errors import LaunchbookError
 from generator.report.keys import create_key
 from generator.site.build import build_site
 
@@ -26,7 +27,7 @@ PROJECT = WORK / "demo-project"
 # Run id -> close with --force? (in-progress runs stay open)
 TO_CLOSE = {
     "20260203-0900-v1-8-0": False,
-    "20260310-0830-v1-9-0": False,
+    "20260310-0830-v1-9-0": True,  # a required item was skipped: closed with exceptions
     "20260402-1700-v1-2-0": True,
     "20260414-0730-v0-9-0": True,
     "20260520-0600-v3-0-0": False,
@@ -64,4 +65,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except LaunchbookError as exc:  # one clear line, as the CLI prints it
+        sys.exit(f"Error: {exc.format_message()}")
