@@ -223,7 +223,7 @@ def test_close_accepts_a_ca_issued_certificate(started: tuple[Path, str], run_cl
     key, _ = make_signer(tmp_path / "keys", "Issued Sealer", NOW - DAY, NOW + 300 * DAY, issuer=ca)
     assert _close(run_cli, project, run_id, key).exit_code == 0
     pdf = project / f"content/runs/deploy/{run_id}.pdf"
-    verified = json.loads(run_cli("verify", pdf, "--trust", ca.pem, "--json").stdout)["results"][0]
+    verified = json.loads(run_cli("verify", pdf, "--trust", ca.pem, "--json", "-C", project).stdout)["results"][0]
     assert verified["ok"] and verified["verdict"] == "valid and trusted"
     signature = verified["signatures"][0]
     assert signature["timestamp"] == {"present": False, "trusted": False, "time": "", "tsa": ""}
@@ -329,21 +329,21 @@ def test_cli_certificate_expired_between_timestamp_and_now(started: tuple[Path, 
     pdf = project / f"content/runs/deploy/{run_id}.pdf"
     time.sleep(max(0.0, (not_after - datetime.datetime.now(datetime.UTC)).total_seconds() + 1.5))
 
-    proven = run_cli("verify", pdf, "--trust", ca.pem, "--trust-tsa", tsa.root)
+    proven = run_cli("verify", pdf, "--trust", ca.pem, "--trust-tsa", tsa.root, "-C", project)
     assert proven.exit_code == 0, proven.output
     assert "valid and trusted" in proven.stdout
     assert "time proven by a trusted timestamp from Common Name: Test TSA Unit" in proven.stdout
-    data = json.loads(run_cli("verify", pdf, "--trust", ca.pem, "--trust-tsa", tsa.root, "--json").stdout)
+    data = json.loads(run_cli("verify", pdf, "--trust", ca.pem, "--trust-tsa", tsa.root, "--json", "-C", project).stdout)
     signature = data["results"][0]["signatures"][0]
     assert signature["time_basis"] == "timestamp"
     assert signature["timestamp"]["present"] is True and signature["timestamp"]["trusted"] is True
     assert signature["timestamp"]["time"] < not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    claimed = run_cli("verify", pdf, "--trust", ca.pem)
+    claimed = run_cli("verify", pdf, "--trust", ca.pem, "-C", project)
     assert claimed.exit_code == 1
     assert "time only claimed: the timestamp from Common Name: Test TSA Unit is not trusted" in claimed.stdout
     assert "expired on" in claimed.stdout and "site.yml" not in claimed.stdout
-    data = json.loads(run_cli("verify", pdf, "--trust", ca.pem, "--json").stdout)
+    data = json.loads(run_cli("verify", pdf, "--trust", ca.pem, "--json", "-C", project).stdout)
     signature = data["results"][0]["signatures"][0]
     assert signature["time_basis"] == "claimed" and signature["timestamp"]["trusted"] is False
     assert signature["timestamp"]["present"] is True and signature["timestamped"] is True

@@ -50,7 +50,7 @@ def test_mark_records_status_history_and_evidence(started: tuple[Path, str], run
     log = tmp_path / "smoke test.log"
     log.write_text("all green\n")
     failed = run_cli("run", "mark", run_id, "migrate", "--status", "failed", "--note", "lock timeout",
-                     "--by", "Ari", "--at", "2026-03-01T10:05:00+01:00", "-C", project)
+                     "--by", "Ari", "--at", "2026-03-01T11:05:00+01:00", "-C", project)
     assert failed.exit_code == 0, failed.output
     done = run_cli("run", "mark", run_id, "migrate", "--status", "done", "--by", "Ari", "--evidence", log,
                    "--evidence", "https://ci.example.com/1", "--at", "2026-03-01T10:20:00Z", "-C", project, "--json")
@@ -64,7 +64,8 @@ def test_mark_records_status_history_and_evidence(started: tuple[Path, str], run
     stored = project / "content/runs/deploy" / run_id / "evidence/smoke-test.log"
     assert stored.read_text() == "all green\n"
     record = show(run_cli, project, run_id)["record"]["results"]["migrate"]
-    assert record["history"] == [{"status": "failed", "by": "Ari", "at": "2026-03-01T09:05:00Z", "note": "lock timeout"}]
+    assert [e.pop("recorded_at") for e in record["history"]] != [""]  # back-filled with --at: marked
+    assert record["history"] == [{"status": "failed", "by": "Ari", "at": "2026-03-01T10:05:00Z", "note": "lock timeout"}]
 
 
 def test_default_by_is_the_operator(started: tuple[Path, str], run_cli: RunCli) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from generator.archive import merkle
 from generator.archive.checkpoint import checkpoints_dir, read_checkpoint
+from generator.archive.halfclosed import half_closed, report_path
 from generator.archive.ledger import (
     Entry,
     LedgerEntry,
@@ -29,6 +30,7 @@ from generator.archive.ledger import (
     parse_ledger,
     tree_head,
 )
+from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import file_sha256, regular_file
 from generator.parallel import Progress, map_chunks
@@ -37,21 +39,7 @@ from generator.report.verify import compare_with_archive, load_trust, verify_pdf
 from generator.runs.codec import safe_evidence_path
 from generator.runs.record import RunRecord, parse_time
 from generator.runs.store import RunFile, all_run_files, read_record
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One problem, naming what and where."""
-
-    where: str
-    """File (and line) concerned."""
-    message: str
-    """What is wrong."""
-    run: str | None = None
-    """Run concerned, if any."""
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+from generator.runs.timeline import TOLERANCE, time_problems
 
 
 @dataclass(slots=True)
@@ -64,16 +52,22 @@ class RunAudit:
     ledger_seq: int | None = None
     report: Any = None
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Things worth knowing that are not problems (entries back-filled with ``--at``)."""
+    half_closed: bool = False
+    """An interrupted ``run close`` left it between open and sealed."""
 
     @property
     def status(self) -> str:
+        if self.half_closed:
+            return "half-closed"
         if self.problems:
             return "problem"
         return "verified" if self.sealed else "open"
 
     def to_data(self) -> dict[str, Any]:
         return {"run": self.run, "checklist": self.checklist, "sealed": self.sealed, "status": self.status,
-                "ledger_seq": self.ledger_seq, "problems": list(self.problems),
+                "ledger_seq": self.ledger_seq, "problems": list(self.problems), "notes": list(self.notes),
                 "report": self.report.verdict if self.report is not None else None,
                 "pades_level": self.report.level if self.report is not None else None}
 
@@ -86,19 +80,35 @@ class AuditResult:
     """The ledger's current tree head."""
     runs: dict[str, RunAudit] = field(default_factory=dict)
     """Run id -> its integrity."""
-    findings: list[Finding] = field(default_factory=list)
-    """Every problem, archive-wide and per run."""
+    findings: list[Diagnostic] = field(default_factory=list)
+    """Every problem (severity error), archive-wide and per run."""
+    notes: list[Diagnostic] = field(default_factory=list)
+    """Every note (severity info): back-filled entries, retroactive sign-offs."""
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
     """Checkpoints checked, with their verdicts."""
+    run_of: dict[int, str] = field(default_factory=dict)
+    """id() of a finding or note -> the run it is about."""
 
     @property
     def ok(self) -> bool:
         return not self.findings
 
-    def add(self, where: str, message: str, run: str | None = None) -> None:
-        self.findings.append(Finding(where, message, run))
-        if run is not None and run in self.runs:
-            self.runs[run].problems.append(message)
+    def add(self, where: str, message: str, run: str | None = None, line: int | None = None) -> None:
+        self.report(Diagnostic(where, line, message, "", Severity.ERROR), run)
+
+    def report(self, diagnostic: Diagnostic, run: str | None = None) -> None:
+        """Record an error or a note (by its severity), about ``run`` if given."""
+        error = diagnostic.severity is not Severity.INFO
+        (self.findings if error else self.notes).append(diagnostic)
+        if run is not None:
+            self.run_of[id(diagnostic)] = run
+            if run in self.runs:
+                (self.runs[run].problems if error else self.runs[run].notes).append(diagnostic.message)
+
+    def _data(self, diagnostic: Diagnostic) -> dict[str, Any]:
+        where = diagnostic.path if diagnostic.line is None else f"{diagnostic.path}:{diagnostic.line}"
+        return {"where": where, "run": self.run_of.get(id(diagnostic)), "message": diagnostic.message,
+                "path": diagnostic.path, "line": diagnostic.line, "severity": diagnostic.severity.value}
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -106,7 +116,8 @@ class AuditResult:
             "ledger": {"entries": self.head.size, "root_sha256": self.head.root},
             "sealed_runs": sum(r.sealed for r in self.runs.values()),
             "open_runs": sum(not r.sealed for r in self.runs.values()),
-            "problems": [{"where": f.where, "run": f.run, "message": f.message} for f in self.findings],
+            "problems": [self._data(f) for f in self.findings],
+            "notes": [self._data(n) for n in self.notes],
             "runs": [self.runs[k].to_data() for k in sorted(self.runs)],
             "checkpoints": self.checkpoints,
         }
@@ -129,7 +140,10 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
     entries, ledger_problems, leaves = parse_ledger(raw, ledger_shown)
     result = AuditResult(tree_head(leaves))
     for line, message in ledger_problems:
-        result.add(f"{ledger_shown}:{line}", message)
+        result.add(ledger_shown, message, line=line)
+    if not (project / "content").is_dir():
+        result.add(str(project), "not a launchbook project (no content/ folder): nothing was verified")
+        return result
 
     if records is None:
         records = {}
@@ -137,33 +151,38 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
             try:
                 record = read_record(run_file)
             except SourceError as exc:
-                result.add(run_file.shown, exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}")
+                result.add(run_file.shown, exc.reason, line=exc.line)
                 continue
             records[record.id] = (run_file, record)
     for _, record in records.values():
         result.runs[record.id] = RunAudit(record.id, record.checklist, record.sealed is not None)
+    if not records and not entries and not ledger_problems and not result.findings:
+        result.add(str(project), "no run records and no ledger: nothing to verify")
 
+    _check_ledger_order(result, ledger_shown, entries)
     by_run: dict[str, LedgerEntry] = {}
     current: dict[str, str] = {}
     for entry in entries:
-        where = f"{ledger_shown}:{entry.line}"
+        where, line = ledger_shown, entry.line
         if isinstance(entry, TimestampEntry):
-            _check_timestamp_entry(result, where, entry, current)
+            _check_timestamp_entry(result, where, line, entry, current)
             continue
         current.setdefault(entry.run, entry.report_sha256)
         if entry.run in by_run:
             result.add(where, f"run {entry.run} is in the ledger twice "
-                              f"(entries #{by_run[entry.run].seq} and #{entry.seq})")
+                              f"(entries #{by_run[entry.run].seq} and #{entry.seq})", line=line)
             continue
         by_run[entry.run] = entry
         if entry.run not in records:
             result.add(where, f"ledger entry #{entry.seq} names run {entry.run} ({entry.checklist}), but its record "
-                              "and report are gone from the archive")
+                              "and report are gone from the archive", line=line)
             continue
         run_file, record = records[entry.run]
         if record.sealed is None:
-            result.add(where, f"ledger entry #{entry.seq} names run {entry.run}, which was never sealed", entry.run)
+            result.add(where, f"ledger entry #{entry.seq} names run {entry.run}, which was never sealed", entry.run,
+                       line)
             continue
+        _check_seal_time(result, run_file, record, entry)
         result.runs[entry.run].ledger_seq = entry.seq
         if record.digest() != entry.record_sha256:
             result.add(run_file.shown, f"record differs from the one sealed (sha256 {record.digest()[:16]}…, "
@@ -175,12 +194,19 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
     trust = load_trust(trust_paths)
     _SHARED["tsa_trust"] = load_trust(tsa_trust_paths or [])
     sealed = [run_id for run_id, (_, record) in sorted(records.items()) if record.sealed is not None]
+    for run_id, (run_file, record) in sorted(records.items()):
+        for diagnostic in time_problems(record, run_file.shown):
+            result.report(diagnostic, run_id)
+        pdf = report_path(run_file)
+        why = half_closed(record, os.path.lexists(pdf), run_id in by_run)
+        if why:
+            result.runs[run_id].half_closed = True
+            result.add(run_file.shown, why, run_id)
+        elif record.sealed is not None and run_id not in by_run:
+            result.add(run_file.shown, "run is sealed but has no ledger entry (removed from the ledger?)", run_id)
     for run_id in sealed:
         run_file, record = records[run_id]
-        if by_run.get(run_id) is None:
-            result.add(run_file.shown, "run is sealed but has no ledger entry (removed from the ledger?)", run_id)
         _check_evidence(result, run_file, record, by_run.get(run_id))
-        _check_signoffs(result, run_file, record)
     for run_id, findings, report in _check_reports(sealed, records, by_run, entries, leaves, trust, progress):
         result.runs[run_id].report = report
         for where, message in findings:
@@ -217,15 +243,41 @@ def _irregular(path: Path, inside: Path) -> str | None:
     return None
 
 
-def _check_signoffs(result: AuditResult, run_file: RunFile, record: RunRecord) -> None:
-    if not record.finished_at:
-        return
-    finished = parse_time(record.finished_at)
-    for signoff in record.signoffs:
-        if parse_time(signoff.at) > finished and not signoff.retroactive:
-            result.add(run_file.shown, f"sign-off by {signoff.name} ({signoff.role}) at {signoff.at} is dated after "
-                                       f"the run finished ({record.finished_at}) and is not marked retroactive",
-                       record.id)
+def _check_ledger_order(result: AuditResult, shown: str, entries: list[Entry]) -> None:
+    """Lines are appended in order, so their times (``sealed_at``, ``stamped_at``) never go backwards
+    (beyond clock skew)."""
+    previous: tuple[Entry, str, Any] | None = None
+    for entry in entries:
+        key = "stamped_at" if isinstance(entry, TimestampEntry) else "sealed_at"
+        when = entry.written_at
+        try:
+            moment = parse_time(str(when))
+        except ValueError:
+            result.add(shown, f"ledger entry #{entry.seq}: {key} {when!r} is not an ISO 8601 UTC time",
+                       line=entry.line)
+            continue
+        if previous is not None and moment < previous[2] - TOLERANCE:
+            result.add(shown, f"ledger entry #{entry.seq} was written at {when}, before entry "
+                              f"#{previous[0].seq} ({previous[1]}) above it: {key} goes backwards",
+                       line=entry.line)
+        previous = (entry, str(when), moment)
+
+
+def _check_seal_time(result: AuditResult, run_file: RunFile, record: RunRecord, entry: LedgerEntry) -> None:
+    """The ledger's sealing time is when the run finished, unless the close was back-filled."""
+    try:
+        sealed_at = parse_time(entry.sealed_at)
+    except ValueError:
+        return  # reported by the ledger check
+    back_filled = bool((record.sealed or {}).get("recorded_at"))
+    finished = parse_time(record.finished_at) if record.finished_at else None
+    if finished is not None and not back_filled and abs(sealed_at - finished) > TOLERANCE:
+        result.add(run_file.shown, f"ledger entry #{entry.seq} was sealed at {entry.sealed_at}, far from the run's "
+                                   f"finished_at ({record.finished_at}), and the close is not marked back-filled",
+                   record.id)
+    elif finished is not None and sealed_at < finished - TOLERANCE:
+        result.add(run_file.shown, f"ledger entry #{entry.seq} was sealed at {entry.sealed_at}, before the run "
+                                   f"finished ({record.finished_at})", record.id)
 
 
 _SHARED: dict[str, Any] = {}
@@ -302,14 +354,16 @@ def _check_report(findings: list[tuple[str, str]], run_file: RunFile, record: Ru
     return check
 
 
-def _check_timestamp_entry(result: AuditResult, where: str, entry: TimestampEntry, current: dict[str, str]) -> None:
+def _check_timestamp_entry(result: AuditResult, where: str, line: int, entry: TimestampEntry,
+                           current: dict[str, str]) -> None:
     """A document-timestamp line must follow its run's seal and extend the report the ledger last had."""
+    run = entry.run if entry.run in result.runs else None
     if entry.run not in current:
         result.add(where, f"ledger entry #{entry.seq} timestamps run {entry.run}, which the ledger has not sealed "
-                          "before it", entry.run if entry.run in result.runs else None)
+                          "before it", run, line=line)
     elif entry.prior_sha256 != current[entry.run]:
         result.add(where, f"ledger entry #{entry.seq} timestamps a report of run {entry.run} the ledger never "
-                          "recorded (its prior sha256 differs)", entry.run if entry.run in result.runs else None)
+                          "recorded (its prior sha256 differs)", run, line=line)
     current[entry.run] = entry.report_sha256
 
 

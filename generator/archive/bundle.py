@@ -21,6 +21,7 @@ from generator import __version__
 from generator.archive import merkle
 from generator.archive.checkpoint import latest_checkpoint, make_checkpoint, read_checkpoint
 from generator.archive.ledger import read_ledger, sealed_entries
+from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import atomic_write, check_output_path, read_regular
 from generator.report.longterm import sealed_prefix_intact
@@ -29,6 +30,7 @@ from generator.runs.codec import load_record, safe_evidence_path
 from generator.runs.outcome import summarize
 from generator.runs.record import canonical_json, parse_time
 from generator.runs.store import find_run, read_record
+from generator.runs.timeline import time_problems
 
 MANIFEST = "MANIFEST.json"
 STATEMENT = "statement.intoto.json"
@@ -41,16 +43,51 @@ class BundleCheck:
 
     path: str
     run: str
-    problems: tuple[str, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    """Every problem, each naming the bundled file concerned (or the bundle)."""
     verdict: str
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.diagnostics
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return tuple(str(d) for d in self.diagnostics)
 
     def to_data(self) -> dict[str, Any]:
         return {"path": self.path, "run": self.run, "ok": self.ok, "verdict": self.verdict,
-                "problems": list(self.problems)}
+                "problems": list(self.problems),
+                "diagnostics": [{"path": d.path, "line": d.line, "message": d.message, "severity": d.severity.value}
+                                for d in self.diagnostics]}
+
+
+class _Problems:
+    """Problems found in one bundle, as Diagnostics."""
+
+    def __init__(self, bundle: str) -> None:
+        self.bundle = bundle
+        self.found: list[Diagnostic] = []
+
+    def add(self, message: str, member: str | None = None) -> None:
+        diagnostic = Diagnostic(member or self.bundle, None, message, "", Severity.ERROR)
+        if diagnostic not in self.found:
+            self.found.append(diagnostic)
+
+    def json_object(self, files: dict[str, bytes], name: str) -> dict[str, Any]:
+        """A bundled JSON file that must hold an object; any damage is a problem, never a traceback."""
+        if name not in files:
+            self.add(f"no {name} in the bundle")
+            return {}
+        try:
+            data = json.loads(files[name].decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            self.add(f"unreadable JSON: {exc}", name)
+            return {}
+        if not isinstance(data, dict):
+            self.add("must hold a JSON object", name)
+            return {}
+        return data
 
 
 def create_bundle(project: Path, run_id: str, output: Path | None, key: str | None = None, *,
@@ -127,12 +164,12 @@ def create_bundle(project: Path, run_id: str, output: Path | None, key: str | No
     return target, len(files)
 
 
-def _members(archive: zipfile.ZipFile) -> tuple[str, dict[str, bytes], list[str]]:
-    problems: list[str] = []
+def _members(archive: zipfile.ZipFile, problems: _Problems) -> tuple[str, dict[str, bytes]]:
     names = archive.namelist()
     roots = {name.split("/", 1)[0] for name in names}
     if len(roots) != 1:
-        return "", {}, ["a bundle holds exactly one top-level folder named after its run"]
+        problems.add("a bundle holds exactly one top-level folder named after its run")
+        return "", {}
     root = roots.pop()
     files: dict[str, bytes] = {}
     for info in archive.infolist():
@@ -140,92 +177,111 @@ def _members(archive: zipfile.ZipFile) -> tuple[str, dict[str, bytes], list[str]
             continue
         inner = PurePosixPath(info.filename).relative_to(root).as_posix()
         if ".." in PurePosixPath(inner).parts or inner.startswith("/") or "\\" in inner:
-            problems.append(f"unsafe path in bundle: {info.filename}")
+            problems.add(f"unsafe path in bundle: {info.filename}")
             continue
         if info.file_size > MAX_MEMBER:
-            problems.append(f"file too large to check: {info.filename}")
+            problems.add(f"file too large to check: {info.filename}")
             continue
         files[inner] = archive.read(info)
-    return root, files, problems
+    return root, files
 
 
 def verify_bundle(path: Path, trust_paths: list[Path], tsa_trust_paths: list[Path] | None = None) -> BundleCheck:
     """Check a bundle on its own: manifest, statement, report, record, evidence, inclusion proof."""
 
+    problems = _Problems(str(path))
     try:
         with zipfile.ZipFile(path) as archive:
-            run_id, files, problems = _members(archive)
+            run_id, files = _members(archive, problems)
     except (OSError, zipfile.BadZipFile) as exc:
-        return BundleCheck(str(path), "", (f"not a readable zip: {exc}",), "unreadable")
-    manifest = json.loads(files.get(MANIFEST, b"{}") or b"{}").get("files", {})
-    if not manifest:
-        problems.append(f"no {MANIFEST}")
+        problems.add(f"not a readable zip: {exc}")
+        return BundleCheck(str(path), "", tuple(problems.found), "unreadable")
+    manifest = problems.json_object(files, MANIFEST).get("files", {}) if files else {}
+    if not isinstance(manifest, dict) or not all(isinstance(v, str) for v in manifest.values()):
+        problems.add("'files' must map each bundled file to its sha256", MANIFEST)
+        manifest = {}
+    if not manifest and files:
+        problems.add("lists no files: nothing in the bundle is vouched for", MANIFEST)
     for name, digest in sorted(manifest.items()):
         if name not in files:
-            problems.append(f"{name}: listed in the manifest but missing")
+            problems.add("listed in the manifest but missing", name)
         elif hashlib.sha256(files[name]).hexdigest() != digest:
-            problems.append(f"{name}: sha256 differs from the manifest (changed after bundling)")
+            problems.add("sha256 differs from the manifest (changed after bundling)", name)
     for name in sorted(set(files) - set(manifest) - {MANIFEST}):
-        problems.append(f"{name}: not listed in the manifest (added after bundling)")
-    statement = json.loads(files.get(STATEMENT, b"{}") or b"{}")
-    subjects = {s.get("name"): s.get("digest", {}).get("sha256") for s in statement.get("subject", [])}
+        problems.add("not listed in the manifest (added after bundling)", name)
+    statement = problems.json_object(files, STATEMENT) if files else {}
+    subjects_raw = statement.get("subject", [])
+    subjects = {s.get("name"): (s.get("digest") or {}).get("sha256") for s in subjects_raw
+                if isinstance(s, dict) and isinstance(s.get("digest") or {}, dict)} \
+        if isinstance(subjects_raw, list) else {}
     if statement.get("_type") != "https://in-toto.io/Statement/v1":
-        problems.append(f"{STATEMENT}: not an in-toto Statement v1")
+        problems.add("not an in-toto Statement v1", STATEMENT)
     for name, digest in subjects.items():
         if manifest.get(name) != digest:
-            problems.append(f"{STATEMENT}: subject {name} does not match the manifest")
+            problems.add(f"subject {name} does not match the manifest", STATEMENT)
     trust = load_trust(trust_paths)
     record_text = files.get(f"{run_id}.yml")
     pdf = files.get(f"{run_id}.pdf")
     record = None
     if record_text is None or pdf is None:
-        problems.append("the bundle lacks the run record or the signed report")
+        problems.add("the bundle lacks the run record or the signed report")
     else:
         try:
             record = load_record(record_text.decode("utf-8"), f"{run_id}.yml")
-        except (SourceError, UnicodeDecodeError) as exc:
-            problems.append(f"{run_id}.yml: {exc}")
+        except SourceError as exc:
+            problems.add(exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}", f"{run_id}.yml")
+        except UnicodeDecodeError as exc:
+            problems.add(f"not UTF-8: {exc}", f"{run_id}.yml")
     verdict = "unchecked"
     if record is not None and pdf is not None:
         check = verify_pdf(pdf, f"{run_id}.pdf", trust, load_trust(tsa_trust_paths or []))
         report = record.extra.get("report") or {}
         compare_with_archive(check, pdf, record.archived_data(), report.get("sha256"), report.get("size"))
         verdict = check.verdict
-        problems.extend(f"{run_id}.pdf: {p}" for p in check.problems)
+        for problem in check.problems:
+            problems.add(problem, f"{run_id}.pdf")
+        for diagnostic in time_problems(record, f"{run_id}.yml"):
+            if diagnostic.severity is Severity.ERROR:
+                problems.add(diagnostic.message, diagnostic.path)
         for name, evidence in record.evidence_files().items():
             if hashlib.sha256(files.get(name, b"")).hexdigest() != evidence.sha256:
-                problems.append(f"{name}: missing or differs from the recorded sha256")
-        problems.extend(_check_inclusion(files, record, pdf, trust))
-    return BundleCheck(str(path), run_id, tuple(dict.fromkeys(problems)), verdict)
+                problems.add("missing or differs from the recorded sha256", name)
+        _check_inclusion(problems, files, record, pdf, trust)
+    return BundleCheck(str(path), run_id, tuple(problems.found), verdict)
 
 
-def _check_inclusion(files: dict[str, bytes], record: Any, pdf: bytes, trust: list[Any]) -> list[str]:
-    problems: list[str] = []
-    try:
-        proof = json.loads(files["ledger-entry.json"])
-        entry = proof["entry"]
-    except (KeyError, ValueError) as exc:
-        return [f"ledger-entry.json unreadable: {exc}"]
+def _check_inclusion(problems: _Problems, files: dict[str, bytes], record: Any, pdf: bytes, trust: list[Any]) -> None:
+    name = "ledger-entry.json"
+    proof = problems.json_object(files, name)
+    entry = proof.get("entry")
+    if not isinstance(entry, dict):
+        if proof:
+            problems.add("has no 'entry' object", name)
+        return
     if entry.get("record_sha256") != record.digest():
-        problems.append("ledger entry's record sha256 does not match the bundled record")
+        problems.add("ledger entry's record sha256 does not match the bundled record", name)
     if not sealed_prefix_intact(pdf, str(entry.get("report_sha256")), (record.extra.get("report") or {}).get("size")):
-        problems.append("ledger entry's report sha256 does not match the bundled report")
+        problems.add("ledger entry's report sha256 does not match the bundled report", name)
     leaf = merkle.leaf_hash(canonical_json(entry))
-    path = [bytes.fromhex(h) for h in proof.get("inclusion_proof", [])]
-    if not merkle.verify_inclusion(int(proof.get("leaf_index", -1)), int(proof.get("tree_size", 0)), leaf, path,
-                                   bytes.fromhex(str(proof.get("root_sha256", "")))):
-        problems.append("inclusion proof does not verify: the entry is not in the ledger the checkpoint signed")
+    try:
+        path = [bytes.fromhex(h) for h in proof.get("inclusion_proof", [])]
+        included = merkle.verify_inclusion(int(proof.get("leaf_index", -1)), int(proof.get("tree_size", 0)), leaf,
+                                           path, bytes.fromhex(str(proof.get("root_sha256", ""))))
+    except (TypeError, ValueError):
+        included = False
+    if not included:
+        problems.add("inclusion proof does not verify: the entry is not in the ledger the checkpoint signed", name)
     with tempfile.TemporaryDirectory() as scratch:
         checkpoint_file = Path(scratch) / "checkpoint.json"
         checkpoint_file.write_bytes(files.get("checkpoint.json", b""))
         try:
             checkpoint = read_checkpoint(checkpoint_file)
         except SourceError as exc:
-            return [*problems, f"checkpoint.json: {exc.reason}"]
+            problems.add(exc.reason, "checkpoint.json")
+            return
     if not checkpoint.signature_ok:
-        problems.append("checkpoint.json: signature is invalid")
+        problems.add("signature is invalid", "checkpoint.json")
     if not any(cert.dump() == checkpoint.certificate_der for cert in trust):
-        problems.append(f"checkpoint.json: signed by {checkpoint.signer}, who is not trusted")
+        problems.add(f"signed by {checkpoint.signer}, who is not trusted", "checkpoint.json")
     if (checkpoint.head.size, checkpoint.head.root) != (proof.get("tree_size"), proof.get("root_sha256")):
-        problems.append("inclusion proof is not against the bundled checkpoint's tree head")
-    return problems
+        problems.add("inclusion proof is not against the bundled checkpoint's tree head", name)

@@ -49,6 +49,11 @@ class LedgerEntry:
     line: int = 0
     """1-based line in ledger.jsonl (0 for a new entry)."""
 
+    @property
+    def written_at(self) -> str:
+        """When this line was appended (its time field)."""
+        return self.sealed_at
+
     def data(self) -> dict[str, Any]:
         return {"seq": self.seq, "run": self.run, "checklist": self.checklist, "sealed_at": self.sealed_at,
                 "record_sha256": self.record_sha256, "report_sha256": self.report_sha256,
@@ -79,6 +84,11 @@ class TimestampEntry:
     """PAdES level the report reached."""
     line: int = 0
     """1-based line in ledger.jsonl (0 for a new entry)."""
+
+    @property
+    def written_at(self) -> str:
+        """When this line was appended (its time field)."""
+        return self.stamped_at
 
     def data(self) -> dict[str, Any]:
         return {"seq": self.seq, "kind": TIMESTAMP_KIND, "run": self.run, "stamped_at": self.stamped_at,

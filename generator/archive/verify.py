@@ -30,6 +30,11 @@ class Verified:
     """The machine-readable account."""
 
 
+NOT_COMPARED = ("embedded record not compared: no archived record of this run here (verify it inside its project, "
+                "-C PROJECT, or verify its audit bundle)")
+"""A report alone proves its signature, not that its record is the archived one: not a pass."""
+
+
 def _trust_for(project: Path, extra: list[Path]) -> list[Path]:
 
     content = project / "content"
@@ -55,6 +60,8 @@ def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], pr
         else:
             report = verify_file(target, _trust_for(project, trust),
                                  project if (project / "content").is_dir() else None, tsa_trust)
+            if report.record is not None and report.record_matches is None:
+                report.problems.append(NOT_COMPARED)
             results.append(Verified(str(target), "report", report.ok, describe_report(report), report.to_data()))
     return results
 
@@ -66,7 +73,7 @@ def describe_report(result: Any) -> str:
                      f"SHA-256 {signature.fingerprint}")
     if result.record is not None:
         match = {True: "matches the archived record", False: "DIFFERS from the archived record",
-                 None: "no archived record to compare"}[result.record_matches]
+                 None: "NOT compared (no archived record here)"}[result.record_matches]
         lines.append(f"  embedded record of run {result.record.get('id')}: {match}")
     lines += [f"  problem: {problem}" for problem in result.problems]
     return "\n".join(lines)
@@ -98,6 +105,12 @@ def describe_audit(audit: Any) -> str:
     ]
     if levels := describe_levels(audit):
         lines += ["Sealed reports:", *levels]
+    half = [r.run for r in audit.runs.values() if r.half_closed]
+    if half:
+        lines.append(f"Half-closed (interrupted `run close`): {', '.join(sorted(half))}")
+    if audit.notes:
+        lines.append(f"Notes: {len(audit.notes)} (entries back-filled with --at, retroactive sign-offs; listed "
+                     "by --json)")
     if audit.ok:
         lines.append("Archive verified: no problems.")
     else:

@@ -222,9 +222,11 @@ def report_command(run_id: str, output: Path | None, force: bool, project: Path,
 def run_show(run_id: str, project: Path, as_json: bool) -> None:
     """Show RUN_ID with its counts and outcome."""
     from generator.runs.operations import show_run
+    from generator.runs.timeline import time_problems
 
     run_file, record = show_run(project, run_id)
-    print_run(record, as_json, run_file)
+    times = [{"message": d.message, "severity": d.severity.value} for d in time_problems(record, run_file.shown)]
+    print_run(record, as_json, run_file, {"times": times})
 
 
 @run.command("list")

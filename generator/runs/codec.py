@@ -90,7 +90,7 @@ _SNAPSHOT_ITEM = Schema("a snapshot item", (
 ))
 _ENTRY_FIELDS = (
     Field("status", required=True), Field("by"), _time_field("at", required=True), Field("note"),
-    Field("evidence", Kind.LIST),
+    Field("evidence", Kind.LIST), _time_field("recorded_at"),
 )
 _RESULT = Schema("a result", (*_ENTRY_FIELDS, Field("history", Kind.LIST)))
 _HISTORY = Schema("a history entry", _ENTRY_FIELDS)
@@ -103,6 +103,7 @@ _FILE_EVIDENCE = Schema("evidence", (
 _SIGNOFF = Schema("a sign-off", (
     Field("role", required=True), Field("name", required=True), Field("decision", required=True),
     Field("meaning"), _time_field("at", required=True), Field("comment"), Field("retroactive", Kind.BOOL),
+    _time_field("recorded_at"),
 ))
 
 
@@ -185,7 +186,7 @@ def _entry(problems: Problems, data: YamlMap, fields: dict[str, Any]) -> Entry:
     evidence = [_evidence(problems, raw, line)
                 for raw, line in zip(fields["evidence"], fields["evidence"].item_lines, strict=True)]
     return Entry(status=status, by=fields["by"], at=fields["at"], note=fields["note"],
-                 evidence=tuple(e for e in evidence if e is not None))
+                 evidence=tuple(e for e in evidence if e is not None), recorded_at=fields["recorded_at"])
 
 
 def safe_evidence_path(value: str) -> bool:
@@ -227,7 +228,8 @@ def _signoff(problems: Problems, raw: Any, line: int) -> Signoff | None:
         except ValueError:
             problems.error(f"invalid decision {fields['decision']!r} (use approve or reject)", data.line_of("decision"))
     return Signoff(role=fields["role"], name=fields["name"], decision=decision, meaning=fields["meaning"],
-                   at=fields["at"], comment=fields["comment"], retroactive=fields["retroactive"])
+                   at=fields["at"], comment=fields["comment"], retroactive=fields["retroactive"],
+                   recorded_at=fields["recorded_at"])
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]

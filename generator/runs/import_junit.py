@@ -19,7 +19,7 @@ from junitparser import JUnitXml, Properties, TestCase, TestSuite
 from generator.config import load_config
 from generator.core.errors import SourceError
 from generator.runs.evidence import store_file
-from generator.runs.operations import _check_open, apply_entry, when
+from generator.runs.operations import _check_open, apply_entry, recorded, when
 from generator.runs.record import Entry, RunRecord, Status
 from generator.runs.store import RunFile, find_run, update_record
 
@@ -116,7 +116,7 @@ def import_junit(project: Path, run_id: str, xml_path: Path, *, by: str = "CI", 
         applied: dict[str, str] = {}
         for item_id in sorted(known):
             status, note = _verdict(known[item_id])
-            record = apply_entry(record, item_id, Entry(status, by, stamp, note, (evidence,)))
+            record = apply_entry(record, item_id, Entry(status, by, stamp, note, (evidence,), recorded(at)))
             applied[item_id] = status.value
         outcome.update(applied=applied, unknown=tuple(unknown))
         return record

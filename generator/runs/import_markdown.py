@@ -19,7 +19,7 @@ from markdown_it.token import Token
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
 from generator.runs.lookup import find_checklist
-from generator.runs.operations import apply_entry, when
+from generator.runs.operations import apply_entry, recorded, when
 from generator.runs.record import Decision, Entry, RunRecord, Signoff, SnapshotItem, Status
 from generator.runs.start import start_run
 from generator.runs.store import RunFile, update_record
@@ -230,7 +230,7 @@ def import_markdown(
             note = f"marked {status.value} in {filled.name} line {filled_item.line} without a reason"
             warnings.append(Diagnostic(str(filled), filled_item.line, f"{status.value} without a reason: {match.text}"))
         if status is not Status.OPEN or note:
-            entries[match.id] = Entry(status, by, stamp, note)
+            entries[match.id] = Entry(status, by, stamp, note, recorded_at=recorded(at))
     signoffs.extend(_table_signoffs(tokens, roles, stamp))
 
     run, record = start_run(project, checklist.id, release=release, change=change, change_url=change_url,

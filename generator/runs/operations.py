@@ -26,6 +26,7 @@ from generator.runs.record import (
     utc_now,
 )
 from generator.runs.store import RunFile, all_run_files, find_run, read_record, update_record
+from generator.runs.timeline import TOLERANCE, check_times
 
 
 def when(at: str | None) -> str:
@@ -33,9 +34,17 @@ def when(at: str | None) -> str:
     if not at:
         return utc_now()
     try:
-        return format_time(parse_time(at))
+        moment = parse_time(at)
     except ValueError as exc:
         raise SourceError(f"--at {at!r} is not an ISO 8601 time with a timezone ({exc})") from None
+    if moment > parse_time(utc_now()) + TOLERANCE:
+        raise SourceError(f"--at {at!r} is in the future; a time that cannot be true is refused")
+    return format_time(moment)
+
+
+def recorded(at: str | None) -> str:
+    """When an entry back-filled with ``--at`` is really written (empty without ``--at``)."""
+    return utc_now() if at else ""
 
 
 def _check_open(record: RunRecord, run: RunFile) -> None:
@@ -87,7 +96,10 @@ def mark_item(
                 attached.append(stored)
                 if new_file is not None:
                     created.append(new_file)
-        return apply_entry(record, item.id, Entry(parsed, by or record.operator, stamp, note.strip(), tuple(attached)))
+        changed = apply_entry(record, item.id, Entry(parsed, by or record.operator, stamp, note.strip(),
+                                                     tuple(attached), recorded(at)))
+        check_times(changed, run.shown, record)
+        return changed
 
     try:
         return run, update_record(run, change)
@@ -129,8 +141,10 @@ def add_signoff(
             raise SourceError(f"unknown sign-off role {role!r}; this checklist's roles are: {', '.join(roles)}")
         default = f"{'approved' if parsed is Decision.APPROVE else 'rejected'} for {record.environment or 'release'}"
         signoff = Signoff(canonical or role.strip(), name.strip(), parsed, meaning or default, stamp, comment,
-                          retroactive)
-        return dataclasses.replace(record, signoffs=(*record.signoffs, signoff))
+                          retroactive, recorded(at))
+        changed = dataclasses.replace(record, signoffs=(*record.signoffs, signoff))
+        check_times(changed, run.shown, record)
+        return changed
 
     return run, update_record(run, change)
 

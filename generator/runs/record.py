@@ -166,6 +166,8 @@ class Entry:
     """Reason or remark (required for failed/skipped/n/a/blocked)."""
     evidence: tuple[Evidence, ...] = ()
     """Attached evidence."""
+    recorded_at: str = ""
+    """When it was actually written, for an entry back-filled with ``--at`` (else empty)."""
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"status": self.status.value, "by": self.by, "at": self.at}
@@ -173,6 +175,8 @@ class Entry:
             data["note"] = self.note
         if self.evidence:
             data["evidence"] = [e.to_data() for e in self.evidence]
+        if self.recorded_at:
+            data["recorded_at"] = self.recorded_at
         return data
 
 
@@ -212,6 +216,8 @@ class Signoff:
     """Optional remark."""
     retroactive: bool = False
     """Given after the run finished on purpose (emergency change), not by mistake."""
+    recorded_at: str = ""
+    """When it was actually written, for a sign-off back-filled with ``--at`` (else empty)."""
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -222,6 +228,8 @@ class Signoff:
             data["comment"] = self.comment
         if self.retroactive:
             data["retroactive"] = True
+        if self.recorded_at:
+            data["recorded_at"] = self.recorded_at
         return data
 
 

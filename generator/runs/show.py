@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from generator.core.diagnostics import Severity
 from generator.runs.outcome import RunSummary
 from generator.runs.record import RunRecord, Status
+from generator.runs.timeline import time_problems
 
 _MARKS = {
     Status.OPEN: "[ ]", Status.DONE: "[x]", Status.FAILED: "[!]", Status.SKIPPED: "[-]",
@@ -32,12 +34,27 @@ def describe(record: RunRecord, summary: RunSummary, shown: str) -> str:
         for item, entry in exceptions:
             optional = " (optional)" if item.optional else ""
             lines.append(f"  {_MARKS[entry.status]} {item.text}{optional}  #{item.id}")
-            lines.append(f"      {entry.status.value} by {entry.by or '-'} at {entry.at}: {entry.note}")
+            lines.append(f"      {entry.status.value} by {entry.by or '-'} at {entry.at}"
+                         f"{_backfilled(entry.recorded_at)}: {entry.note}")
     if record.signoffs:
         lines += ["", "Sign-offs:"]
         for signoff in record.signoffs:
-            lines.append(f"  {signoff.role}: {signoff.decision.value} by {signoff.name} at {signoff.at} "
+            lines.append(f"  {signoff.role}: {signoff.decision.value} by {signoff.name} at {signoff.at}"
+                         f"{_backfilled(signoff.recorded_at)}{' (retroactive)' if signoff.retroactive else ''} "
                          f"({signoff.meaning})")
+    times = time_problems(record, shown)
+    impossible = [d.message for d in times if d.severity is Severity.ERROR]
+    if impossible:
+        lines += ["", "Times that cannot be true:", *(f"  ! {message}" for message in impossible)]
+    backfilled = sum(d.severity is Severity.INFO and "back-filled" in d.message for d in times)
+    if backfilled:
+        entries = "entries" if backfilled != 1 else "entry"
+        lines += ["", f"Back-filled with --at: {backfilled} {entries} (dated earlier than recorded; "
+                      "`run show --json` has each recorded_at)"]
     if summary.sod_conflicts:
         lines += ["", "Segregation of duties: also executed items: " + ", ".join(summary.sod_conflicts)]
     return "\n".join(lines)
+
+
+def _backfilled(recorded_at: str) -> str:
+    return f" (back-filled, recorded {recorded_at})" if recorded_at else ""

@@ -142,7 +142,7 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
     check_warnings: list[Diagnostic] = []
     if integrity is not None:
         checks = {run_id: state.report for run_id, state in integrity.runs.items() if state.report is not None}
-        check_warnings = [Diagnostic(f.where, None, f"integrity: {f.message}") for f in integrity.findings]
+        check_warnings = [Diagnostic(f.path, f.line, f"integrity: {f.message}") for f in integrity.findings]
     nav = build_nav(summaries, config.nav)
     assets = {entry.rel for entry in tree.assets}
     warnings = [

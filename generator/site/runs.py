@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from generator.core.diagnostics import Diagnostic
+from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import regular_file
 from generator.model import Checklist, DocumentSummary
@@ -25,6 +25,7 @@ from generator.runs.drift import Drift, compute_drift
 from generator.runs.outcome import RunSummary, summarize
 from generator.runs.record import RunRecord, Snapshot, Status
 from generator.runs.store import RunFile, all_run_files, read_record, record_cache_keys
+from generator.runs.timeline import time_problems
 from generator.site.nav import output_path, url_path
 from generator.sources.cache import quiet_gc
 from generator.sources.ids import document_id, slugify
@@ -55,6 +56,11 @@ class RunView:
         """The ``report`` section of a closed run (file, sha256, signer …)."""
         value = self.record.extra.get("report")
         return value if isinstance(value, dict) else None
+
+    @property
+    def impossible_times(self) -> list[Diagnostic]:
+        """Times in the record that cannot be true (the audit lists them too, when it ran)."""
+        return [d for d in time_problems(self.record, self.file.shown) if d.severity is Severity.ERROR]
 
     @property
     def report_url(self) -> str:
