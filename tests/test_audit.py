@@ -268,13 +268,13 @@ def test_signoff_after_finish_needs_retroactive_mark(pristine: tuple[Path, list[
 
 def test_verify_cli_exit_codes_and_json(archive: tuple[Path, list[str], Path], run_cli: Callable[..., Any]) -> None:
     project, runs, external = archive
-    clean = run_cli("verify", project, "--since", external, "--json")
+    clean = run_cli("verify", project, "--trust-project", "--since", external, "--json")
     assert clean.exit_code == 0, clean.output
     data = json.loads(clean.stdout)["results"][0]
     assert data["ok"] is True and data["sealed_runs"] == 3 and data["open_runs"] == 1
     assert {r["status"] for r in data["runs"]} == {"verified", "open"}
     (project / f"content/runs/deploy/{runs[0]}/evidence/check-v1.txt").unlink()
-    broken = run_cli("verify", project)
+    broken = run_cli("verify", project, "--trust-project")
     assert broken.exit_code == 1
     assert f"content/runs/deploy/{runs[0]}/evidence/check-v1.txt: evidence file is missing" in broken.stdout
 

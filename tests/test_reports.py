@@ -198,7 +198,8 @@ def test_verify_trusted_untrusted_and_archived_record(sealed: tuple[Path, str, P
     assert report["signatures"][0]["fingerprint"] == signing_key.fingerprint
     (project / "content/site.yml").write_text(f"trust:\n  - {signing_key.certificate}\n")
     try:
-        assert run_cli("verify", pdf, "-C", project).exit_code == 0  # trust from site.yml
+        assert run_cli("verify", pdf, "-C", project).exit_code == 1  # the archive never vouches for itself …
+        assert run_cli("verify", pdf, "-C", project, "--trust-project").exit_code == 0  # … unless asked to
     finally:
         (project / "content/site.yml").unlink()
 
@@ -292,7 +293,7 @@ def test_site_links_report_and_shows_verification(sealed: tuple[Path, str, Path]
         (project / "content/site.yml").unlink()
     html = (project / f"output/runs/deploy/{run_id}.html").read_text()
     assert f'<a class="report-link" href="{run_id}.pdf">' in html
-    assert "Verified when this site was built: <strong>valid and trusted</strong>" in html
+    assert "Verified when this site was built: <strong>valid, trusted by this project&#39;s configuration</strong>" in html
     assert signing_key.fingerprint in html
     assert (project / f"output/runs/deploy/{run_id}.pdf").read_bytes() == pdf.read_bytes()
 

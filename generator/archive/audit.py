@@ -21,11 +21,11 @@ from generator.archive import merkle
 from generator.archive.checkpoint import checkpoints_dir, read_checkpoint
 from generator.archive.halfclosed import half_closed, report_path
 from generator.archive.ledger import (
+    ApprovalEntry,
     Entry,
     LedgerEntry,
     TimestampEntry,
     TreeHead,
-    current_report_sha256,
     ledger_path,
     parse_ledger,
     tree_head,
@@ -69,7 +69,9 @@ class RunAudit:
         return {"run": self.run, "checklist": self.checklist, "sealed": self.sealed, "status": self.status,
                 "ledger_seq": self.ledger_seq, "problems": list(self.problems), "notes": list(self.notes),
                 "report": self.report.verdict if self.report is not None else None,
-                "pades_level": self.report.level if self.report is not None else None}
+                "pades_level": self.report.level if self.report is not None else None,
+                "signatures": self.report.to_data()["signatures"] if self.report is not None else [],
+                "document_timestamps": self.report.to_data()["document_timestamps"] if self.report is not None else []}
 
 
 @dataclass(slots=True)
@@ -167,6 +169,12 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
         if isinstance(entry, TimestampEntry):
             _check_timestamp_entry(result, where, line, entry, current)
             continue
+        if isinstance(entry, ApprovalEntry):
+            if entry.run not in current:
+                result.add(where, f"approval entry #{entry.seq} names run {entry.run}, which the ledger has not "
+                                  "sealed before it", entry.run if entry.run in records else None, line)
+            current[entry.run] = entry.report_sha256
+            continue
         current.setdefault(entry.run, entry.report_sha256)
         if entry.run in by_run:
             result.add(where, f"run {entry.run} is in the ledger twice "
@@ -209,8 +217,8 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
         _check_evidence(result, run_file, record, by_run.get(run_id))
     for run_id, findings, report in _check_reports(sealed, records, by_run, entries, leaves, trust, progress):
         result.runs[run_id].report = report
-        for where, message in findings:
-            result.add(where, message, run_id)
+        for finding in findings:
+            result.report(finding, run_id)
 
     stored = sorted(checkpoints_dir(project).glob("checkpoint-*.json")) if checkpoints_dir(project).is_dir() else []
     for path in [*stored, *(since or [])]:
@@ -286,9 +294,14 @@ PARALLEL_FROM = 32
 
 def _check_reports(sealed: list[str], records: dict[str, tuple[RunFile, RunRecord]],
                    by_run: dict[str, LedgerEntry], entries: list[Entry], leaves: list[bytes],
-                   trust: list[Any], progress: Progress | None = None) -> list[tuple[str, list[tuple[str, str]], Any]]:
+                   trust: list[Any], progress: Progress | None = None,
+                   ) -> list[tuple[str, list[Diagnostic], Any]]:
     """Every sealed run's report checked, on every core for big archives, in run order."""
-    _SHARED.update(records=records, by_run=by_run, leaves=leaves, trust=trust, roots={}, entries=entries)
+    revisions: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if not isinstance(entry, LedgerEntry):
+            revisions.setdefault(entry.run, []).append(entry)
+    _SHARED.update(records=records, by_run=by_run, leaves=leaves, trust=trust, roots={}, revisions=revisions)
     _SHARED.setdefault("tsa_trust", [])
     try:
         return map_chunks(_report_chunk, sealed, parallel_from=PARALLEL_FROM, progress=progress,
@@ -304,53 +317,56 @@ def _prefix_root(size: int) -> str:
     return roots[size]
 
 
-def _report_chunk(run_ids: list[str]) -> list[tuple[str, list[tuple[str, str]], Any]]:
+def _report_chunk(run_ids: list[str]) -> list[tuple[str, list[Diagnostic], Any]]:
 
     rows = []
     for run_id in run_ids:
         run_file, record = _SHARED["records"][run_id]
-        findings: list[tuple[str, str]] = []
+        findings: list[Diagnostic] = []
         report = _check_report(findings, run_file, record, _SHARED["by_run"].get(run_id), len(_SHARED["leaves"]),
                                _SHARED["trust"], functools.partial(verify_pdf, tsa_trust=_SHARED["tsa_trust"]),
-                               compare_with_archive, current_report_sha256(_SHARED["entries"], run_id))
+                               compare_with_archive, _SHARED["revisions"].get(run_id, []))
         rows.append((run_id, findings, report))
     return rows
 
 
-def _check_report(findings: list[tuple[str, str]], run_file: RunFile, record: RunRecord, entry: LedgerEntry | None,
+def _error(findings: list[Diagnostic], where: str, message: str) -> None:
+    findings.append(Diagnostic(where, None, message, "", Severity.ERROR))
+
+
+def _check_report(findings: list[Diagnostic], run_file: RunFile, record: RunRecord, entry: LedgerEntry | None,
                   ledger_size: int, trust: list[Any], verify_pdf: Any, compare_with_archive: Any,
-                  current_sha256: str | None = None) -> Any:
+                  revisions: list[Entry]) -> Any:
     pdf = run_file.path.with_suffix(".pdf")
     shown = pdf.relative_to(run_file.project).as_posix()
     if not os.path.lexists(pdf):
-        findings.append((shown, "signed report is missing"))
+        _error(findings, shown, "signed report is missing")
         return None
     if (refusal := _irregular(pdf, pdf.parent)) is not None:
-        findings.append((shown, f"signed report {refusal}"))
+        _error(findings, shown, f"signed report {refusal}")
         return None
     data = pdf.read_bytes()
     check = verify_pdf(data, shown, trust)
     report = record.extra.get("report") or {}
     compare_with_archive(check, data, record.archived_data(), report.get("sha256"), report.get("size"))
-    findings.extend((shown, problem) for problem in check.problems)
-    digest = hashlib.sha256(data).hexdigest()
+    for problem in check.problems:
+        _error(findings, shown, problem)
     if entry is not None and not sealed_prefix_intact(data, entry.report_sha256, report.get("size")):
-        findings.append((shown, f"report differs from the one in ledger entry #{entry.seq}"))
-    elif entry is not None and current_sha256 is not None and digest != current_sha256:
-        findings.append((shown, "report has revisions after its seal that the ledger does not record "
-                                "(add document timestamps with `launchbook timestamp`)"))
+        _error(findings, shown, f"report differs from the one in ledger entry #{entry.seq}")
+    elif entry is not None:
+        _check_revisions(findings, shown, data, entry, revisions)
     # The tree head sealed into the *signed* copy of the record pins the ledger's past.
     sealed = (check.record or {}).get("sealed") or record.sealed or {}
     head = sealed.get("ledger_head") or {}
     size, root = head.get("tree_size"), head.get("root_sha256")
     if not isinstance(size, int) or not isinstance(root, str):
-        findings.append((shown, "signed report carries no ledger tree head"))
+        _error(findings, shown, "signed report carries no ledger tree head")
     elif size > ledger_size:
-        findings.append((shown, f"ledger truncated: this signed report saw {size} ledger entries before it, "
-                                f"the ledger now has {ledger_size}"))
+        _error(findings, shown, f"ledger truncated: this signed report saw {size} ledger entries before it, "
+                                f"the ledger now has {ledger_size}")
     elif _prefix_root(size) != root:
-        findings.append((shown, f"ledger rewritten: its first {size} entries no longer hash to the root this "
-                                f"signed report recorded ({root[:16]}…)"))
+        _error(findings, shown, f"ledger rewritten: its first {size} entries no longer hash to the root this "
+                                f"signed report recorded ({root[:16]}…)")
     return check
 
 
@@ -365,6 +381,30 @@ def _check_timestamp_entry(result: AuditResult, where: str, line: int, entry: Ti
         result.add(where, f"ledger entry #{entry.seq} timestamps a report of run {entry.run} the ledger never "
                           "recorded (its prior sha256 differs)", run, line=line)
     current[entry.run] = entry.report_sha256
+
+
+def _check_revisions(findings: list[Diagnostic], shown: str, data: bytes, seal: LedgerEntry,
+                     revisions: list[Entry]) -> None:
+    """Every later revision the ledger recorded (approvals, document timestamps) is still in the
+    report, which starts with its bytes. Revisions the ledger does not know (an approver signing
+    in Acrobat, say) are allowed when the signature checks pass; they are noted, since only
+    recorded ones are protected against being cut off again."""
+    recorded = {seal.report_sha256}
+    for revision in revisions:
+        size = revision.report_size if isinstance(revision, ApprovalEntry) else None
+        recorded.add(revision.report_sha256)
+        if sealed_prefix_intact(data, revision.report_sha256, size):
+            continue
+        what = (f"document timestamp of {revision.stamped_at}" if isinstance(revision, TimestampEntry)
+                else f"approval by {revision.signer} ({revision.role})" if isinstance(revision, ApprovalEntry)
+                else f"revision of ledger entry #{revision.seq}")
+        _error(findings, shown, f"{what} recorded in ledger entry #{revision.seq} is no longer in the report "
+                                "(replaced or cut back)")
+    if hashlib.sha256(data).hexdigest() not in recorded:
+        findings.append(Diagnostic(
+            shown, None, "report has revisions after its seal that the ledger does not record (signatures or "
+            "timestamps added outside launchbook; checked above, but only `launchbook run approve` and "
+            "`launchbook timestamp` record them against removal)", "", Severity.INFO))
 
 
 def _check_checkpoint(result: AuditResult, path: Path, leaves: list[bytes], trust: list[Any], explicit: bool) -> None:

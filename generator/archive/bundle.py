@@ -20,7 +20,7 @@ from typing import Any
 from generator import __version__
 from generator.archive import merkle
 from generator.archive.checkpoint import latest_checkpoint, make_checkpoint, read_checkpoint
-from generator.archive.ledger import read_ledger, sealed_entries
+from generator.archive.ledger import ApprovalEntry, TimestampEntry, read_ledger, sealed_entries
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import atomic_write, check_output_path, read_regular
@@ -46,6 +46,8 @@ class BundleCheck:
     diagnostics: tuple[Diagnostic, ...]
     """Every problem, each naming the bundled file concerned (or the bundle)."""
     verdict: str
+    signatures: tuple[dict[str, Any], ...] = ()
+    """Every signature of the report (the seal, then approvals): signer, time, reason, …"""
 
     @property
     def ok(self) -> bool:
@@ -57,7 +59,7 @@ class BundleCheck:
 
     def to_data(self) -> dict[str, Any]:
         return {"path": self.path, "run": self.run, "ok": self.ok, "verdict": self.verdict,
-                "problems": list(self.problems),
+                "signatures": list(self.signatures), "problems": list(self.problems),
                 "diagnostics": [{"path": d.path, "line": d.line, "message": d.message, "severity": d.severity.value}
                                 for d in self.diagnostics]}
 
@@ -131,6 +133,8 @@ def create_bundle(project: Path, run_id: str, output: Path | None, key: str | No
         "tree_size": size,
         "root_sha256": checkpoint.head.root,
         "inclusion_proof": [p.hex() for p in merkle.inclusion_proof(entry.seq, leaves[:size])],
+        "approvals": [e.data() for e in entries if isinstance(e, ApprovalEntry) and e.run == run_id],
+        "document_timestamps": [e.data() for e in entries if isinstance(e, TimestampEntry) and e.run == run_id],
         "hashing": "RFC 6962: leaf = SHA-256(0x00 || canonical JSON of entry), node = SHA-256(0x01 || left || right)",
     }, indent=2, sort_keys=True) + "\n").encode("utf-8")
     summary = summarize(record)
@@ -233,11 +237,13 @@ def verify_bundle(path: Path, trust_paths: list[Path], tsa_trust_paths: list[Pat
         except UnicodeDecodeError as exc:
             problems.add(f"not UTF-8: {exc}", f"{run_id}.yml")
     verdict = "unchecked"
+    signatures: tuple[dict[str, Any], ...] = ()
     if record is not None and pdf is not None:
         check = verify_pdf(pdf, f"{run_id}.pdf", trust, load_trust(tsa_trust_paths or []))
         report = record.extra.get("report") or {}
         compare_with_archive(check, pdf, record.archived_data(), report.get("sha256"), report.get("size"))
         verdict = check.verdict
+        signatures = tuple(check.to_data()["signatures"])
         for problem in check.problems:
             problems.add(problem, f"{run_id}.pdf")
         for diagnostic in time_problems(record, f"{run_id}.yml"):
@@ -247,7 +253,7 @@ def verify_bundle(path: Path, trust_paths: list[Path], tsa_trust_paths: list[Pat
             if hashlib.sha256(files.get(name, b"")).hexdigest() != evidence.sha256:
                 problems.add("missing or differs from the recorded sha256", name)
         _check_inclusion(problems, files, record, pdf, trust)
-    return BundleCheck(str(path), run_id, tuple(problems.found), verdict)
+    return BundleCheck(str(path), run_id, tuple(problems.found), verdict, signatures)
 
 
 def _check_inclusion(problems: _Problems, files: dict[str, bytes], record: Any, pdf: bytes, trust: list[Any]) -> None:

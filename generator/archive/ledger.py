@@ -2,11 +2,13 @@
 
 Each line is the canonical JSON of one entry (sequence number, run, checklist, sealing
 time, sha256 of the canonical run record and of the report PDF, sha256 of every evidence
-file). A *document-timestamp* line (``"kind": "document-timestamp"``) records a later
-revision of a sealed report (``launchbook timestamp``): the report's sha256 before and after.
-Lines are the leaves of an RFC 6962 Merkle tree, so any prefix of the ledger has a tree head
-(size, root) that signed reports and checkpoints pin down. Appends happen
-under the ledger lock and replace the file atomically.
+file). Two more kinds of line record later revisions of a sealed report: a
+*document-timestamp* line (``"kind": "document-timestamp"``, ``launchbook timestamp``) holds
+the report's sha256 before and after; an *approval* line (``"kind": "approval"``,
+``launchbook run approve``) holds who approved, when, in which role, and the sha256 and
+size of the report as approved. Lines are the leaves of an RFC 6962 Merkle tree, so any
+prefix of the ledger has a tree head (size, root) that signed reports and checkpoints pin
+down. Appends happen under the ledger lock and replace the file atomically.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ LEDGER_NAME = "ledger.jsonl"
 _FIELDS = ("seq", "run", "checklist", "sealed_at", "record_sha256", "report_sha256", "evidence")
 TIMESTAMP_KIND = "document-timestamp"
 _TIMESTAMP_FIELDS = ("seq", "kind", "run", "stamped_at", "prior_sha256", "report_sha256", "level")
+APPROVAL = "approval"
+_APPROVAL_FIELDS = ("seq", "kind", "run", "approved_at", "role", "signer", "fingerprint", "report_sha256",
+                    "report_size")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +103,44 @@ class TimestampEntry:
         return canonical_json(self.data())
 
 
-Entry = LedgerEntry | TimestampEntry
+@dataclass(frozen=True, slots=True)
+class ApprovalEntry:
+    """An approval signature added to a sealed run's report after it was closed."""
+
+    seq: int
+    """0-based position (the Merkle leaf index)."""
+    run: str
+    """Run id."""
+    approved_at: str
+    """When the approval was signed (UTC ISO 8601)."""
+    role: str
+    """The role the approver signed in."""
+    signer: str
+    """Approver certificate subject."""
+    fingerprint: str
+    """SHA-256 fingerprint of the approver certificate."""
+    report_sha256: str
+    """sha256 of the report as approved (every later file must start with these bytes)."""
+    report_size: int
+    """Length of the report as approved."""
+    line: int = 0
+    """1-based line in ledger.jsonl (0 for a new entry)."""
+
+    @property
+    def written_at(self) -> str:
+        """When this line was appended (its time field)."""
+        return self.approved_at
+
+    def data(self) -> dict[str, Any]:
+        return {"seq": self.seq, "kind": APPROVAL, "run": self.run, "approved_at": self.approved_at,
+                "role": self.role, "signer": self.signer, "fingerprint": self.fingerprint,
+                "report_sha256": self.report_sha256, "report_size": self.report_size}
+
+    def line_bytes(self) -> bytes:
+        return canonical_json(self.data())
+
+
+Entry = LedgerEntry | TimestampEntry | ApprovalEntry
 
 
 def _parse_entry(data: Any, number: int) -> Entry:
@@ -109,6 +151,15 @@ def _parse_entry(data: Any, number: int) -> Entry:
         if not isinstance(stamp.seq, int):
             raise ValueError("'seq' must be a number")
         return stamp
+    if isinstance(data, dict) and data.get("kind") == APPROVAL:
+        if set(data) != set(_APPROVAL_FIELDS):
+            raise ValueError(f"an {APPROVAL} line's fields must be exactly {', '.join(_APPROVAL_FIELDS)}")
+        approval = ApprovalEntry(line=number, **{k: data[k] for k in _APPROVAL_FIELDS if k != "kind"})
+        texts = [k for k in _APPROVAL_FIELDS if k not in ("seq", "kind", "report_size")]
+        if not isinstance(approval.seq, int) or not isinstance(approval.report_size, int) \
+                or not all(isinstance(getattr(approval, k), str) for k in texts):
+            raise ValueError("'seq' and 'report_size' must be numbers and the other approval fields text")
+        return approval
     if not isinstance(data, dict) or set(data) != set(_FIELDS):
         raise ValueError(f"fields must be exactly {', '.join(_FIELDS)}")
     entry = LedgerEntry(line=number, **{k: data[k] for k in _FIELDS})

@@ -35,30 +35,32 @@ NOT_COMPARED = ("embedded record not compared: no archived record of this run he
 """A report alone proves its signature, not that its record is the archived one: not a pass."""
 
 
-def _trust_for(project: Path, extra: list[Path]) -> list[Path]:
-
+def _trust_for(project: Path, extra: list[Path], trust_project: bool) -> list[Path]:
+    """The auditor's --trust; the archive's own site.yml 'trust' only when asked for on purpose
+    (an archive must never vouch for itself)."""
     content = project / "content"
-    return [*extra, *(load_config(content, "content").trust if content.is_dir() else ())]
+    return [*extra, *(load_config(content, "content").trust if trust_project and content.is_dir() else ())]
 
 
 def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], project: Path,
-                   progress: Progress | None = None, tsa_trust: list[Path] | None = None) -> list[Verified]:
+                   progress: Progress | None = None, tsa_trust: list[Path] | None = None, *,
+                   trust_project: bool = False) -> list[Verified]:
     """Verify each target: a folder is a project archive, ``.zip`` a bundle, anything else a PDF."""
 
     results: list[Verified] = []
     for target in targets:
         if target.is_dir():
-            audit = audit_project(target, _trust_for(target, trust), since, progress=progress,
+            audit = audit_project(target, _trust_for(target, trust, trust_project), since, progress=progress,
                                   tsa_trust_paths=tsa_trust)
             results.append(Verified(str(target), "project", audit.ok, describe_audit(audit), audit.to_data()))
         elif target.suffix.lower() == ".zip":
-            check = verify_bundle(target, _trust_for(project, trust), tsa_trust)
+            check = verify_bundle(target, _trust_for(project, trust, trust_project), tsa_trust)
             verdict = "OK" if check.ok else "PROBLEMS"
             lines = [f"{target}: bundle of run {check.run}: {verdict} (report: {check.verdict})"]
             lines += [f"  problem: {p}" for p in check.problems]
             results.append(Verified(str(target), "bundle", check.ok, "\n".join(lines), check.to_data()))
         else:
-            report = verify_file(target, _trust_for(project, trust),
+            report = verify_file(target, _trust_for(project, trust, trust_project),
                                  project if (project / "content").is_dir() else None, tsa_trust)
             if report.record is not None and report.record_matches is None:
                 report.problems.append(NOT_COMPARED)
@@ -68,9 +70,13 @@ def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], pr
 
 def describe_report(result: Any) -> str:
     lines = [f"{result.path}: {result.verdict}" + (f"; PAdES {result.level}" if result.level else "")]
-    for signature in result.signatures:
-        lines.append(f"  signed by {signature.signer} at {signature.signed_at or '?'} ({describe_time(signature)}); "
-                     f"SHA-256 {signature.fingerprint}")
+    for number, signature in enumerate(result.signatures):
+        kind = "sealed" if number == 0 else "approved"
+        lines.append(f"  {kind} by {signature.signer} at {signature.signed_at or '?'} ({describe_time(signature)}); "
+                     f"SHA-256 {signature.fingerprint}{'; reason: ' + signature.reason if signature.reason else ''}")
+    for stamp in result.timestamps:
+        lines.append(f"  document timestamp by {stamp.signer} at {stamp.signed_at or '?'}"
+                     f"{'' if stamp.trusted else ' (authority not trusted)'}")
     if result.record is not None:
         match = {True: "matches the archived record", False: "DIFFERS from the archived record",
                  None: "NOT compared (no archived record here)"}[result.record_matches]

@@ -65,17 +65,19 @@ def keys_new(name: str, out: Path, no_passphrase: bool, project: Path, as_json: 
 @cli.command("verify")
 @click.argument("targets", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--trust", "trust", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="A trusted signer certificate (PEM); repeatable. site.yml 'trust' is added.")
+              help="A certificate (PEM) you trust for signers and checkpoints; repeatable. Only these are trusted.")
 @click.option("--trust-tsa", "trust_tsa", multiple=True,
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A trusted timestamp authority root certificate (PEM); repeatable. Only a timestamp from one of "
               "these proves when a report was signed (its signer certificate is checked at that time).")
+@click.option("--trust-project", is_flag=True, help="Also trust the certificates the archive's own site.yml lists "
+              "(the archive then vouches for itself: for its owners, not for auditors).")
 @click.option("--since", "since", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A checkpoint the ledger must extend (consistency proof); repeatable.")
 @project_option(unless="targets")
 @json_option
 def verify_command(targets: tuple[Path, ...], trust: tuple[Path, ...], trust_tsa: tuple[Path, ...],
-                   since: tuple[Path, ...], project: Path, as_json: bool) -> None:
+                   trust_project: bool, since: tuple[Path, ...], project: Path, as_json: bool) -> None:
     """Verify a project archive (default: the current folder), report PDFs or audit bundles."""
     from generator.archive.verify import verify_targets
     from generator.terminal import progress_reporter
@@ -83,7 +85,7 @@ def verify_command(targets: tuple[Path, ...], trust: tuple[Path, ...], trust_tsa
     quiet, level = verbosity()
     with progress_reporter(quiet or as_json, level) as progress:
         results = verify_targets(list(targets) or [project], list(trust), list(since), project, progress,
-                                 list(trust_tsa))
+                                 list(trust_tsa), trust_project=trust_project)
     if as_json:
         emit_json({"ok": all(r.ok for r in results), "results": [{"target": r.target, "kind": r.kind, **r.data}
                                                                    for r in results]})

@@ -1,4 +1,4 @@
-"""Commands for operators: run start/mark/signoff/import/close/show/list, report."""
+"""Commands for operators: run start/mark/signoff/import/close/approve/show/list, report."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from generator.cli.app import (
 
 @cli.group()
 def run() -> None:
-    """Record checklist runs: start, mark items, sign off, import, show, list."""
+    """Record checklist runs: start, mark items, sign off, import, close, approve, show, list."""
 
 
 @run.command("start")
@@ -194,6 +194,26 @@ def run_close(run_ids: tuple[str, ...], key: str | None, force: bool, timestamp_
                    f"{row['signer']}, PAdES {row['pades_level']}: {row['pdf']}")
         if row["pades_note"]:
             click.echo(f"warning: {row['run']}: {row['pades_note']}", err=True)
+
+
+@run.command("approve")
+@click.argument("run_id")
+@click.option("--key", default=None, help="The approver's signing key (default: $LAUNCHBOOK_SIGNING_KEY).")
+@click.option("--role", default="Approver", show_default=True, help="The role the approver signs in.")
+@click.option("--timestamp-url", default=None, help="RFC 3161 timestamp authority (default: site.yml timestamp_url).")
+@project_option
+@json_option
+def run_approve(run_id: str, key: str | None, role: str, timestamp_url: str | None, project: Path,
+                as_json: bool) -> None:
+    """Add an approval signature (PAdES) to a closed run's report and record it in the ledger."""
+    from generator.archive.approve import approve_run
+
+    approved = approve_run(project, run_id, key=key, role=role, timestamp_url=timestamp_url)
+    if as_json:
+        emit_json({"run": run_id, "pdf": str(approved.pdf), "field": approved.field, **approved.entry.data()})
+    else:
+        click.echo(f"Approved {run_id} as {approved.entry.role}: signed by {approved.entry.signer} "
+                   f"(ledger entry #{approved.entry.seq}): {approved.pdf}")
 
 
 @cli.command("report")

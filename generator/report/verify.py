@@ -1,6 +1,11 @@
 """Check a sealed report: signature intact, covering the whole file, signer trusted,
 embedded record readable and equal to the archived record.
 
+Every revision after the seal is put through pyHanko's modification analysis against the
+seal's DocMDP level (P=2: form filling and signing): approvers may add signatures, nothing
+else may change, and a later signature never blesses a change it covers. The record read is
+the one in the *sealed* revision (the byte prefix the certification signature covers).
+
 Each problem is reported (not only the first). "Valid signature, untrusted signer" is
 distinct from "valid and trusted": a team without a PKI can still see that the bytes
 are intact, and learns that it has not told launchbook whom to trust.
@@ -11,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import hashlib
 import json
 import logging
 from collections.abc import Iterator
@@ -74,6 +80,18 @@ class SignatureCheck:
     """Why the signer certificate was unfit at that time (expired, not yet valid, wrong key usage)."""
     level: str = ""
     """PAdES baseline level (B-B, B-T, B-LT, B-LTA), or ``document timestamp`` for one."""
+    reason: str = ""
+    """The reason the signer gave."""
+    certification: bool = False
+    """A certification (DocMDP) signature: launchbook's seal."""
+    changes: str = "none"
+    """What changed after this signature (pyHanko's modification level: none, ltv, form filling, other)."""
+    changes_allowed: bool = True
+    """Those changes are within what the certification allows."""
+    revision: int = 0
+    """The revision it signs (0-based)."""
+    covered: int = 0
+    """Bytes it covers: the document up to and including its revision."""
 
 
 @dataclass(slots=True)
@@ -92,6 +110,17 @@ class PdfVerification:
     """Whether it equals the archived record (None: no archived record to compare)."""
     problems: list[str] = field(default_factory=list)
     """Everything wrong, in words."""
+    timestamps: list[SignatureCheck] = field(default_factory=list)
+    """Document timestamps (PAdES B-LTA) added after the signatures, in document order."""
+    sealed_sha256: str = ""
+    """sha256 of the sealed revision (the bytes the certification signature covers)."""
+    sealed_size: int = 0
+    """Length of the sealed revision."""
+
+    @property
+    def approvals(self) -> list[SignatureCheck]:
+        """Signatures added after the seal."""
+        return self.signatures[1:]
 
     @property
     def ok(self) -> bool:
@@ -99,16 +128,18 @@ class PdfVerification:
 
     @property
     def level(self) -> str:
-        """The seal's PAdES level (its first signature that is not a document timestamp)."""
-        return next((s.level for s in self.signatures if s.level != "document timestamp"), "")
+        """The seal's PAdES level (its first signature)."""
+        return self.signatures[0].level if self.signatures else ""
 
     @property
     def verdict(self) -> str:
         if not self.signatures:
             return "not signed"
-        if any(not (s.intact and s.valid) for s in self.signatures):
+        if any(not (s.intact and s.valid) for s in [*self.signatures, *self.timestamps]):
             return "invalid signature"
-        if not self.signatures[-1].whole_file:
+        if not max([*self.signatures, *self.timestamps], key=lambda s: s.revision).whole_file:
+            return "modified after signing"
+        if not all(s.changes_allowed for s in [*self.signatures, *self.timestamps]):
             return "modified after signing"
         if any(s.certificate_problems for s in self.signatures):
             return "valid signature, signer certificate not valid at the signing time"
@@ -123,6 +154,8 @@ class PdfVerification:
             "verdict": self.verdict,
             "pades_level": self.level,
             "signatures": [dataclasses.asdict(s) for s in self.signatures],
+            "document_timestamps": [dataclasses.asdict(s) for s in self.timestamps],
+            "sealed_revision": {"sha256": self.sealed_sha256, "size": self.sealed_size},
             "embedded_files": sorted(self.embedded),
             "run": (self.record or {}).get("id"),
             "record_matches": self.record_matches,
@@ -168,16 +201,14 @@ def embedded_files(reader: Any) -> dict[str, bytes]:
 
 def verify_pdf(data: bytes, path: str, trust: list[Any], tsa_trust: list[Any] | None = None,
                now: datetime.datetime | None = None) -> PdfVerification:
-    """Verify one sealed report on its own: signatures, coverage, trust, signing time, embedded files.
+    """Verify one sealed report on its own: signatures, changes after each, coverage, trust,
+    signing time, embedded files (as sealed).
 
     ``tsa_trust``: roots of the timestamp authorities whose time counts as proven; ``now``:
     the time of the check (a test can look from the future).
     """
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_timestamp
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
-    from pyhanko_certvalidator import ValidationContext
 
     result = PdfVerification(path)
     with _quiet():
@@ -190,59 +221,17 @@ def verify_pdf(data: bytes, path: str, trust: list[Any], tsa_trust: list[Any] | 
         if not signatures:
             result.problems.append("the PDF is not signed")
         for signature in signatures:
-            document_timestamp = signature.sig_object.get("/Type") == "/DocTimeStamp"
-            try:
-                if document_timestamp:  # a time vouched for by a TSA: trusted through --trust-tsa (or --trust)
-                    moment = now or datetime.datetime.now(datetime.UTC)
-                    status = validate_pdf_timestamp(signature, ValidationContext(
-                        trust_roots=[*(tsa_trust or []), *trust], allow_fetching=False, moment=moment))
-                    timestamp, checked_at = TimestampCheck(False, False, "", ""), moment
-                else:
-                    status, timestamp, checked_at = _validate_in_time(signature, trust, tsa_trust or [],
-                                                                      now or datetime.datetime.now(datetime.UTC))
-            except Exception as exc:  # pyHanko raises many kinds on damaged input
-                result.problems.append(f"signature {signature.field_name!r} cannot be validated: {exc}")
-                continue
-            cert = status.signing_cert
-            signed_at = getattr(status, "timestamp" if document_timestamp else "signer_reported_dt", None)
-            unfit = [] if document_timestamp else _certificate_problems(cert, timestamp, checked_at, signed_at)
-            check = SignatureCheck(
-                field=str(signature.field_name),
-                signer=cert.subject.human_friendly,
-                fingerprint=fingerprint(cert.dump()),
-                signed_at=signed_at.strftime("%Y-%m-%dT%H:%M:%SZ") if signed_at else "",
-                intact=bool(status.intact),
-                valid=bool(status.valid),
-                trusted=bool(status.trusted) and not unfit,
-                whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-                timestamped=document_timestamp or timestamp.present,
-                timestamp=timestamp,
-                time_basis="timestamp" if timestamp.trusted else "claimed",
-                certificate_checked_at=utc_text(checked_at),
-                certificate_problems=tuple(unfit),
-                level=pades_level(reader, signature),
-            )
-            result.signatures.append(check)
-            if not (check.intact and check.valid):
-                result.problems.append(f"signature {check.field!r} is invalid: the signed bytes were changed")
-            elif unfit:
-                result.problems.extend(_describe_unfit(check))
-            elif not check.whole_file and getattr(status, "docmdp_ok", True) is False:
-                result.problems.append(f"the revisions after signature {check.field!r} make changes it does not "
-                                       "permit")
-            elif not check.trusted and document_timestamp:
-                result.problems.append(f"timestamp authority {check.signer!r} ({check.fingerprint[:23]}…) of "
-                                       f"document timestamp {check.field!r} is not trusted (pass its root with "
-                                       "--trust-tsa)")
-            elif not check.trusted:
-                result.problems.append(f"signer {check.signer!r} ({check.fingerprint[:23]}…) is not trusted "
-                                       "(add its certificate to site.yml 'trust' or pass --trust)")
-        if result.signatures and not result.signatures[-1].whole_file:
+            _check_signature(result, reader, signature, trust, tsa_trust or [],
+                             now or datetime.datetime.now(datetime.UTC))
+        last = max([*result.signatures, *result.timestamps], key=lambda s: s.revision, default=None)
+        if last is not None and not last.whole_file:
             result.problems.append("bytes or an incremental update were added after the last signature")
+        _check_order(result)
         try:
             result.embedded = embedded_files(reader)
         except Exception as exc:
             result.problems.append(f"embedded files cannot be read: {exc}")
+        _read_sealed_revision(result, data)
     _read_record(result)
     return result
 
@@ -301,6 +290,113 @@ def _describe_unfit(check: SignatureCheck) -> list[str]:
             for problem in check.certificate_problems]
 
 
+_LEVELS = {"NONE": "none", "LTA_UPDATES": "ltv", "FORM_FILLING": "form filling", "ANNOTATIONS": "annotations",
+           "OTHER": "other"}
+
+
+def _check_signature(result: PdfVerification, reader: Any, signature: Any, trust: list[Any],
+                     tsa_trust: list[Any], now: datetime.datetime) -> None:
+    """One signature or document timestamp: intact, trusted at the right time, and what changed after it."""
+    from pyhanko.sign.diff_analysis import SuspiciousModification
+    from pyhanko.sign.validation import validate_pdf_timestamp
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    document_timestamp = signature.sig_object.get("/Type") == "/DocTimeStamp"
+    try:
+        if document_timestamp:  # a time vouched for by a TSA: trusted through --trust-tsa (or --trust)
+            status = validate_pdf_timestamp(signature, ValidationContext(
+                trust_roots=[*tsa_trust, *trust], allow_fetching=False, moment=now))
+            timestamp, checked_at = TimestampCheck(False, False, "", ""), now
+        else:
+            status, timestamp, checked_at = _validate_in_time(signature, trust, tsa_trust, now)
+    except Exception as exc:  # pyHanko raises many kinds on damaged input
+        result.problems.append(f"signature {signature.field_name!r} cannot be validated: {exc}")
+        return
+    cert = status.signing_cert
+    signed_at = getattr(status, "timestamp" if document_timestamp else "signer_reported_dt", None)
+    unfit = [] if document_timestamp else _certificate_problems(cert, timestamp, checked_at, signed_at)
+    modification = status.modification_level
+    byte_range = list(signature.sig_object.get("/ByteRange") or [0, 0, 0, 0])
+    check = SignatureCheck(
+        field=str(signature.field_name),
+        signer=cert.subject.human_friendly,
+        fingerprint=fingerprint(cert.dump()),
+        signed_at=signed_at.strftime("%Y-%m-%dT%H:%M:%SZ") if signed_at else "",
+        intact=bool(status.intact),
+        valid=bool(status.valid),
+        trusted=bool(status.trusted) and not unfit,
+        whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        timestamped=document_timestamp or timestamp.present,
+        timestamp=timestamp,
+        time_basis="timestamp" if timestamp.trusted else "claimed",
+        certificate_checked_at=utc_text(checked_at),
+        certificate_problems=tuple(unfit),
+        level=pades_level(reader, signature),
+        reason=str(signature.sig_object.get("/Reason") or ""),
+        certification=signature.docmdp_level is not None,
+        changes=_LEVELS.get(modification.name, modification.name.lower()) if modification is not None else "unknown",
+        changes_allowed=modification is not None and (
+            bool(status.docmdp_ok) if status.docmdp_ok is not None
+            else modification.name in ("NONE", "LTA_UPDATES", "FORM_FILLING")),
+        revision=int(signature.signed_revision),
+        covered=int(byte_range[2]) + int(byte_range[3]) if len(byte_range) == 4 else 0,
+    )
+    (result.timestamps if document_timestamp else result.signatures).append(check)
+    if not (check.intact and check.valid):
+        result.problems.append(f"signature {check.field!r} is invalid: the signed bytes were changed")
+    elif unfit:
+        result.problems.extend(_describe_unfit(check))
+    elif not check.trusted and document_timestamp:
+        result.problems.append(f"timestamp authority {check.signer!r} ({check.fingerprint[:23]}…) of "
+                               f"document timestamp {check.field!r} is not trusted (pass its root with --trust-tsa)")
+    elif not check.trusted:
+        result.problems.append(f"signer {check.signer!r} ({check.fingerprint[:23]}…) is not trusted "
+                               "(pass its certificate with --trust)")
+    if not check.changes_allowed:
+        what = status.diff_result
+        detail = str(what).strip().splitlines()[0][:300] if isinstance(what, SuspiciousModification) else \
+            f"modification level {check.changes}"
+        result.problems.append(f"the document was changed after signature {check.field!r} beyond what the "
+                               f"certification allows (only adding signatures and filling forms): {detail}")
+
+
+def _check_order(result: PdfVerification) -> None:
+    """The first signature is the certification seal; every later one is an approval."""
+    if not result.signatures:
+        return
+    if not result.signatures[0].certification:
+        result.problems.append(f"the first signature {result.signatures[0].field!r} is not a certification seal")
+    if result.timestamps and min(t.revision for t in result.timestamps) < result.signatures[0].revision:
+        result.problems.append("a document timestamp precedes the certification seal")
+    for later in result.signatures[1:]:
+        if later.certification:
+            result.problems.append(f"signature {later.field!r} claims to certify a document that was already sealed")
+
+
+def _read_sealed_revision(result: PdfVerification, data: bytes) -> None:
+    """Hash the sealed revision and read the embedded files as sealed (never a later revision's)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    if not result.signatures or not 0 < result.signatures[0].covered <= len(data):
+        return
+    prefix = data[:result.signatures[0].covered]
+    result.sealed_size = len(prefix)
+    result.sealed_sha256 = hashlib.sha256(prefix).hexdigest()
+    if len(prefix) == len(data):
+        return
+    try:
+        sealed = embedded_files(PdfFileReader(BytesIO(prefix), strict=False))
+    except Exception as exc:
+        result.problems.append(f"the sealed revision's embedded files cannot be read: {exc}")
+        return
+    names = set(sealed) | set(result.embedded)
+    changed = sorted(name for name in names if sealed.get(name) != result.embedded.get(name))
+    if changed:
+        result.problems.append("embedded files changed after the seal: " + ", ".join(changed))
+    result.embedded = sealed
+
+
 def _read_record(result: PdfVerification) -> None:
 
     raw = result.embedded.get(RECORD_NAME)
@@ -322,7 +418,11 @@ def compare_with_archive(result: PdfVerification, data: bytes, archived: dict[st
     sealed revision, which later document timestamps or approvals leave as the file's byte prefix)."""
 
     if recorded_sha256 and not sealed_prefix_intact(data, recorded_sha256, recorded_size):
-        result.problems.append("the PDF's sealed revision differs from the one recorded when the run was closed")
+        result.problems.append("the PDF's sealed revision differs from the one recorded when the run was closed "
+                               "(the report was replaced, not only counter-signed or timestamped)")
+    elif recorded_sha256 and result.sealed_sha256 and result.sealed_sha256 != recorded_sha256:
+        result.problems.append("the certification seal covers a revision other than the one recorded when the run "
+                               "was closed")
     if result.record is None:
         return
     result.record_matches = canonical_json(result.record) == canonical_json(archived)

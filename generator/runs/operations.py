@@ -49,7 +49,8 @@ def recorded(at: str | None) -> str:
 
 def _check_open(record: RunRecord, run: RunFile) -> None:
     if record.finished_at or record.sealed is not None:
-        raise SourceError(f"run {record.id!r} is closed; a closed run never changes", run.shown)
+        raise SourceError(f"run {record.id!r} is closed; a closed run never changes (approvers sign its report "
+                          "with `launchbook run approve`)", run.shown)
 
 
 def _item_or_suggest(record: RunRecord, item_id: str) -> SnapshotItem:
