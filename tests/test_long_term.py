@@ -381,3 +381,57 @@ def test_an_audit_bundle_of_a_renewed_report_verifies(sealed_lt: tuple[Path, str
     assert made.exit_code == 0, made.output
     code, verified = _verify(run_cli, bundle, "--trust", signing_key.certificate, "-C", project, "--trust-project")
     assert code == 0, verified
+
+
+def test_approvals_and_timestamps_chain_in_the_ledger_and_cutting_one_off_is_caught(
+        sealed_lt: tuple[Path, str, Path], run_cli: RunCli, tmp_path: Path, local_tsa: str) -> None:
+    """Seal, approve, renew, approve again: every revision recorded and accepted; the file cut back
+    to the first approval loses a recorded timestamp and a recorded approval, and verify names both."""
+    from generator.report.keys import create_key
+
+    project, run_id, pdf = sealed_lt
+    approver = create_key(tmp_path / "approver", "Change Board")
+    trust = ("--trust-project", "--trust", approver.certificate)
+    first = run_cli("run", "approve", run_id, "--key", approver.pkcs12, "--role", "CAB", "--tsa", local_tsa,
+                    "-C", project, "--json")
+    assert first.exit_code == 0, first.output
+    after_first = pdf.read_bytes()
+    assert run_cli("timestamp", project).exit_code == 0
+    second = run_cli("run", "approve", run_id, "--key", approver.pkcs12, "--role", "Security", "-C", project)
+    assert second.exit_code == 0, second.output
+    kinds = [json.loads(line).get("kind", "seal")
+             for line in (project / "content/runs/ledger.jsonl").read_text().splitlines()]
+    assert kinds == ["seal", "approval", "document-timestamp", "approval"]
+    code, verified = _verify(run_cli, project, *trust)
+    assert code == 0, verified
+    run = verified["results"][0]["runs"][0]
+    assert [s["reason"].split(" (")[0] for s in run["signatures"]][1:] == ["Approved as CAB", "Approved as Security"]
+    assert len(run["document_timestamps"]) == 1 and not verified["results"][0]["notes"]
+
+    pdf.write_bytes(after_first)
+    code, verified = _verify(run_cli, project, *trust)
+    assert code == 1
+    messages = [p["message"] for p in verified["results"][0]["problems"]]
+    assert any("document timestamp of" in m and "ledger entry #2 is no longer in the report" in m for m in messages)
+    assert any("approval by" in m and "(Security)" in m and "entry #3 is no longer" in m for m in messages), messages
+
+
+def test_approve_refuses_a_report_with_revisions_the_ledger_does_not_know(
+        sealed_lt: tuple[Path, str, Path], run_cli: RunCli, tmp_path: Path, local_tsa: str) -> None:
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
+    from pyhanko.sign.timestamps.requests_client import HTTPTimeStamper
+
+    from generator.report.keys import create_key
+
+    project, run_id, pdf = sealed_lt
+    out = BytesIO()  # a document timestamp added by another tool, not recorded in the ledger
+    PdfTimeStamper(HTTPTimeStamper(local_tsa, https=False)).timestamp_pdf(
+        IncrementalPdfFileWriter(BytesIO(pdf.read_bytes())), "sha256", output=out)
+    pdf.write_bytes(out.getvalue())
+    ledger = (project / "content/runs/ledger.jsonl").read_bytes()
+    approver = create_key(tmp_path / "approver", "Change Board")
+    result = run_cli("run", "approve", run_id, "--key", approver.pkcs12, "-C", project)
+    assert result.exit_code == 1
+    assert "not the report the ledger last recorded" in result.stderr and "Traceback" not in result.output
+    assert pdf.read_bytes() == out.getvalue() and (project / "content/runs/ledger.jsonl").read_bytes() == ledger

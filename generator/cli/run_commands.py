@@ -200,7 +200,8 @@ def run_close(run_ids: tuple[str, ...], key: str | None, force: bool, timestamp_
 @click.argument("run_id")
 @click.option("--key", default=None, help="The approver's signing key (default: $LAUNCHBOOK_SIGNING_KEY).")
 @click.option("--role", default="Approver", show_default=True, help="The role the approver signs in.")
-@click.option("--timestamp-url", default=None, help="RFC 3161 timestamp authority (default: site.yml timestamp_url).")
+@click.option("--tsa", "timestamp_url", default=None,
+              help="RFC 3161 timestamp authority URL (default: site.yml timestamp_url).")
 @project_option
 @json_option
 def run_approve(run_id: str, key: str | None, role: str, timestamp_url: str | None, project: Path,
