@@ -379,3 +379,33 @@ def test_a_build_right_after_a_same_size_edit_is_not_skipped(small_site: Path,
     result = run_cli("build", "-C", small_site)
     assert result.exit_code == 0, result.output
     assert "Thawed merges" in page.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Quick start: the demo command builds site + signed reports, and its archive verifies
+# ---------------------------------------------------------------------------------------------
+
+def test_the_demo_builds_and_its_archive_verifies(tmp_path: Path) -> None:
+    """What `./scripts/demo` runs after installing: scripts/build_demo.py, here on a copy of the
+    repository's content (a demo that broke once went unnoticed until a clean clone was tried)."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    copy = tmp_path / "clone"
+    shutil.copytree(root / "content", copy / "content")
+    shutil.copytree(root / "scripts", copy / "scripts")
+    done = subprocess.run([sys.executable, str(copy / "scripts/build_demo.py")], cwd=copy, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and done.stdout.count("Sealed ") == 5, done.stdout
+    assert len(list((copy / "output/runs").rglob("*.pdf"))) == 5
+    audit = (copy / "output/runs/audit.html").read_text(encoding="utf-8")
+    assert "Archive verified: no problems" in audit
+    verified = subprocess.run([sys.executable, "-m", "generator", "verify", str(copy / ".launchbook/demo-project"),
+                               "--trust", str(copy / ".launchbook/keys/launchbook-signing.pem"), "--json"],
+                              capture_output=True, text=True, timeout=600)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert json.loads(verified.stdout)["results"][0]["sealed_runs"] == 5
+    assert (root / "content/runs").exists() and not (copy / "content/runs/ledger.jsonl").exists()  # sources untouched
