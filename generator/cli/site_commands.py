@@ -114,10 +114,23 @@ def new_command(directory: Path, title: str, as_json: bool) -> None:
 @click.option("--open", "open_browser", is_flag=True, help="Open the site in a web browser.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output folder [default: PROJECT/output].")
+@click.option("--user", default=None, help="Who marks items in the run console [default: git config user.name, "
+              "then the OS user].")
+@click.option("--trust-proxy-header", "proxy_header", default="", metavar="HEADER",
+              help="Take each person's name from this header, set by an authenticating reverse proxy (off unless "
+              "named). Without it, the console is read-only on a non-loopback address.")
+@click.option("--key", default=None, help="Signing key for closing runs in the console [default: "
+              "$LAUNCHBOOK_SIGNING_KEY].")
 @project_option
-def serve_command(address: str, open_browser: bool, output: Path | None, project: Path) -> None:
+def serve_command(address: str, open_browser: bool, output: Path | None, user: str | None, proxy_header: str,
+                  key: str | None, project: Path) -> None:
     """Build, serve on localhost, rebuild when content/, themes/ or site.yml change, and
-    reload open pages. A failed build is shown in the page and here; the server keeps running."""
+    reload open pages. A failed build is shown in the page and here; the server keeps running.
+
+    Under serve, checklist pages get a "Start a run" button and runs can be worked through in
+    the browser (the run console): every mark goes through the same locked run store as
+    `launchbook run mark`."""
+    from generator.console.serve import console_factory
     from generator.site.serve import LiveServer, parse_address
     from generator.site.uptodate import build as build_if_needed
 
@@ -128,7 +141,8 @@ def serve_command(address: str, open_browser: bool, output: Path | None, project
     def build() -> Any:
         return build_if_needed(project, target, strict=False, clean=False, cache=True, audit=audit_hook)
 
-    server = LiveServer(project, target, build, host, port, report=lambda message: click.echo(message, err=True))
+    server = LiveServer(project, target, build, host, port, report=lambda message: click.echo(message, err=True),
+                        console=console_factory(project, host, user=user, proxy_header=proxy_header, key=key))
     server.rebuild()
 
     def ready() -> None:

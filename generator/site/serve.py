@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator.core.errors import ConfigError, LaunchbookError
+from generator.site.asgi import App, run_asgi
 from generator.site.guard import host_allowed, locate, read_head, refuse
 
 REQUEST_TIMEOUT = 5.0
@@ -45,6 +46,10 @@ MAX_EVENT_STREAMS = 32
 KEEPALIVE = 15.0
 """Seconds between keep-alive comments on an idle live-reload stream."""
 PREFIX = "/__launchbook/"
+CONSOLE = PREFIX + "console/"
+"""Requests under this path go to the run console (when one is mounted)."""
+MAX_BODY = 32 * 1024 * 1024
+"""Largest request body the console accepts (an evidence upload and its form)."""
 CLIENT_JS = """\
 (function () {
   var box = null;
@@ -72,6 +77,7 @@ CLIENT_JS = """\
 })();
 """
 TAG = b'<script src="/__launchbook/reload.js"></script>'
+CONSOLE_TAG = b'<script src="/__launchbook/console/console.js" defer></script>'
 NOT_BUILT = (b"<!doctype html><html lang=en><title>Not built yet</title><body><h1>Nothing built yet</h1>"
              b"<p>See the terminal for the build error.</p></body></html>")
 
@@ -107,7 +113,7 @@ def parse_address(address: str) -> tuple[str, int]:
 
 
 def make_handler(output: Path, state: BuildState, stopping: threading.Event,
-                 bound: str = "127.0.0.1") -> type[http.server.BaseHTTPRequestHandler]:
+                 bound: str = "127.0.0.1", console: App | None = None) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         server: LiveHTTPServer
         server_version = "launchbook"
@@ -141,13 +147,33 @@ def make_handler(output: Path, state: BuildState, stopping: threading.Event,
         def do_HEAD(self) -> None:
             self._respond(body=False)
 
+        def do_POST(self) -> None:
+            if not host_allowed(self.headers.get("Host"), bound):
+                self._refuse_host(True)
+            elif console is not None and urlsplit(self.path).path.startswith(CONSOLE):
+                self._console()
+            else:
+                self._send(405, "text/plain; charset=utf-8", b"the site is read-only\n", True, Allow="GET, HEAD")
+
+        def _refuse_host(self, body: bool) -> None:
+            self._send(421, "text/plain; charset=utf-8", b"launchbook serve answers only to localhost names "
+                       b"and the address it listens on (Host header refused)\n", body)
+
+        def _console(self) -> None:
+            assert console is not None
+            address = self.connection.getsockname()
+            run_asgi(console, method=self.command, target=self.path, headers=list(self.headers.items()),
+                     connection=self.connection, client=self.client_address[:2], server=(address[0], address[1]),
+                     write=self.wfile.write, max_body=MAX_BODY, buffered=self.rfile.read())
+
         def _respond(self, body: bool) -> None:
             if not host_allowed(self.headers.get("Host"), bound):
-                self._send(421, "text/plain; charset=utf-8", b"launchbook serve answers only to localhost names "
-                           b"and the address it listens on (Host header refused)\n", body)
+                self._refuse_host(body)
                 return
             path = urlsplit(self.path).path
-            if path == PREFIX + "reload.js":
+            if console is not None and path.startswith(CONSOLE) and body:
+                self._console()
+            elif path == PREFIX + "reload.js":
                 self._send(200, "text/javascript; charset=utf-8", CLIENT_JS.encode(), body)
             elif path == PREFIX + "status":
                 self._send(200, "application/json", json.dumps(state.snapshot()).encode(), body)
@@ -184,7 +210,8 @@ def make_handler(output: Path, state: BuildState, stopping: threading.Event,
             except OSError:
                 code, content = 404, NOT_BUILT
             marker = content.rfind(b"</body>")
-            content = content[:marker] + TAG + content[marker:] if marker >= 0 else content + TAG
+            tags = (CONSOLE_TAG if console is not None else b"") + TAG
+            content = content[:marker] + tags + content[marker:] if marker >= 0 else content + tags
             self._send(code, "text/html; charset=utf-8", content, body)
 
         def _stream_file(self, found: Path, body: bool) -> bool:
@@ -278,13 +305,15 @@ class LiveServer:
     """A built site on HTTP with rebuild-on-change; ``run()`` blocks until ``stop()``."""
 
     def __init__(self, project: Path, output: Path, build: Callable[[], Any], host: str = "127.0.0.1", port: int = 8000,
-                 report: Callable[[str], None] = print) -> None:
+                 report: Callable[[str], None] = print,
+                 console: Callable[[threading.Event], App] | None = None) -> None:
         self.project, self.output, self.build, self.report = project, output, build, report
         self.state = BuildState()
         self.stopping = threading.Event()
         self.output.mkdir(parents=True, exist_ok=True)
         try:
-            self.server = LiveHTTPServer((host, port), make_handler(self.output, self.state, self.stopping, host))
+            self.server = LiveHTTPServer((host, port), make_handler(
+                self.output, self.state, self.stopping, host, console(self.stopping) if console else None))
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 

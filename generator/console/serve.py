@@ -1,0 +1,24 @@
+"""The console as ``serve`` mounts it: who acts, and the application for its prefix."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from generator.console.session import Sessions, default_user, is_loopback
+
+
+def console_factory(project: Path, host: str, *, user: str | None, proxy_header: str = "",
+                    key: str | None = None) -> Callable[[threading.Event], Any]:
+    """A function making the console application once the server's stop event exists."""
+    sessions = Sessions(user=(user or "").strip() or default_user(), loopback=is_loopback(host),
+                        proxy_header=proxy_header.strip())
+
+    def make(stopping: threading.Event) -> Any:
+        from generator.console.app import build_app  # Starlette is loaded only when serve starts
+
+        return build_app(project, sessions, key=key, stopping=stopping)
+
+    return make
