@@ -57,7 +57,11 @@
           refresh();
           return;
         }
-        if (answer.location) { location.href = answer.location; location.reload(); }
+        if (answer.location) {
+          var target = new URL(answer.location, location.href);
+          if (target.pathname === location.pathname) { location.hash = target.hash; location.reload(); }
+          else { location.href = target.href; }
+        }
       }, function (problem) {
         buttons.forEach(function (b) { b.disabled = false; });
         if (error) { error.textContent = "Not sent: " + problem; }

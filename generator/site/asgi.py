@@ -34,9 +34,9 @@ def run_asgi(app: App, *, method: str, target: str, headers: list[tuple[str, str
              max_body: int, buffered: bytes = b"") -> None:
     """Run ``app`` for one request whose head was read already; its body is still on ``connection``.
 
-    ``buffered``: body bytes that arrived with the head. ``write`` sends bytes to the client (raising OSError when it has gone away or stopped reading).
-    A body larger than ``max_body``, or one without Content-Length, gets 413 / 411 before the
-    application runs.
+    ``buffered``: body bytes that arrived with the head. ``write`` sends bytes to the client
+    (raising OSError when it has gone away or stopped reading). A body larger than
+    ``max_body``, or one without Content-Length, gets 413 / 411 before the application runs.
     """
     length_text = next((v for k, v in headers if k.lower() == "content-length"), None)
     chunked = any(k.lower() == "transfer-encoding" for k, _ in headers)

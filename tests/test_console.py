@@ -1,0 +1,193 @@
+"""The run console under `launchbook serve`, driven in real Chromium: start a run from the
+checklist page, two people marking at once and seeing each other's marks, a refused mark
+with its reason, sign-off, close, the signed report; CSRF and origin refusals; axe-core."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from tests.helpers import ROOT
+from tests.test_quality import AXE, SCREENSHOTS, _missing
+
+RunCli = Callable[..., Result]
+CONSOLE = "__launchbook/console/"
+
+
+class Console:
+    """`launchbook serve` in a subprocess with the console's options."""
+
+    def __init__(self, project: Path, *options: str) -> None:
+        self.project = project
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen([sys.executable, "-m", "generator", "serve", "-a", "127.0.0.1:0", "-C",
+                                         str(project), *options], stderr=subprocess.PIPE, text=True, env=env)
+        assert self.process.stderr is not None
+        log = []
+        for line in self.process.stderr:
+            log.append(line)
+            match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+            if match:
+                self.url = match.group(1)
+                break
+        else:
+            raise AssertionError("serve did not start: " + "".join(log))
+        os.set_blocking(self.process.stderr.fileno(), False)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def post(url: str, fields: dict[str, str], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    body = "&".join(f"{k}={urllib.request.quote(v)}" for k, v in fields.items()).encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def project(tmp_path: Path, run_cli: RunCli) -> Path:
+    made = run_cli("new", tmp_path / "site")
+    assert made.exit_code == 0, made.output
+    return tmp_path / "site"
+
+
+@pytest.fixture
+def console(project: Path, signing_key: Any) -> Iterator[Console]:
+    server = Console(project, "--trust-proxy-header", "X-Remote-User", "--key", str(signing_key.pkcs12))
+    yield server
+    server.stop()
+
+
+def record_of(project: Path, run_id: str) -> str:
+    return next((project / "content/runs").rglob(f"{run_id}.yml")).read_text(encoding="utf-8")
+
+
+@pytest.mark.browser
+def test_two_people_work_through_a_run_and_close_it(browser: Any, console: Console, project: Path) -> None:
+    ada = browser.new_context(extra_http_headers={"X-Remote-User": "Ada Lovelace"})
+    bo = browser.new_context(extra_http_headers={"X-Remote-User": "Bo Chen"})
+    try:
+        a = ada.new_page()
+        a.goto(console.url + "checklists/release.html")
+        a.get_by_role("button", name="Start a run").click()
+        a.get_by_label("Release").fill("v2.0.0")
+        a.get_by_label("Change", exact=True).fill("CHG-77")
+        a.get_by_label("Environment").fill("production")
+        a.get_by_role("button", name="Start run").click()
+        a.wait_for_url(re.compile(r".*/__launchbook/console/run/[^/]+$"))
+        run_id = a.url.rsplit("/", 1)[1]
+        a.wait_for_selector("html[data-console-live]")
+        assert "operator: Ada Lovelace" in record_of(project, run_id)
+
+        b = bo.new_page()
+        b.goto(a.url)
+        b.wait_for_selector("html[data-console-live]")
+        first = a.locator("[data-item]").nth(0)
+        second = a.locator("[data-item]").nth(1)
+        first_id, second_id = first.get_attribute("data-item"), second.get_attribute("data-item")
+
+        first.get_by_role("button", name="Done", exact=True).click()
+        b.wait_for_selector(f"#item-{first_id}[data-status=done]", timeout=3000)  # Bo sees Ada's mark
+        assert "Ada Lovelace" in b.locator(f"#state-{first_id}").inner_text()
+
+        other = b.locator(f"#item-{second_id}")
+        other.get_by_role("button", name="Skipped", exact=True).click()  # no note: refused, with the reason
+        error = other.locator("[data-error]")
+        error.wait_for(state="visible")
+        assert "note" in error.inner_text()
+        other.get_by_label("Note", exact=True).fill("Not this release")
+        other.get_by_role("button", name="Skipped", exact=True).click()
+        a.wait_for_selector(f"#item-{second_id}[data-status=skipped]", timeout=3000)  # and Ada sees Bo's
+        assert "Not this release" in a.locator(f"#state-{second_id}").inner_text()
+
+        # keyboard: focus the third item, mark it done with "d"
+        third = a.locator("[data-item]").nth(2)
+        third.focus()
+        a.keyboard.press("d")
+        third_id = third.get_attribute("data-item")
+        b.wait_for_selector(f"#item-{third_id}[data-status=done]", timeout=3000)
+
+        text = record_of(project, run_id)
+        assert re.search(rf"{re.escape(str(first_id))}:\n    status: done\n    by: Ada Lovelace", text), text
+        assert re.search(rf"{re.escape(str(second_id))}:\n    status: skipped\n    by: Bo Chen", text), text
+
+        a.get_by_label("Printed name").fill("Ada Lovelace")
+        a.get_by_role("button", name="Sign off").click()
+        a.wait_for_function("document.querySelector('#signoffs').innerText.includes('Ada Lovelace')")
+
+        a.get_by_label("I understand").check()
+        a.get_by_role("button", name="Close with exceptions").click()
+        a.get_by_role("link", name="Signed report (PDF)").wait_for(timeout=30000)
+        href = a.get_by_role("link", name="Signed report (PDF)").get_attribute("href") or ""
+        pdf = a.request.get(console.url.rstrip("/") + href)
+        assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+        b.get_by_role("link", name="Signed report (PDF)").wait_for(timeout=5000)  # Bo's page follows the close
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        a.screenshot(path=str(SCREENSHOTS / "console-closed.png"), full_page=False)
+        assert "sealed:" in record_of(project, run_id)
+    finally:
+        ada.close()
+        bo.close()
+
+
+def test_writes_need_the_token_the_session_and_this_origin(console: Console, project: Path) -> None:
+    with urllib.request.urlopen(console.url + CONSOLE + "start/release", timeout=10) as response:
+        cookie = response.headers["Set-Cookie"].split(";")[0]
+        token = re.search(r'name="csrf" value="([0-9a-f]+)"', response.read().decode()).group(1)  # type: ignore[union-attr]
+    url = console.url + CONSOLE + "start/release"
+    me = {"X-Remote-User": "Ada"}
+    assert post(url, {"release": "v1", "csrf": token}, me)[0] == 403  # no session cookie
+    assert post(url, {"release": "v1", "csrf": "0" * 64}, {**me, "Cookie": cookie})[0] == 403
+    code, answer = post(url, {"release": "v1", "csrf": token}, {**me, "Cookie": cookie, "Origin": "http://evil.test"})
+    assert code == 403 and "cross-origin" in answer["error"]
+    code, answer = post(url, {"release": "v1", "csrf": token}, {"Cookie": cookie})  # the proxy named nobody
+    assert code == 403 and "X-Remote-User" in answer["error"]
+    assert not list((project / "content/runs/release").glob("2026*-v1.yml"))
+    code, answer = post(url, {"release": "v1", "csrf": token}, {**me, "Cookie": cookie})
+    assert code == 200 and answer["location"].startswith("/" + CONSOLE + "run/"), answer
+    # the static site stays read-only, and the console is never written to the output
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(console.url + "index.html", data=b"x", method="POST"), timeout=10)
+    assert refused.value.code == 405
+    assert not any("__launchbook" in p.read_text(encoding="utf-8", errors="replace")
+                   for p in (project / "output").rglob("*.html"))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page", ["start", "run"])
+def test_console_pages_have_no_axe_violations(browser: Any, console: Console, project: Path, run_cli: RunCli,
+                                              page: str) -> None:
+    if not AXE.is_file():
+        _missing(f"axe-core at {AXE}")
+    started = run_cli("run", "start", "release", "--release", "v3.0.0", "-C", project)
+    assert started.exit_code == 0, started.output
+    url = console.url + CONSOLE + ("start/release" if page == "start" else f"run/{started.stdout.strip()}")
+    for scheme in ("light", "dark"):
+        context = browser.new_context(color_scheme=scheme, extra_http_headers={"X-Remote-User": "Ada"})
+        try:
+            tab = context.new_page()
+            tab.goto(url)
+            tab.add_script_tag(path=str(AXE))
+            result = tab.evaluate("axe.run(document, {resultTypes: ['violations']})")
+            problems = [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}"
+                        for v in result["violations"]]
+            assert problems == [], f"console {page} ({scheme}):\n" + "\n".join(problems)
+        finally:
+            context.close()
