@@ -171,14 +171,15 @@ def test_writes_need_the_token_the_session_and_this_origin(console: Console, pro
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("page", ["start", "run"])
+@pytest.mark.parametrize("page", ["start", "run", "login"])
 def test_console_pages_have_no_axe_violations(browser: Any, console: Console, project: Path, run_cli: RunCli,
                                               page: str) -> None:
     if not AXE.is_file():
         _missing(f"axe-core at {AXE}")
     started = run_cli("run", "start", "release", "--release", "v3.0.0", "-C", project)
     assert started.exit_code == 0, started.output
-    url = console.url + CONSOLE + ("start/release" if page == "start" else f"run/{started.stdout.strip()}")
+    url = console.url + CONSOLE + {"start": "start/release", "run": f"run/{started.stdout.strip()}",
+                                   "login": "login"}[page]
     for scheme in ("light", "dark"):
         context = browser.new_context(color_scheme=scheme, extra_http_headers={"X-Remote-User": "Ada"})
         try:
@@ -191,3 +192,59 @@ def test_console_pages_have_no_axe_violations(browser: Any, console: Console, pr
             assert problems == [], f"console {page} ({scheme}):\n" + "\n".join(problems)
         finally:
             context.close()
+
+
+def test_team_sign_in_with_tokens_hashed_at_rest(project: Path, run_cli: RunCli, tmp_path: Path) -> None:
+    import http.cookiejar
+
+    people = tmp_path / "people.yml"
+    made = run_cli("auth", "add", "Ada Lovelace", "-f", people, "--json")
+    assert made.exit_code == 0, made.output
+    token = json.loads(made.stdout)["token"]
+    text = people.read_text(encoding="utf-8")
+    assert token not in text and "Ada Lovelace" in text and "sha256:" in text
+    assert people.stat().st_mode & 0o777 == 0o600
+    server = Console(project, "--auth", str(people))
+    try:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+        def send(path: str, fields: dict[str, str]) -> tuple[int, dict[str, Any]]:
+            page = opener.open(server.url + CONSOLE + "login", timeout=10)  # the form token is per session
+            csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.read().decode()).group(1)  # type: ignore[union-attr]
+            body = "&".join(f"{k}={urllib.request.quote(v)}" for k, v in {**fields, "csrf": csrf}.items()).encode()
+            request = urllib.request.Request(server.url + CONSOLE + path, data=body, method="POST",
+                                             headers={"Accept": "application/json"})
+            try:
+                with opener.open(request, timeout=10) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read())
+
+        code, answer = send("start/release", {"release": "v1"})
+        assert code == 403 and "sign in" in answer["error"]
+        assert send("login", {"token": "not-the-token"})[0] == 403
+        assert send("login", {"token": token, "next": "https://evil.test/"}) == (200, {
+            "ok": True, "error": "", "location": "/index.html"})  # never redirected off the server
+        code, answer = send("start/release", {"release": "v1"})
+        assert code == 200, answer
+        run_id = answer["location"].rsplit("/", 1)[1]
+        assert "operator: Ada Lovelace" in record_of(project, run_id)
+        code, answer = send(f"run/{run_id}/mark", {"item": "change-approved", "status": "done"})
+        assert code == 200, answer
+        assert re.search(r"change-approved:\n    status: done\n    by: Ada Lovelace", record_of(project, run_id))
+    finally:
+        server.stop()
+
+
+def test_nobody_writes_anonymously_off_loopback() -> None:
+    from generator.console.session import Sessions
+
+    assert Sessions(user="me", loopback=True).who({}) == "me"
+    assert Sessions(user="me", loopback=False).who({}) is None
+    assert "read-only" in Sessions(user="me", loopback=False).why_not()
+    proxied = Sessions(user="me", loopback=False, proxy_header="X-Remote-User")
+    assert proxied.who({"x-remote-user": "Bo"}) == "Bo" and proxied.who({}) is None
+    assert proxied.who({"x-remote-user": "Bo\x1b[31m"}) is None  # control characters are no name
+    team = Sessions(user="me", loopback=True, people={"Ada": "sha256:" + "0" * 64})
+    assert team.who({}, "some-session") is None  # signing in is required even on loopback

@@ -119,11 +119,13 @@ def new_command(directory: Path, title: str, as_json: bool) -> None:
 @click.option("--trust-proxy-header", "proxy_header", default="", metavar="HEADER",
               help="Take each person's name from this header, set by an authenticating reverse proxy (off unless "
               "named). Without it, the console is read-only on a non-loopback address.")
+@click.option("--auth", "auth", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="A people file (`launchbook auth add`): each person signs in with their own token.")
 @click.option("--key", default=None, help="Signing key for closing runs in the console [default: "
               "$LAUNCHBOOK_SIGNING_KEY].")
 @project_option
 def serve_command(address: str, open_browser: bool, output: Path | None, user: str | None, proxy_header: str,
-                  key: str | None, project: Path) -> None:
+                  auth: Path | None, key: str | None, project: Path) -> None:
     """Build, serve on localhost, rebuild when content/, themes/ or site.yml change, and
     reload open pages. A failed build is shown in the page and here; the server keeps running.
 
@@ -142,7 +144,8 @@ def serve_command(address: str, open_browser: bool, output: Path | None, user: s
         return build_if_needed(project, target, strict=False, clean=False, cache=True, audit=audit_hook)
 
     server = LiveServer(project, target, build, host, port, report=lambda message: click.echo(message, err=True),
-                        console=console_factory(project, host, user=user, proxy_header=proxy_header, key=key))
+                        console=console_factory(project, host, user=user, proxy_header=proxy_header, key=key,
+                                                auth=auth))
     server.rebuild()
 
     def ready() -> None:
@@ -155,6 +158,27 @@ def serve_command(address: str, open_browser: bool, output: Path | None, user: s
         server.run(ready)
     except KeyboardInterrupt:
         server.stop()
+
+
+@cli.group("auth")
+def auth_group() -> None:
+    """People who may write through a team's run console (serve --auth FILE)."""
+
+
+@auth_group.command("add")
+@click.argument("name")
+@click.option("-f", "--file", "path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The people file (created if missing; only token hashes are stored).")
+@json_option
+def auth_add(name: str, path: Path, as_json: bool) -> None:
+    """Give NAME a new sign-in token (printed once; an earlier token of NAME stops working)."""
+    from generator.console.people import add_person
+
+    token = add_person(path, name)
+    if as_json:
+        emit_json({"name": name.strip(), "file": str(path), "token": token})
+    else:
+        click.echo(f"Token for {name.strip()} (shown once; give it to them privately):\n{token}")
 
 
 @cli.command("lint")

@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from generator.archive.seal import close_run
 from generator.config import load_config
+from generator.console.people import who_has
 from generator.console.session import COOKIE, TOKEN_FIELD, Sessions
 from generator.console.views import MARKS, STATUS_LABELS, RunView, record_version, run_view
 from generator.core.errors import ConfigError, LaunchbookError
@@ -63,10 +64,11 @@ class Console:
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         env, config = self.env()
         session = request.cookies.get(COOKIE) or self.sessions.new_session()
-        who = self.sessions.who(_headers(request))
+        who = self.sessions.who(_headers(request), session)
         html = render_template(env, template, site=config, base=BASE, token=self.sessions.token(session), who=who,
                                read_only=who is None, why_read_only=self.sessions.why_not(), labels=STATUS_LABELS,
-                               marks=MARKS, **context)
+                               marks=MARKS, sign_in=self.sessions.people is not None, here=request.url.path,
+                               **context)
         response = HTMLResponse(html, status_code=status)
         if request.cookies.get(COOKIE) != session:
             response.set_cookie(COOKIE, session, httponly=True, samesite="strict", path=BASE + "/")
@@ -99,7 +101,7 @@ class Console:
         try:
             if not self.sessions.token_ok(request.cookies.get(COOKIE), str(form.get(TOKEN_FIELD) or "")):
                 return _answer(wants_json, 403, "missing or wrong form token (reload the page)", None)
-            who = self.sessions.who(_headers(request))
+            who = self.sessions.who(_headers(request), request.cookies.get(COOKIE))
             if who is None:
                 return _answer(wants_json, 403, self.sessions.why_not(), None)
             try:
@@ -271,11 +273,42 @@ def build_app(project: Path, sessions: Sessions, *, key: str | None = None,
             return Response("this run has no signed report yet\n", status_code=404)
         return FileResponse(view.report, media_type="application/pdf", filename=view.report.name)
 
+    async def login_form(request: Request) -> Response:
+        return console.page(request, "console/login.html", next=_local(request.query_params.get("next", "")))
+
+    async def login(request: Request) -> Response:
+        wants_json = "application/json" in request.headers.get("accept", "")
+        refusal = console.refuse(request)
+        if refusal or sessions.people is None:
+            return _answer(wants_json, 403, refusal or "this server has no sign-in (serve --auth FILE)", None)
+        form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_TEXT)
+        session = request.cookies.get(COOKIE) or ""
+        if not sessions.token_ok(session, str(form.get(TOKEN_FIELD) or "")):
+            return _answer(wants_json, 403, "missing or wrong form token (reload the page)", None)
+        person = who_has(sessions.people, str(form.get("token") or ""))
+        if person is None:
+            await asyncio.sleep(0.5)  # guessing tokens one by one stays slow
+            return _answer(wants_json, 403, "unknown token", None)
+        sessions.signed_in[session] = person
+        return _answer(wants_json, 200, "", _local(str(form.get("next") or "")) or "/index.html")
+
+    async def logout(request: Request) -> Response:
+        wants_json = "application/json" in request.headers.get("accept", "")
+        form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_TEXT)
+        session = request.cookies.get(COOKIE) or ""
+        if console.refuse(request) or not sessions.token_ok(session, str(form.get(TOKEN_FIELD) or "")):
+            return _answer(wants_json, 403, "missing or wrong form token (reload the page)", None)
+        sessions.signed_in.pop(session, None)
+        return _answer(wants_json, 200, "", BASE + "/login")
+
     async def not_found(request: Request, exc: Exception) -> Response:
         return Response("no such console page\n", status_code=404, media_type="text/plain; charset=utf-8")
 
     routes = [
         Route(BASE + "/console.js", script),
+        Route(BASE + "/login", login_form, methods=["GET"]),
+        Route(BASE + "/login", login, methods=["POST"]),
+        Route(BASE + "/logout", logout, methods=["POST"]),
         Route(BASE + "/start/{checklist:path}", start_form, methods=["GET"]),
         Route(BASE + "/start/{checklist:path}", start, methods=["POST"]),
         Route(BASE + "/run/{run}", run_page, methods=["GET"]),
@@ -287,6 +320,11 @@ def build_app(project: Path, sessions: Sessions, *, key: str | None = None,
         Route(BASE + "/run/{run}/close", close, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+
+
+def _local(target: str) -> str:
+    """``target`` if it is a path on this server (never another site: no open redirect), else ""."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else ""
 
 
 def _checklist_title(project: Path, checklist_id: str) -> str:

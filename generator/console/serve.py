@@ -7,14 +7,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from generator.console.people import load_people
 from generator.console.session import Sessions, default_user, is_loopback
+from generator.core.errors import ConfigError
 
 
 def console_factory(project: Path, host: str, *, user: str | None, proxy_header: str = "",
-                    key: str | None = None) -> Callable[[threading.Event], Any]:
+                    key: str | None = None, auth: Path | None = None) -> Callable[[threading.Event], Any]:
     """A function making the console application once the server's stop event exists."""
+    if auth is not None and proxy_header.strip():
+        raise ConfigError("use either --auth or --trust-proxy-header, not both")
     sessions = Sessions(user=(user or "").strip() or default_user(), loopback=is_loopback(host),
-                        proxy_header=proxy_header.strip())
+                        proxy_header=proxy_header.strip(), people=load_people(auth) if auth is not None else None)
 
     def make(stopping: threading.Event) -> Any:
         from generator.console.app import build_app  # Starlette is loaded only when serve starts
