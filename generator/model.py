@@ -56,6 +56,10 @@ class Item:
     """1-based source line of the item."""
     parent: str | None = None
     """ID of the enclosing item, if nested."""
+    command: str = ""
+    """The item's runnable step: its first fenced block marked ``{.run}`` (``sh`` or ``bash``)."""
+    shell: str = ""
+    """The shell that runs ``command`` (``sh`` or ``bash``); empty when there is none."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,7 @@ _SNAPSHOT = Schema("the snapshot", (
 _SNAPSHOT_ITEM = Schema("a snapshot item", (
     Field("id", required=True), Field("text"), Field("section", Kind.TEXT_LIST),
     Field("depth", Kind.INT, default=1, minimum=1, message="'depth' must be a whole number from 1"),
-    Field("optional", Kind.BOOL),
+    Field("optional", Kind.BOOL), Field("command"), Field("shell"),
 ))
 _ENTRY_FIELDS = (
     Field("status", required=True), Field("by"), _time_field("at", required=True), Field("note"),
@@ -148,7 +148,10 @@ def _snapshot(problems: Problems, data: YamlMap) -> Snapshot:
         if item["id"] in seen:
             problems.error(f"duplicate snapshot item {item['id']!r}", line)
         seen.add(item["id"])
-        items.append(SnapshotItem(item["id"], item["text"], item["section"], item["depth"], item["optional"]))
+        if item["command"] and item["shell"] not in ("sh", "bash"):
+            problems.error(f"snapshot item {item['id']!r}: 'shell' must be sh or bash", line)
+        items.append(SnapshotItem(item["id"], item["text"], item["section"], item["depth"], item["optional"],
+                                  item["command"], item["shell"] if item["command"] else ""))
     return Snapshot(title=fields["title"], source=fields["source"], source_sha256=fields["source_sha256"],
                     items=tuple(items), signoff_roles=fields["signoff_roles"])
 

@@ -21,7 +21,7 @@ from generator.core.errors import SourceError
 from generator.runs.lookup import find_checklist
 from generator.runs.operations import apply_entry, recorded, when
 from generator.runs.record import Decision, Entry, RunRecord, Signoff, SnapshotItem, Status
-from generator.runs.start import start_run
+from generator.runs.start import snapshot_of, start_run
 from generator.runs.store import RunFile, update_record
 from generator.sources.frontmatter import split_front_matter
 from generator.sources.ids import item_id, normalise
@@ -200,7 +200,7 @@ def import_markdown(
     stamp = when(at)
     by = by or operator or "imported"
     roles = tuple(role.role for role in checklist.signoffs)
-    items = tuple(SnapshotItem(i.id, i.text, i.section, i.depth, i.optional) for i in checklist.items)
+    items = snapshot_of(checklist).items
 
     entries: dict[str, Entry] = {}
     signoffs: list[Signoff] = []

@@ -80,6 +80,10 @@ class SnapshotItem:
     """1 for top-level items."""
     optional: bool
     """Optional items never block a go."""
+    command: str = ""
+    """Its runnable step as it was at run start (see :class:`generator.model.Item`)."""
+    shell: str = ""
+    """``sh`` or ``bash`` for ``command``."""
 
 
 @_fast_pickle
@@ -105,7 +109,8 @@ class Snapshot:
             "source_sha256": self.source_sha256,
             "signoff_roles": list(self.signoff_roles),
             "items": [
-                {"id": i.id, "text": i.text, "section": list(i.section), "depth": i.depth, "optional": i.optional}
+                {"id": i.id, "text": i.text, "section": list(i.section), "depth": i.depth, "optional": i.optional,
+                 **({"command": i.command, "shell": i.shell} if i.command else {})}
                 for i in self.items
             ],
         }

@@ -24,7 +24,8 @@ def snapshot_of(checklist: Checklist) -> Snapshot:
         title=checklist.title,
         source=checklist.rel_path,
         source_sha256=checklist.sha256,
-        items=tuple(SnapshotItem(i.id, i.text, i.section, i.depth, i.optional) for i in checklist.items),
+        items=tuple(SnapshotItem(i.id, i.text, i.section, i.depth, i.optional, i.command, i.shell)
+                    for i in checklist.items),
         signoff_roles=tuple(role.role for role in checklist.signoffs),
     )
 

@@ -52,6 +52,12 @@ class _RawItem:
     text: str = ""
     html: str = ""
     role: str | None = None
+    command: str = ""
+    shell: str = ""
+
+
+RUNNABLE = re.compile(r"^(sh|bash)\s*\{[^{}]*(?<![\w-])\.run(?![\w-])[^{}]*\}$")
+"""A fenced block's info string that marks it as the item's runnable step: ``sh {.run}``, ``bash {.run}``."""
 
 
 @dataclass(slots=True)
@@ -178,6 +184,11 @@ def _walk(tokens: list[Token], offset: int) -> _Walk:
             walk.items.append(raw)
         elif token.type == "list_item_close":
             stack.pop()
+        elif token.type == "fence" and stack and stack[-1] is not None:
+            owner = walk.items[stack[-1]]
+            runnable = RUNNABLE.match(token.info.strip())
+            if runnable and not owner.command:
+                owner.command, owner.shell = token.content.rstrip("\n"), runnable.group(1)
     return walk
 
 
@@ -242,7 +253,8 @@ def _finish_items(
         raw.token.meta["optional"] = optional
         parent = ids[raw.parent] if raw.parent is not None and not raws[raw.parent].role else None
         items.append(
-            Item(new_id, raw.text, raw.html, raw.section, raw.depth, optional, raw.state, raw.line, parent)
+            Item(new_id, raw.text, raw.html, raw.section, raw.depth, optional, raw.state, raw.line, parent,
+                 raw.command, raw.shell)
         )
     for unknown in sorted(known_optional):
         warnings.append(Diagnostic(source, 2, f"front matter 'optional' names unknown item {unknown!r}", "LB303"))

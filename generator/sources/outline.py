@@ -52,6 +52,7 @@ def as_json(document: Document) -> dict[str, Any]:
                 "state": item.state.value,
                 "line": item.line,
                 "parent": item.parent,
+                **({"run": {"shell": item.shell, "command": item.command}} if item.command else {}),
             }
             for item in checklist.items
         ]
