@@ -486,7 +486,7 @@ def test_run_records_and_reports_linked_from_elsewhere_are_refused(started: tupl
         (elsewhere).mkdir()
         (elsewhere / "r.pdf").write_text(SECRET)
         text = record.read_text()
-        record.write_text(text + f"report:\n  file: {run_id}.pdf\n")
+        record.write_text(text + f"report:\n  file: {run_id}.pdf\n  sha256: {'a' * 64}\n  size: 10\n")
         record.with_suffix(".pdf").symlink_to(elsewhere / "r.pdf")
     else:
         (runs / "deploy").rename(elsewhere)

@@ -32,12 +32,12 @@ from generator.archive.ledger import (
 )
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
-from generator.core.files import file_sha256, regular_file
+from generator.core.files import file_sha256, read_regular, regular_file
 from generator.parallel import Progress, map_chunks
 from generator.report.longterm import sealed_prefix_intact
 from generator.report.verify import compare_with_archive, load_trust, verify_pdf
 from generator.runs.codec import safe_evidence_path
-from generator.runs.record import RunRecord, parse_time
+from generator.runs.record import RunRecord, parse_time, utc_now
 from generator.runs.store import RunFile, all_run_files, read_record
 from generator.runs.timeline import TOLERANCE, time_problems
 
@@ -136,11 +136,11 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
     ``records`` are records the caller has already read and validated (the site build).
     """
 
-    ledger_file = ledger_path(project)
-    ledger_shown = ledger_file.relative_to(project).as_posix()
-    raw = ledger_file.read_bytes() if ledger_file.exists() else b""
+    ledger_shown, raw, unreadable = _read_ledger(project)
     entries, ledger_problems, leaves = parse_ledger(raw, ledger_shown)
     result = AuditResult(tree_head(leaves))
+    if unreadable:
+        result.add(ledger_shown, unreadable)
     for line, message in ledger_problems:
         result.add(ledger_shown, message, line=line)
     if not (project / "content").is_dir():
@@ -226,6 +226,41 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
     return result
 
 
+def _read_ledger(project: Path) -> tuple[str, bytes, str]:
+    """The ledger's name as shown, its bytes, and why it could not be read ("" when it could or is absent).
+    Only a regular file inside the project is read: never a link, a FIFO or a folder."""
+    path = ledger_path(project)
+    shown = path.relative_to(project).as_posix()
+    if not os.path.lexists(path):
+        return shown, b"", ""
+    try:
+        return shown, read_regular(path, project, shown=shown), ""
+    except SourceError as exc:
+        return shown, b"", f"the ledger {exc.reason}"
+
+
+def check_report_against_ledger(project: Path, run_id: str, data: bytes, check: Any) -> list[str]:
+    """For a report verified on its own inside its project: the ledger must have sealed this run,
+    the certification seal must cover exactly the revision it recorded, and every later revision
+    it recorded must still be in the file."""
+    shown, raw, unreadable = _read_ledger(project)
+    if unreadable:
+        return [unreadable]
+    entries, problems, _ = parse_ledger(raw, shown)
+    seal = next((e for e in entries if isinstance(e, LedgerEntry) and e.run == run_id), None)
+    if seal is None:
+        return [f"run {run_id} is not in this project's ledger ({shown})"]
+    found = [f"{shown}:{line}: {message}" for line, message in problems]
+    if check.sealed_sha256 != seal.report_sha256:
+        found.append(f"the certification seal covers a revision other than the one in ledger entry #{seal.seq} "
+                     "(the seal was removed or replaced)")
+        return found
+    findings: list[Diagnostic] = []
+    check_revisions(findings, "report", data, seal, [e for e in entries if not isinstance(e, LedgerEntry)
+                                                      and e.run == run_id], check)
+    return found + [d.message for d in findings if d.severity is Severity.ERROR]
+
+
 def _check_evidence(result: AuditResult, run_file: RunFile, record: RunRecord, entry: LedgerEntry | None) -> None:
     for name, evidence in record.evidence_files().items():
         if not safe_evidence_path(name):
@@ -252,11 +287,14 @@ def _irregular(path: Path, inside: Path) -> str | None:
 
 
 def _check_ledger_order(result: AuditResult, shown: str, entries: list[Entry]) -> None:
-    """Lines are appended in order, so their times (``sealed_at``, ``stamped_at``) never go backwards
-    (beyond clock skew)."""
+    """Lines are appended in order, so the times this machine wrote (``sealed_at``, ``approved_at``)
+    never go backwards and are never in the future (beyond clock skew)."""
+    now = parse_time(utc_now())
     previous: tuple[Entry, str, Any] | None = None
     for entry in entries:
-        key = "stamped_at" if isinstance(entry, TimestampEntry) else "sealed_at"
+        if isinstance(entry, TimestampEntry):
+            continue  # its time is the timestamp authority's clock, not this machine's: checked in the report
+        key = "approved_at" if isinstance(entry, ApprovalEntry) else "sealed_at"
         when = entry.written_at
         try:
             moment = parse_time(str(when))
@@ -264,6 +302,8 @@ def _check_ledger_order(result: AuditResult, shown: str, entries: list[Entry]) -
             result.add(shown, f"ledger entry #{entry.seq}: {key} {when!r} is not an ISO 8601 UTC time",
                        line=entry.line)
             continue
+        if moment > now + TOLERANCE:
+            result.add(shown, f"ledger entry #{entry.seq}: {key} {when} is in the future", line=entry.line)
         if previous is not None and moment < previous[2] - TOLERANCE:
             result.add(shown, f"ledger entry #{entry.seq} was written at {when}, before entry "
                               f"#{previous[0].seq} ({previous[1]}) above it: {key} goes backwards",
@@ -353,8 +393,13 @@ def _check_report(findings: list[Diagnostic], run_file: RunFile, record: RunReco
         _error(findings, shown, problem)
     if entry is not None and not sealed_prefix_intact(data, entry.report_sha256, report.get("size")):
         _error(findings, shown, f"report differs from the one in ledger entry #{entry.seq}")
+    elif entry is not None and check.sealed_sha256 != entry.report_sha256:
+        _error(findings, shown, f"the certification seal covers a revision other than the one in ledger entry "
+                                f"#{entry.seq} (the seal was removed or replaced)")
     elif entry is not None:
-        _check_revisions(findings, shown, data, entry, revisions)
+        check_revisions(findings, shown, data, entry, revisions, check)
+    if entry is not None and report.get("sha256") != entry.report_sha256:
+        _error(findings, run_file.shown, f"the record's report sha256 differs from ledger entry #{entry.seq}")
     # The tree head sealed into the *signed* copy of the record pins the ledger's past.
     sealed = (check.record or {}).get("sealed") or record.sealed or {}
     head = sealed.get("ledger_head") or {}
@@ -383,23 +428,38 @@ def _check_timestamp_entry(result: AuditResult, where: str, line: int, entry: Ti
     current[entry.run] = entry.report_sha256
 
 
-def _check_revisions(findings: list[Diagnostic], shown: str, data: bytes, seal: LedgerEntry,
-                     revisions: list[Entry]) -> None:
-    """Every later revision the ledger recorded (approvals, document timestamps) is still in the
-    report, which starts with its bytes. Revisions the ledger does not know (an approver signing
-    in Acrobat, say) are allowed when the signature checks pass; they are noted, since only
-    recorded ones are protected against being cut off again."""
+def check_revisions(findings: list[Diagnostic], shown: str, data: bytes, seal: LedgerEntry,
+                     revisions: list[Entry], check: Any) -> None:
+    """Every later revision the ledger recorded is still in the report and is what the line says:
+    an approval line names a signature of the file (same certificate) that covers exactly the
+    recorded bytes, a document-timestamp line a document timestamp that does; and the ledger
+    lists them in the order the file has them. Revisions the ledger does not know (an approver
+    signing in Acrobat, say) are allowed when the signature checks pass; they are noted, since
+    only recorded ones are protected against being cut off again."""
     recorded = {seal.report_sha256}
+    covering = {hashlib.sha256(data[:s.covered]).hexdigest(): s
+                for s in [*check.signatures, *check.timestamps] if 0 < s.covered <= len(data)}
+    previous = seal.report_sha256, covering.get(seal.report_sha256)
     for revision in revisions:
         size = revision.report_size if isinstance(revision, ApprovalEntry) else None
         recorded.add(revision.report_sha256)
-        if sealed_prefix_intact(data, revision.report_sha256, size):
-            continue
         what = (f"document timestamp of {revision.stamped_at}" if isinstance(revision, TimestampEntry)
                 else f"approval by {revision.signer} ({revision.role})" if isinstance(revision, ApprovalEntry)
                 else f"revision of ledger entry #{revision.seq}")
-        _error(findings, shown, f"{what} recorded in ledger entry #{revision.seq} is no longer in the report "
-                                "(replaced or cut back)")
+        if not sealed_prefix_intact(data, revision.report_sha256, size):
+            _error(findings, shown, f"{what} recorded in ledger entry #{revision.seq} is no longer in the report "
+                                    "(replaced or cut back)")
+            continue
+        signature = covering.get(revision.report_sha256)
+        is_stamp = signature is not None and signature in check.timestamps
+        if signature is None or is_stamp != isinstance(revision, TimestampEntry) or (
+                isinstance(revision, ApprovalEntry) and signature.fingerprint != revision.fingerprint):
+            _error(findings, shown, f"ledger entry #{revision.seq} records an {what} that the report does not hold "
+                                    "(no such signature covers exactly those bytes)")
+        elif previous[1] is not None and signature.covered <= previous[1].covered:
+            _error(findings, shown, f"ledger entry #{revision.seq} lists a revision the report has before the one "
+                                    "recorded above it (the ledger's lines were reordered)")
+        previous = revision.report_sha256, signature
     if hashlib.sha256(data).hexdigest() not in recorded:
         findings.append(Diagnostic(
             shown, None, "report has revisions after its seal that the ledger does not record (signatures or "

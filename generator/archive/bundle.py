@@ -19,12 +19,19 @@ from typing import Any
 
 from generator import __version__
 from generator.archive import merkle
+from generator.archive.audit import check_revisions
 from generator.archive.checkpoint import latest_checkpoint, make_checkpoint, read_checkpoint
-from generator.archive.ledger import ApprovalEntry, TimestampEntry, read_ledger, sealed_entries
+from generator.archive.ledger import (
+    ApprovalEntry,
+    LedgerEntry,
+    TimestampEntry,
+    parse_entry,
+    read_ledger,
+    sealed_entries,
+)
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import atomic_write, check_output_path, read_regular
-from generator.report.longterm import sealed_prefix_intact
 from generator.report.verify import compare_with_archive, load_trust, verify_pdf
 from generator.runs.codec import load_record, safe_evidence_path
 from generator.runs.outcome import summarize
@@ -170,6 +177,14 @@ def create_bundle(project: Path, run_id: str, output: Path | None, key: str | No
 
 def _members(archive: zipfile.ZipFile, problems: _Problems) -> tuple[str, dict[str, bytes]]:
     names = archive.namelist()
+    unsafe = [n for n in names if n.startswith("/") or "\\" in n or ".." in PurePosixPath(n).parts]
+    if unsafe:
+        problems.add(f"unsafe path in bundle: {unsafe[0]}")
+        return "", {}
+    if len(names) != len(set(names)):
+        problems.add("a file name appears twice in the bundle (which copy counts is up to the tool reading it): "
+                     + ", ".join(sorted({n for n in names if names.count(n) > 1})[:5]))
+        return "", {}
     roots = {name.split("/", 1)[0] for name in names}
     if len(roots) != 1:
         problems.add("a bundle holds exactly one top-level folder named after its run")
@@ -180,9 +195,6 @@ def _members(archive: zipfile.ZipFile, problems: _Problems) -> tuple[str, dict[s
         if info.is_dir():
             continue
         inner = PurePosixPath(info.filename).relative_to(root).as_posix()
-        if ".." in PurePosixPath(inner).parts or inner.startswith("/") or "\\" in inner:
-            problems.add(f"unsafe path in bundle: {info.filename}")
-            continue
         if info.file_size > MAX_MEMBER:
             problems.add(f"file too large to check: {info.filename}")
             continue
@@ -215,13 +227,17 @@ def verify_bundle(path: Path, trust_paths: list[Path], tsa_trust_paths: list[Pat
         problems.add("not listed in the manifest (added after bundling)", name)
     statement = problems.json_object(files, STATEMENT) if files else {}
     subjects_raw = statement.get("subject", [])
-    subjects = {s.get("name"): (s.get("digest") or {}).get("sha256") for s in subjects_raw
-                if isinstance(s, dict) and isinstance(s.get("digest") or {}, dict)} \
+    subjects = {s["name"]: (s.get("digest") or {}).get("sha256") for s in subjects_raw
+                if isinstance(s, dict) and isinstance(s.get("name"), str) and isinstance(s.get("digest") or {}, dict)} \
         if isinstance(subjects_raw, list) else {}
     if statement.get("_type") != "https://in-toto.io/Statement/v1":
         problems.add("not an in-toto Statement v1", STATEMENT)
+    if not isinstance(subjects_raw, list) or len(subjects) != len(subjects_raw):
+        problems.add("every subject must be an object with a 'name' and a 'digest'", STATEMENT)
     for name, digest in subjects.items():
-        if manifest.get(name) != digest:
+        if name not in files:
+            problems.add(f"subject {name} is not in the bundle", STATEMENT)
+        elif manifest.get(name) != digest:
             problems.add(f"subject {name} does not match the manifest", STATEMENT)
     trust = load_trust(trust_paths)
     record_text = files.get(f"{run_id}.yml")
@@ -252,11 +268,12 @@ def verify_bundle(path: Path, trust_paths: list[Path], tsa_trust_paths: list[Pat
         for name, evidence in record.evidence_files().items():
             if hashlib.sha256(files.get(name, b"")).hexdigest() != evidence.sha256:
                 problems.add("missing or differs from the recorded sha256", name)
-        _check_inclusion(problems, files, record, pdf, trust)
+        _check_inclusion(problems, files, record, pdf, check, trust)
     return BundleCheck(str(path), run_id, tuple(problems.found), verdict, signatures)
 
 
-def _check_inclusion(problems: _Problems, files: dict[str, bytes], record: Any, pdf: bytes, trust: list[Any]) -> None:
+def _check_inclusion(problems: _Problems, files: dict[str, bytes], record: Any, pdf: bytes, check: Any,
+                     trust: list[Any]) -> None:
     name = "ledger-entry.json"
     proof = problems.json_object(files, name)
     entry = proof.get("entry")
@@ -266,14 +283,31 @@ def _check_inclusion(problems: _Problems, files: dict[str, bytes], record: Any, 
         return
     if entry.get("record_sha256") != record.digest():
         problems.add("ledger entry's record sha256 does not match the bundled record", name)
-    if not sealed_prefix_intact(pdf, str(entry.get("report_sha256")), (record.extra.get("report") or {}).get("size")):
-        problems.add("ledger entry's report sha256 does not match the bundled report", name)
+    if entry.get("report_sha256") != check.sealed_sha256:
+        problems.add("ledger entry's report sha256 is not the revision the report's certification seal covers "
+                     "(the report was replaced or its seal removed)", name)
+    try:  # the revisions the ledger recorded after the seal: each must be in the report, as recorded
+        seal = parse_entry(entry)
+        lists = [proof.get(kind, []) for kind in ("approvals", "document_timestamps")]
+        if not isinstance(seal, LedgerEntry) or not all(isinstance(listed, list) for listed in lists):
+            raise ValueError("'entry' must be a seal line, 'approvals' and 'document_timestamps' lists of lines")
+        revisions = sorted((parse_entry(line) for listed in lists for line in listed), key=lambda e: e.seq)
+    except (ValueError, TypeError) as exc:
+        problems.add(f"unreadable ledger lines: {exc}", name)
+    else:
+        if any(r.run != seal.run or r.seq <= seal.seq for r in revisions):
+            problems.add("a listed revision is of another run, or not after its seal", name)
+        findings: list[Diagnostic] = []
+        check_revisions(findings, name, pdf, seal, list(revisions), check)
+        for finding in findings:
+            if finding.severity is Severity.ERROR:
+                problems.add(finding.message, name)
     leaf = merkle.leaf_hash(canonical_json(entry))
+    index, size, root, hashes = (proof.get(k) for k in ("leaf_index", "tree_size", "root_sha256", "inclusion_proof"))
     try:
-        path = [bytes.fromhex(h) for h in proof.get("inclusion_proof", [])]
-        included = merkle.verify_inclusion(int(proof.get("leaf_index", -1)), int(proof.get("tree_size", 0)), leaf,
-                                           path, bytes.fromhex(str(proof.get("root_sha256", ""))))
-    except (TypeError, ValueError):
+        included = type(index) is int and type(size) is int and isinstance(hashes, list) and isinstance(root, str) \
+            and merkle.verify_inclusion(index, size, leaf, [bytes.fromhex(h) for h in hashes], bytes.fromhex(root))
+    except (TypeError, ValueError, OverflowError):
         included = False
     if not included:
         problems.add("inclusion proof does not verify: the entry is not in the ledger the checkpoint signed", name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,15 +114,26 @@ def read_checkpoint(path: Path) -> Checkpoint:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
+    if path.is_symlink() or not path.is_file():  # a FIFO would never end, a link reads from elsewhere
+        raise SourceError("not a readable checkpoint: not a regular file", path)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(document, dict) or not isinstance(document.get("checkpoint"), dict):
+            raise ValueError("not a checkpoint object")
         body = document["checkpoint"]
+        if not isinstance(document.get("certificate"), str) or not isinstance(document.get("signature"), str):
+            raise ValueError("'certificate' and 'signature' must be text")
         certificate = x509.load_pem_x509_certificate(document["certificate"].encode("ascii"))
         signature = base64.b64decode(document["signature"])
-        head = TreeHead(int(body["tree_size"]), str(body["root_sha256"]))
+        size, root = body.get("tree_size"), body.get("root_sha256")
+        if type(size) is not int or size < 0:
+            raise ValueError("'tree_size' must be a whole number from 0")
+        if not isinstance(root, str) or not re.fullmatch(r"[0-9a-f]{64}", root):
+            raise ValueError("'root_sha256' must be a sha256 (64 lowercase hex digits)")
+        head = TreeHead(size, root)
         if body.get("origin") != ORIGIN:
             raise ValueError(f"not a launchbook checkpoint (origin {body.get('origin')!r})")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, UnicodeError) as exc:
         raise SourceError(f"not a readable checkpoint: {exc}", path) from None
     der = certificate.public_bytes(serialization.Encoding.DER)
     return Checkpoint(

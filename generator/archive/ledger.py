@@ -14,6 +14,7 @@ down. Appends happen under the ledger lock and replace the file atomically.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 from generator.archive import merkle
 from generator.core.errors import SourceError
 from generator.core.files import atomic_write
-from generator.runs.record import canonical_json
+from generator.runs.record import canonical_json, parse_time
 from generator.runs.store import runs_dir
 
 LEDGER_NAME = "ledger.jsonl"
@@ -143,29 +144,51 @@ class ApprovalEntry:
 Entry = LedgerEntry | TimestampEntry | ApprovalEntry
 
 
-def _parse_entry(data: Any, number: int) -> Entry:
-    if isinstance(data, dict) and data.get("kind") == TIMESTAMP_KIND:
-        if set(data) != set(_TIMESTAMP_FIELDS):
-            raise ValueError(f"a {TIMESTAMP_KIND} line's fields must be exactly {', '.join(_TIMESTAMP_FIELDS)}")
-        stamp = TimestampEntry(line=number, **{k: data[k] for k in _TIMESTAMP_FIELDS if k != "kind"})
-        if not isinstance(stamp.seq, int):
-            raise ValueError("'seq' must be a number")
-        return stamp
-    if isinstance(data, dict) and data.get("kind") == APPROVAL:
-        if set(data) != set(_APPROVAL_FIELDS):
-            raise ValueError(f"an {APPROVAL} line's fields must be exactly {', '.join(_APPROVAL_FIELDS)}")
-        approval = ApprovalEntry(line=number, **{k: data[k] for k in _APPROVAL_FIELDS if k != "kind"})
-        texts = [k for k in _APPROVAL_FIELDS if k not in ("seq", "kind", "report_size")]
-        if not isinstance(approval.seq, int) or not isinstance(approval.report_size, int) \
-                or not all(isinstance(getattr(approval, k), str) for k in texts):
-            raise ValueError("'seq' and 'report_size' must be numbers and the other approval fields text")
-        return approval
-    if not isinstance(data, dict) or set(data) != set(_FIELDS):
-        raise ValueError(f"fields must be exactly {', '.join(_FIELDS)}")
-    entry = LedgerEntry(line=number, **{k: data[k] for k in _FIELDS})
-    if not isinstance(entry.seq, int) or not isinstance(entry.evidence, dict):
-        raise ValueError("'seq' must be a number and 'evidence' a mapping")
-    return entry
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_NUMBERS = ("seq", "report_size")
+_HASHES = ("record_sha256", "report_sha256", "prior_sha256")
+
+
+def _check_types(data: dict[str, Any], fields: tuple[str, ...]) -> None:
+    """Every field of a line has its type: numbers are non-negative whole numbers (never bool),
+    hashes are 64 lowercase hex digits, times parse, ``evidence`` maps paths to hashes, the rest is text."""
+    for name in fields:
+        value = data[name]
+        if name == "kind":
+            continue
+        if name in _NUMBERS:
+            if type(value) is not int or value < 0:
+                raise ValueError(f"'{name}' must be a whole number from 0")
+        elif name == "evidence":
+            if not isinstance(value, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) and _HEX64.fullmatch(v) for k, v in value.items()):
+                raise ValueError("'evidence' must map each evidence path to its sha256")
+        elif not isinstance(value, str):
+            raise ValueError(f"'{name}' must be text")
+        elif name in _HASHES and not _HEX64.fullmatch(value):
+            raise ValueError(f"'{name}' must be a sha256 (64 lowercase hex digits)")
+        elif name.endswith("_at"):
+            try:
+                parse_time(value)
+            except ValueError:
+                raise ValueError(f"'{name}' must be an ISO 8601 UTC time") from None
+
+
+def parse_entry(data: Any, number: int = 0) -> Entry:
+    """One ledger line's JSON as its entry; ValueError naming the first problem."""
+    kind: Any = data.get("kind") if isinstance(data, dict) else None
+    known = {TIMESTAMP_KIND: _TIMESTAMP_FIELDS, APPROVAL: _APPROVAL_FIELDS}
+    fields = known.get(kind, _FIELDS) if isinstance(kind, str) else _FIELDS if kind is None else None
+    if not isinstance(data, dict) or fields is None or set(data) != set(fields):
+        what = f"a {kind} line's fields" if isinstance(kind, str) and fields is not _FIELDS else "fields"
+        raise ValueError(f"{what} must be exactly {', '.join(fields or _FIELDS)}")
+    _check_types(data, fields)
+    values = {k: data[k] for k in fields if k != "kind"}
+    if kind == TIMESTAMP_KIND:
+        return TimestampEntry(line=number, **values)
+    if kind == APPROVAL:
+        return ApprovalEntry(line=number, **values)
+    return LedgerEntry(line=number, **values)
 
 
 def sealed_entries(entries: list[Entry]) -> list[LedgerEntry]:
@@ -208,7 +231,7 @@ def parse_ledger(raw: bytes, shown: str) -> tuple[list[Entry], list[tuple[int, s
             continue
         leaves.append(merkle.leaf_hash(line))
         try:
-            entry = _parse_entry(json.loads(line.decode("utf-8")), number)
+            entry = parse_entry(json.loads(line.decode("utf-8")), number)
         except (UnicodeDecodeError, ValueError, TypeError) as exc:
             problems.append((number, f"unreadable ledger line: {exc}"))
             continue

@@ -23,6 +23,7 @@ from generator.archive.halfclosed import half_closed, report_path
 from generator.archive.ledger import (
     Entry,
     LedgerEntry,
+    TimestampEntry,
     append_entry,
     ledger_path,
     read_ledger,
@@ -106,8 +107,9 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
         if parse_time(stamp) < parse_time(record.started_at):
             raise SourceError(f"--at {stamp} is before the run started ({record.started_at}); a run cannot finish "
                               "before it starts", run.shown)
-        if entries and _moment(entries[-1].written_at) > parse_time(utc_now()) + TOLERANCE:
-            raise SourceError(f"the ledger's last line was written at {entries[-1].written_at}, later than this "
+        ours = [e for e in entries if not isinstance(e, TimestampEntry)]  # a TSA's clock is not ours
+        if ours and _moment(ours[-1].written_at) > parse_time(utc_now()) + TOLERANCE:
+            raise SourceError(f"the ledger's last line was written at {ours[-1].written_at}, later than this "
                               "machine's clock; fix the clock before sealing", run.shown)
         still_open = unfinished_required(record)
         if still_open and not force:

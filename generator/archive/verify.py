@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.archive.audit import audit_project
+from generator.archive.audit import audit_project, check_report_against_ledger
 from generator.archive.bundle import verify_bundle
 from generator.config import load_config
 from generator.parallel import Progress
@@ -60,10 +60,12 @@ def verify_targets(targets: list[Path], trust: list[Path], since: list[Path], pr
             lines += [f"  problem: {p}" for p in check.problems]
             results.append(Verified(str(target), "bundle", check.ok, "\n".join(lines), check.to_data()))
         else:
-            report = verify_file(target, _trust_for(project, trust, trust_project),
-                                 project if (project / "content").is_dir() else None, tsa_trust)
+            home = project if (project / "content").is_dir() else None
+            report = verify_file(target, _trust_for(project, trust, trust_project), home, tsa_trust)
             if report.record is not None and report.record_matches is None:
                 report.problems.append(NOT_COMPARED)
+            elif home is not None and isinstance(run_id := (report.record or {}).get("id"), str):
+                report.problems.extend(check_report_against_ledger(home, run_id, target.read_bytes(), report))
             results.append(Verified(str(target), "report", report.ok, describe_report(report), report.to_data()))
     return results
 

@@ -23,7 +23,8 @@ from typing import Any
 from generator.core.errors import ConfigError
 
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
-_EOF = re.compile(rb"%%EOF(\r\n|\r|\n)?")
+EOF_MARK = re.compile(rb"%%EOF(\r\n|\r|\n)?")
+"""The end of a revision (a match inside a stream is possible; check what it yields)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ def sealed_prefix_intact(pdf: bytes, sha256: str, size: int | None = None) -> bo
         return size <= len(pdf) and hashlib.sha256(pdf[:size]).hexdigest() == sha256
     if hashlib.sha256(pdf).hexdigest() == sha256:
         return True
-    return any(hashlib.sha256(pdf[:match.end()]).hexdigest() == sha256 for match in _EOF.finditer(pdf))
+    return any(hashlib.sha256(pdf[:match.end()]).hexdigest() == sha256 for match in EOF_MARK.finditer(pdf))
 
 
 def pades_level(reader: Any, signature: Any) -> str:

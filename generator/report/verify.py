@@ -28,7 +28,7 @@ from typing import Any
 from generator.core.errors import ConfigError, SourceError
 from generator.report.certs import certificate_problems, utc_text, validity_problem
 from generator.report.keys import fingerprint
-from generator.report.longterm import pades_level, sealed_prefix_intact
+from generator.report.longterm import EOF_MARK, pades_level, sealed_prefix_intact
 from generator.report.render import MANIFEST_NAME, RECORD_NAME
 from generator.runs.record import canonical_json
 from generator.runs.store import find_run, read_record
@@ -207,7 +207,6 @@ def verify_pdf(data: bytes, path: str, trust: list[Any], tsa_trust: list[Any] | 
     ``tsa_trust``: roots of the timestamp authorities whose time counts as proven; ``now``:
     the time of the check (a test can look from the future).
     """
-    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     result = PdfVerification(path)
@@ -215,14 +214,18 @@ def verify_pdf(data: bytes, path: str, trust: list[Any], tsa_trust: list[Any] | 
         try:
             reader = PdfFileReader(BytesIO(data), strict=False)
             signatures = list(reader.embedded_signatures)
-        except (PdfError, ValueError, KeyError, TypeError) as exc:
-            result.problems.append(f"not a readable PDF: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a damaged PDF can raise anything from zlib to AssertionError
+            result.problems.append(f"not a readable PDF: {type(exc).__name__}: {exc}")
             return result
         if not signatures:
             result.problems.append("the PDF is not signed")
         for signature in signatures:
-            _check_signature(result, reader, signature, trust, tsa_trust or [],
-                             now or datetime.datetime.now(datetime.UTC))
+            try:
+                _check_signature(result, reader, signature, trust, tsa_trust or [],
+                                 now or datetime.datetime.now(datetime.UTC))
+            except Exception as exc:  # noqa: BLE001 - damage inside a signature's objects
+                result.problems.append(f"signature {getattr(signature, 'field_name', '?')!r} cannot be read: "
+                                       f"{type(exc).__name__}: {exc}")
         last = max([*result.signatures, *result.timestamps], key=lambda s: s.revision, default=None)
         if last is not None and not last.whole_file:
             result.problems.append("bytes or an incremental update were added after the last signature")
@@ -231,7 +234,11 @@ def verify_pdf(data: bytes, path: str, trust: list[Any], tsa_trust: list[Any] | 
             result.embedded = embedded_files(reader)
         except Exception as exc:
             result.problems.append(f"embedded files cannot be read: {exc}")
-        _read_sealed_revision(result, data)
+        try:
+            _read_sealed_revision(result, data)
+            _check_lost_signatures(result, data)
+        except Exception as exc:  # noqa: BLE001 - a damaged earlier revision
+            result.problems.append(f"earlier revisions cannot be read: {type(exc).__name__}: {exc}")
     _read_record(result)
     return result
 
@@ -317,7 +324,6 @@ def _check_signature(result: PdfVerification, reader: Any, signature: Any, trust
     signed_at = getattr(status, "timestamp" if document_timestamp else "signer_reported_dt", None)
     unfit = [] if document_timestamp else _certificate_problems(cert, timestamp, checked_at, signed_at)
     modification = status.modification_level
-    byte_range = list(signature.sig_object.get("/ByteRange") or [0, 0, 0, 0])
     check = SignatureCheck(
         field=str(signature.field_name),
         signer=cert.subject.human_friendly,
@@ -340,7 +346,7 @@ def _check_signature(result: PdfVerification, reader: Any, signature: Any, trust
             bool(status.docmdp_ok) if status.docmdp_ok is not None
             else modification.name in ("NONE", "LTA_UPDATES", "FORM_FILLING")),
         revision=int(signature.signed_revision),
-        covered=int(byte_range[2]) + int(byte_range[3]) if len(byte_range) == 4 else 0,
+        covered=_covered(signature.sig_object.get("/ByteRange")),
     )
     (result.timestamps if document_timestamp else result.signatures).append(check)
     if not (check.intact and check.valid):
@@ -397,6 +403,38 @@ def _read_sealed_revision(result: PdfVerification, data: bytes) -> None:
     result.embedded = sealed
 
 
+MAX_REVISIONS = 64
+"""Revisions looked at for signatures that disappeared (more is not a report launchbook made)."""
+
+
+def _check_lost_signatures(result: PdfVerification, data: bytes) -> None:
+    """Every signature an earlier revision carried is still there: an incremental update that
+    removes the seal (and then certifies the document anew, even under the same field name) is
+    a forgery, whatever signs it. A signature is known by its field and the bytes it covers."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    final = {(s.field, s.covered) for s in [*result.signatures, *result.timestamps]}
+    ends = [m.end() for m in EOF_MARK.finditer(data) if m.end() < len(data) - 2][:MAX_REVISIONS]
+    lost: set[str] = set()
+    for end in ends:
+        if b"/ByteRange" not in data[:end]:  # no signature in this revision or before it
+            continue
+        try:
+            earlier = {(str(s.field_name), _covered(s.sig_object.get("/ByteRange")))
+                       for s in PdfFileReader(BytesIO(data[:end]), strict=False).embedded_signatures}
+        except Exception:  # noqa: BLE001 - "%%EOF" inside a stream is no revision boundary
+            continue
+        lost |= {name for name, covered in earlier - final}
+    if lost:
+        result.problems.append("signatures of an earlier revision are gone from the document (removed or replaced "
+                               "by a later update): " + ", ".join(sorted(lost)))
+
+
+def _covered(byte_range: Any) -> int:
+    values = list(byte_range or [])
+    return int(values[2]) + int(values[3]) if len(values) == 4 else 0
+
+
 def _read_record(result: PdfVerification) -> None:
 
     raw = result.embedded.get(RECORD_NAME)
@@ -417,12 +455,15 @@ def compare_with_archive(result: PdfVerification, data: bytes, archived: dict[st
     """Check the PDF against the archived record (and the PDF hash noted when it was closed: the
     sealed revision, which later document timestamps or approvals leave as the file's byte prefix)."""
 
-    if recorded_sha256 and not sealed_prefix_intact(data, recorded_sha256, recorded_size):
+    if not recorded_sha256:
+        result.problems.append("the archive records no sha256 of the sealed report (its 'report' section is "
+                               "missing), so the report cannot be matched to the run")
+    elif not sealed_prefix_intact(data, recorded_sha256, recorded_size):
         result.problems.append("the PDF's sealed revision differs from the one recorded when the run was closed "
                                "(the report was replaced, not only counter-signed or timestamped)")
-    elif recorded_sha256 and result.sealed_sha256 and result.sealed_sha256 != recorded_sha256:
+    elif result.sealed_sha256 != recorded_sha256:
         result.problems.append("the certification seal covers a revision other than the one recorded when the run "
-                               "was closed")
+                               "was closed (the seal was removed or replaced)")
     if result.record is None:
         return
     result.record_matches = canonical_json(result.record) == canonical_json(archived)
@@ -435,13 +476,23 @@ def verify_file(path: Path, trust_paths: list[Path], project: Path | None = None
                 tsa_trust_paths: list[Path] | None = None) -> PdfVerification:
     """Verify a report file; compare with the archived record when the project has it."""
 
+    if not path.is_file():
+        result = PdfVerification(str(path))
+        result.problems.append("not a regular file")
+        return result
     data = path.read_bytes()
     result = verify_pdf(data, str(path), load_trust(trust_paths), load_trust(tsa_trust_paths or []))
     run_id = (result.record or {}).get("id")
     if project is not None and isinstance(run_id, str):
         try:
-            record = read_record(find_run(project, run_id))
+            run = find_run(project, run_id)
         except SourceError:
+            return result  # not this project's run: "not compared"
+        try:
+            record = read_record(run)
+        except SourceError as exc:
+            result.record_matches = False
+            result.problems.append(f"the archived record cannot be read: {exc.format_message()}")
             return result
         report = record.extra.get("report") or {}
         compare_with_archive(result, data, record.archived_data(), report.get("sha256"), report.get("size"))

@@ -100,6 +100,17 @@ _FILE_EVIDENCE = Schema("evidence", (
     Field("size", Kind.INT, required=True, minimum=0, message="'size' must be a whole number of bytes"),
     Field("name"),
 ))
+def _sha256(value: str) -> str:
+    return "" if re.fullmatch(r"[0-9a-f]{64}", value) else "must be a sha256 (64 lowercase hex digits)"
+
+
+_REPORT = Schema("the report section", (
+    Field("file", Kind.STRING), Field("sha256", Kind.STRING, required=True, check=_named("sha256", _sha256)),
+    Field("size", Kind.INT, required=True, minimum=0, message="'size' must be a whole number of bytes"),
+    Field("pages", Kind.INT, minimum=0, message="'pages' must be a whole number"), Field("signer", Kind.STRING),
+    Field("fingerprint", Kind.STRING), _time_field("signed_at"), Field("timestamped", Kind.BOOL),
+    Field("pades_level", Kind.STRING), Field("pades_note", Kind.STRING),
+))
 _SIGNOFF = Schema("a sign-off", (
     Field("role", required=True), Field("name", required=True), Field("decision", required=True),
     Field("meaning"), _time_field("at", required=True), Field("comment"), Field("retroactive", Kind.BOOL),
@@ -124,6 +135,10 @@ def load_record(text: str, path: str) -> RunRecord:
             f"snapshot does not match its stated hash (snapshot_sha256 {top['snapshot_sha256'][:12]}…, actual "
             f"{snapshot.sha256()[:12]}…): the checklist snapshot was edited", data.line_of("snapshot_sha256"))
     results = _results(problems, top["results"], snapshot)
+    if "report" in data:
+        report = problems.mapping(data["report"], "the report section", data.line_of("report"))
+        if report is not None:
+            problems.read(report, _REPORT)
     signoffs = tuple(_signoff(problems, raw, line)
                      for raw, line in zip(top["signoffs"], top["signoffs"].item_lines, strict=True))
     problems.raise_errors()

@@ -352,7 +352,9 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    """Parse an ISO 8601 time; naive times are rejected (ValueError)."""
+    """Parse an ISO 8601 time; naive times (and anything but text) are rejected (ValueError)."""
+    if not isinstance(text, str):
+        raise ValueError(f"not a time: {text!r}")
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError("time has no timezone (use UTC, e.g. 2026-11-22T09:30:00Z)")

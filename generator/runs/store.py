@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.core.errors import SourceError
-from generator.core.files import atomic_write, inside_folder, load_pickle, real_folder, regular_file, store_pickle
+from generator.core.files import (
+    atomic_write,
+    inside_folder,
+    load_pickle,
+    read_regular,
+    real_folder,
+    regular_file,
+    store_pickle,
+)
 from generator.core.locks import locked
 from generator.runs.codec import RUN_ID, dump_record, load_record
 from generator.runs.record import RunRecord
@@ -137,10 +145,7 @@ def read_record(run: RunFile, cache: Path | None = None, key: str = "") -> RunRe
         cached = load_pickle(cache / key[:2] / key)
         if isinstance(cached, RunRecord):
             return cached
-    try:
-        data = run.path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"cannot read: {exc.strerror}", run.shown) from None
+    data = read_regular(run.path, runs_dir(run.project), shown=run.shown)  # never a link, FIFO or device
     if cache is not None:
         key = record_cache_key(run, data)
         cached = load_pickle(cache / key[:2] / key)
@@ -171,6 +176,9 @@ def record_cache_keys(files: list[RunFile]) -> list[str]:
     it again reports the error)."""
     keys = []
     for run in files:
+        if run.path.is_symlink() or not run.path.is_file():  # a FIFO would never end; reading reports it
+            keys.append("")
+            continue
         try:
             keys.append(record_cache_key(run, run.path.read_bytes()))
         except OSError:
