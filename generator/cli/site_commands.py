@@ -123,9 +123,12 @@ def new_command(directory: Path, title: str, as_json: bool) -> None:
               help="A people file (`launchbook auth add`): each person signs in with their own token.")
 @click.option("--key", default=None, help="Signing key for closing runs in the console [default: "
               "$LAUNCHBOOK_SIGNING_KEY].")
+@click.option("--allow-exec", is_flag=True, help="Let the console run items' ```sh {.run} blocks (loopback only).")
+@click.option("--exec-timeout", type=click.FloatRange(min=1, max=86400), default=300.0, show_default=True,
+              help="Seconds a runnable step may take before it is killed.")
 @project_option
 def serve_command(address: str, open_browser: bool, output: Path | None, user: str | None, proxy_header: str,
-                  auth: Path | None, key: str | None, project: Path) -> None:
+                  auth: Path | None, key: str | None, allow_exec: bool, exec_timeout: float, project: Path) -> None:
     """Build, serve on localhost, rebuild when content/, themes/ or site.yml change, and
     reload open pages. A failed build is shown in the page and here; the server keeps running.
 
@@ -145,7 +148,7 @@ def serve_command(address: str, open_browser: bool, output: Path | None, user: s
 
     server = LiveServer(project, target, build, host, port, report=lambda message: click.echo(message, err=True),
                         console=console_factory(project, host, user=user, proxy_header=proxy_header, key=key,
-                                                auth=auth))
+                                                auth=auth, allow_exec=allow_exec, exec_timeout=exec_timeout))
     server.rebuild()
 
     def ready() -> None:

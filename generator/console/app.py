@@ -29,6 +29,7 @@ from generator.archive.seal import close_run
 from generator.config import load_config
 from generator.console.people import who_has
 from generator.console.session import COOKIE, TOKEN_FIELD, Sessions
+from generator.console.steps import run_step
 from generator.console.views import MARKS, STATUS_LABELS, RunView, record_version, run_view
 from generator.core.errors import ConfigError, LaunchbookError
 from generator.core.templating import make_environment, render_template, theme_dirs
@@ -53,8 +54,11 @@ JS = (Path(__file__).with_name("console.js")).read_text(encoding="utf-8")
 class Console:
     """The console's state: project, who acts, signing key, templates."""
 
-    def __init__(self, project: Path, sessions: Sessions, key: str | None, stopping: threading.Event) -> None:
+    def __init__(self, project: Path, sessions: Sessions, key: str | None, stopping: threading.Event,
+                 allow_exec: bool = False) -> None:
         self.project, self.sessions, self.key, self.stopping = project, sessions, key, stopping
+        self.allow_exec = allow_exec and sessions.loopback
+        """Runnable steps may run: asked for, and only on a loopback address."""
         self.streams = threading.BoundedSemaphore(MAX_STREAMS)
 
     def env(self) -> Any:
@@ -68,6 +72,7 @@ class Console:
         html = render_template(env, template, site=config, base=BASE, token=self.sessions.token(session), who=who,
                                read_only=who is None, why_read_only=self.sessions.why_not(), labels=STATUS_LABELS,
                                marks=MARKS, sign_in=self.sessions.people is not None, here=request.url.path,
+                               allow_exec=self.allow_exec,
                                **context)
         response = HTMLResponse(html, status_code=status)
         if request.cookies.get(COOKIE) != session:
@@ -141,9 +146,10 @@ def _text(form: dict[str, Any], name: str) -> str:
 
 
 def build_app(project: Path, sessions: Sessions, *, key: str | None = None,
-              stopping: threading.Event | None = None) -> Starlette:
+              stopping: threading.Event | None = None, allow_exec: bool = False,
+              exec_timeout: float = 300.0) -> Starlette:
     """The console as an ASGI application, mounted by ``serve`` under ``/__launchbook/console/``."""
-    console = Console(project, sessions, key, stopping or threading.Event())
+    console = Console(project, sessions, key, stopping or threading.Event(), allow_exec)
     has_key = bool(key or os.environ.get("LAUNCHBOOK_SIGNING_KEY"))
 
     async def script(request: Request) -> Response:
@@ -252,6 +258,18 @@ def build_app(project: Path, sessions: Sessions, *, key: str | None = None,
 
         return await console.write(request, act)
 
+    async def execute(request: Request) -> Response:
+        run_id = request.path_params["run"]
+
+        def act(who: str, form: dict[str, Any]) -> str:
+            if not console.allow_exec:
+                raise ConfigError("running steps is off: start the server with --allow-exec, on a loopback address")
+            item = _text(form, "item")
+            run_step(project, run_id, item, by=who, timeout=exec_timeout)
+            return f"{BASE}/run/{run_id}#item-{item}"
+
+        return await console.write(request, act)
+
     async def close(request: Request) -> Response:
         run_id = request.path_params["run"]
 
@@ -318,6 +336,7 @@ def build_app(project: Path, sessions: Sessions, *, key: str | None = None,
         Route(BASE + "/run/{run}/mark", mark, methods=["POST"]),
         Route(BASE + "/run/{run}/signoff", signoff, methods=["POST"]),
         Route(BASE + "/run/{run}/close", close, methods=["POST"]),
+        Route(BASE + "/run/{run}/exec", execute, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
 
