@@ -190,7 +190,7 @@ def bench_verify(sealed: int) -> dict[str, Any]:
         update_record(run, finish)
         close_run(project, record.id, key=str(key.pkcs12), force=True, at=record.started_at)
     seal_seconds = time.perf_counter() - started
-    timing = measure([sys.executable, "-m", "generator", "verify", str(project)])
+    timing = measure([sys.executable, "-m", "generator", "verify", str(project), "--trust", str(key.certificate)])
     return {"sealed": sealed, "seal_seconds": seal_seconds, "verify_wall": timing["wall"], "verify_cpu": timing["cpu"],
             "verify_rss_mb": timing["rss_mb"]}
 

@@ -248,3 +248,81 @@ def test_nobody_writes_anonymously_off_loopback() -> None:
     assert proxied.who({"x-remote-user": "Bo\x1b[31m"}) is None  # control characters are no name
     team = Sessions(user="me", loopback=True, people={"Ada": "sha256:" + "0" * 64})
     assert team.who({}, "some-session") is None  # signing in is required even on loopback
+
+
+RUNNABLE = """---
+id: disk
+---
+# Disk check
+
+## Before
+
+- [ ] Free space is enough {#disk}
+  ```sh {.run}
+  echo "checked $(basename "$PWD")"; echo oops >&2; exit 3
+  ```
+- [ ] Plain block, not runnable {#plain}
+  ```sh
+  echo never
+  ```
+"""
+
+
+def _session(server: Console) -> tuple[Any, Callable[[str, dict[str, str]], tuple[int, dict[str, Any]]]]:
+    import http.cookiejar
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def send(path: str, fields: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        page = opener.open(server.url + CONSOLE + "login", timeout=10)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.read().decode()).group(1)  # type: ignore[union-attr]
+        body = "&".join(f"{k}={urllib.request.quote(v)}" for k, v in {**fields, "csrf": csrf}.items()).encode()
+        request = urllib.request.Request(server.url + CONSOLE + path, data=body, method="POST",
+                                         headers={"Accept": "application/json"})
+        try:
+            with opener.open(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    return opener, send
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_runnable_steps_run_only_when_allowed_and_are_recorded(project: Path, run_cli: RunCli, allowed: bool) -> None:
+    (project / "content/checklists/disk.md").write_text(RUNNABLE, encoding="utf-8")
+    started = run_cli("run", "start", "disk", "--release", "v1", "-C", project)
+    assert started.exit_code == 0, started.output
+    run_id = started.stdout.strip()
+    record = record_of(project, run_id)
+    assert "command: " in record and "shell: sh" in record and "echo never" not in record
+    server = Console(project, "--user", "Ada", *(["--allow-exec", "--exec-timeout", "20"] if allowed else []))
+    try:
+        opener, send = _session(server)
+        page = opener.open(server.url + CONSOLE + f"run/{run_id}", timeout=10).read().decode()
+        assert ('>Run</button>' in page) is allowed and "echo &#34;checked" in page.replace("&quot;", "&#34;")
+        code, answer = send(f"run/{run_id}/exec", {"item": "disk"})
+        if not allowed:
+            assert code == 409 and "--allow-exec" in answer["error"]
+            assert "status: failed" not in record_of(project, run_id)
+            return
+        assert code == 200, answer
+        text = record_of(project, run_id)
+        assert re.search(r"disk:\n    status: failed\n    by: Ada\n.*\n    note: '?ran its step \(sha256 [0-9a-f]{12}…\): "
+                         r"exit code 3", text), text
+        evidence = next((project / "content/runs/disk").rglob("step-disk-*.json"))
+        data = json.loads(evidence.read_text(encoding="utf-8"))
+        assert data["exit_code"] == 3 and data["stdout"] == "checked site\n" and data["stderr"] == "oops\n"
+        import hashlib
+        assert data["command_sha256"] == hashlib.sha256(data["command"].encode()).hexdigest()
+        assert send(f"run/{run_id}/exec", {"item": "plain"})[0] == 409  # a plain code block never runs
+    finally:
+        server.stop()
+
+
+def test_allow_exec_is_refused_off_loopback(project: Path) -> None:
+    from generator.console.serve import console_factory
+    from generator.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="non-loopback"):
+        console_factory(project, "0.0.0.0", user="x", allow_exec=True)
