@@ -166,7 +166,8 @@ def bench_verify(sealed: int) -> dict[str, Any]:
     """Seal ``sealed`` runs of a small checklist, then time ``launchbook verify`` of the archive."""
     from generator.archive.seal import close_run
     from generator.report.keys import create_key
-    from generator.runs.operations import apply_entry, start_run
+    from generator.runs.operations import apply_entry
+    from generator.runs.start import start_run
     from generator.runs.record import Entry, Status
     from generator.runs.store import update_record
 

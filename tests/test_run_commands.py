@@ -146,7 +146,7 @@ def test_invalid_status_and_missing_reason(started: tuple[Path, str], run_cli: R
     assert_refused(run_cli("run", "mark", run_id, "migrate", "--status", "finished", "-C", project),
                    "invalid status 'finished' (use one of: open, done, failed, skipped, na, blocked)", path, before)
     assert_refused(run_cli("run", "mark", run_id, "migrate", "--status", "skipped", "-C", project),
-                   "status 'skipped' needs --note giving the reason", path, before)
+                   "status 'skipped' needs a note giving the reason (--note)", path, before)
 
 
 def test_missing_evidence_file_changes_nothing(started: tuple[Path, str], run_cli: RunCli, tmp_path: Path) -> None:

@@ -79,7 +79,7 @@ def mark_item(
     """Set one item's status (earlier states stay in its history)."""
     parsed = parse_status(status)
     if parsed.needs_reason and not note.strip():
-        raise SourceError(f"status {parsed.value!r} needs --note giving the reason")
+        raise SourceError(f"status {parsed.value!r} needs a note giving the reason (--note)")
     sources = [(value, check_source(value, base or Path.cwd())) for value in evidence]
     run = find_run(project, run_id)
     stamp = when(at)
