@@ -103,8 +103,12 @@ def test_two_people_work_through_a_run_and_close_it(browser: Any, console: Conso
         second = a.locator("[data-item]").nth(1)
         first_id, second_id = first.get_attribute("data-item"), second.get_attribute("data-item")
 
+        first.locator("summary", has_text="Evidence").click()
+        first.get_by_label("Evidence file").set_input_files(files=[{
+            "name": "Prüfbericht <1>.txt", "mimeType": "text/plain", "buffer": b"all checks passed\n"}])
         first.get_by_role("button", name="Done", exact=True).click()
         b.wait_for_selector(f"#item-{first_id}[data-status=done]", timeout=3000)  # Bo sees Ada's mark
+        assert "Prüfbericht <1>.txt" in b.locator(f"#state-{first_id}").inner_text()  # escaped, original name
         assert "Ada Lovelace" in b.locator(f"#state-{first_id}").inner_text()
 
         other = b.locator(f"#item-{second_id}")
@@ -126,6 +130,8 @@ def test_two_people_work_through_a_run_and_close_it(browser: Any, console: Conso
 
         text = record_of(project, run_id)
         assert re.search(rf"{re.escape(str(first_id))}:\n    status: done\n    by: Ada Lovelace", text), text
+        stored = next((project / "content/runs/release").rglob("evidence/*.txt"))
+        assert stored.read_bytes() == b"all checks passed\n" and "name: Prüfbericht <1>.txt" in text
         assert re.search(rf"{re.escape(str(second_id))}:\n    status: skipped\n    by: Bo Chen", text), text
 
         a.get_by_label("Printed name").fill("Ada Lovelace")
@@ -162,6 +168,14 @@ def test_writes_need_the_token_the_session_and_this_origin(console: Console, pro
     assert not list((project / "content/runs/release").glob("2026*-v1.yml"))
     code, answer = post(url, {"release": "v1", "csrf": token}, {**me, "Cookie": cookie})
     assert code == 200 and answer["location"].startswith("/" + CONSOLE + "run/"), answer
+    # a body over the cap is refused before it is read
+    import socket
+    host, port = console.url.removeprefix("http://").strip("/").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(f"POST /{CONSOLE}start/release HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookie}\r\n"
+                    f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {64 * 1024 * 1024}\r\n\r\n"
+                    .encode())
+        assert raw.recv(200).startswith(b"HTTP/1.1 413")
     # the static site stays read-only, and the console is never written to the output
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(urllib.request.Request(console.url + "index.html", data=b"x", method="POST"), timeout=10)
