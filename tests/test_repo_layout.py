@@ -131,6 +131,10 @@ def test_lookup_by_id_parses_one_file(write_project, run_cli: RunCli,  # type: i
     calls.clear()
     _start(run_cli, project, "p-7")
     assert calls == ["team-7/page-7.md"]
+    calls.clear()  # an unknown ID is answered with suggestions, still without parsing the whole site
+    result = run_cli("run", "start", "team-7/page-7", "--release", "v1", "-C", project)
+    assert result.exit_code == 1 and "did you mean p-7" in result.stderr, result.output
+    assert len(calls) <= 3, calls
 
 
 def test_lookup_is_case_sensitive_and_refuses_a_claimed_twice_id(write_project, run_cli: RunCli) -> None:  # type: ignore[no-untyped-def]

@@ -51,16 +51,24 @@ def _parse(entry: SourceFile, data: bytes) -> Checklist | None:
     return document if isinstance(document, Checklist) else None
 
 
-def lookup_checklist(project: Path, checklist_id: str) -> Checklist | None:
-    """The checklist with this ID (case-sensitive), ``None`` if there is none; an error if
-    two checklists claim it."""
+def _candidates(project: Path) -> list[tuple[SourceFile, bytes, str | None]]:
+    """Every document with its bytes and the ID its path and front matter give (``None``: needs a parse)."""
     content = project / "content"
     config = load_config(content, "content")
     tree = collect_sources(content, "content", config.selection)
-    found: list[tuple[SourceFile, Checklist]] = []
+    found = []
     for entry in tree.documents:
         data = _read(entry, config.max_document_size)
-        scanned = scanned_id(entry, data)
+        found.append((entry, data, scanned_id(entry, data)))
+    return found
+
+
+def lookup_checklist(project: Path, checklist_id: str,
+                     candidates: list[tuple[SourceFile, bytes, str | None]] | None = None) -> Checklist | None:
+    """The checklist with this ID (case-sensitive), ``None`` if there is none; an error if
+    two checklists claim it."""
+    found: list[tuple[SourceFile, Checklist]] = []
+    for entry, data, scanned in candidates if candidates is not None else _candidates(project):
         if scanned is not None and scanned != checklist_id:
             continue
         checklist = _parse(entry, data)
@@ -71,7 +79,7 @@ def lookup_checklist(project: Path, checklist_id: str) -> Checklist | None:
 
 
 def all_checklists(project: Path) -> dict[str, Checklist]:
-    """Every checklist of the project by ID (parses the whole site: for error messages and drift of many runs)."""
+    """Every checklist of the project by ID (parses the whole site: for drift of many runs)."""
     content = project / "content"
     config = load_config(content, "content")
     documents = parse_sources(collect_sources(content, "content", config.selection), max_size=config.max_document_size)
@@ -79,16 +87,30 @@ def all_checklists(project: Path) -> dict[str, Checklist]:
 
 
 def find_checklist(project: Path, checklist_id: str) -> Checklist:
-    """The checklist with this ID; an unknown ID gets the closest known ones suggested."""
-    checklist = lookup_checklist(project, checklist_id)
+    """The checklist with this ID; an unknown ID gets the closest known ones suggested.
+
+    Costs one read of each document's front matter and one parse of the checklist (plus a parse
+    of each suggestion, to be sure it is a checklist): never a parse of the whole site."""
+    candidates = _candidates(project)
+    checklist = lookup_checklist(project, checklist_id, candidates)
     if checklist is not None:
         return checklist
-    checklists = all_checklists(project)  # only to say what exists
-    close = difflib.get_close_matches(checklist_id, list(checklists), n=3, cutoff=0.4)
+    renamed = next((scanned for entry, data, scanned in candidates
+                    if scanned and scanned != checklist_id and document_id(entry.rel) == checklist_id), None)
+    if renamed is not None:
+        raise SourceError(f"unknown checklist {checklist_id!r}; that file's front matter sets its ID: did you mean "
+                          f"{renamed}?")
+    by_id = {scanned: (entry, data) for entry, data, scanned in candidates if scanned is not None}
+    for entry, data, scanned in candidates:
+        if scanned is None and (parsed := _parse(entry, data)) is not None:
+            by_id[parsed.id] = (entry, data)
+    close = [c for c in difflib.get_close_matches(checklist_id, list(by_id), n=6, cutoff=0.4)
+             if _parse(*by_id[c]) is not None][:3]
     if close:
         hint = f"; did you mean {', '.join(close)}?"
-    elif len(checklists) <= 20:
-        hint = f"; known: {', '.join(sorted(checklists)) or 'none'}"
+    elif len(by_id) <= 20:
+        known = sorted(i for i, (entry, data) in by_id.items() if _parse(entry, data) is not None)
+        hint = f"; known: {', '.join(known) or 'none'}"
     else:
-        hint = f"; {len(checklists)} checklists, none close (IDs default to the path under content/, without .md)"
+        hint = f"; {len(by_id)} documents, no checklist ID close (IDs default to the path under content/, without .md)"
     raise SourceError(f"unknown checklist {checklist_id!r}{hint}")
