@@ -100,3 +100,18 @@ def test_progress_bar_on_a_terminal_only(small_site: Path) -> None:
     assert done.returncode == 0 and b"Parsing" in shown and "━".encode() in shown
     piped = subprocess.run(command, capture_output=True, env=env, timeout=120)
     assert b"Parsing" not in piped.stderr and "━".encode() not in piped.stderr
+
+
+def test_a_bad_status_is_a_usage_error_naming_the_choices(started: tuple[Path, str], run_cli: Callable[..., Result]) -> None:
+    project, run_id = started
+    result = run_cli("run", "mark", run_id, "freeze", "--status", "finished", "-C", project)
+    assert result.exit_code == 2
+    assert "'finished' is not one of" in result.output and "'done'" in result.output and "'n/a'" in result.output
+    assert run_cli("run", "mark", run_id, "freeze", "--status", "DONE", "-C", project).exit_code == 0
+
+
+def test_run_list_of_a_mistyped_checklist_says_unknown_and_suggests(started: tuple[Path, str], run_cli: Callable[..., Result]) -> None:
+    project, _ = started
+    result = run_cli("run", "list", "--checklist", "deplyo", "-C", project)
+    assert result.exit_code == 1 and "unknown checklist 'deplyo'; did you mean deploy?" in result.stderr
+    assert run_cli("run", "list", "--checklist", "deploy", "-C", project).exit_code == 0

@@ -409,3 +409,36 @@ def test_the_demo_builds_and_its_archive_verifies(tmp_path: Path) -> None:
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert json.loads(verified.stdout)["results"][0]["sealed_runs"] == 5
     assert (root / "content/runs").exists() and not (copy / "content/runs/ledger.jsonl").exists()  # sources untouched
+
+
+DEBIAN_PYTHON = Path("/usr/bin/python3")
+
+
+def test_the_demo_command_works_on_an_externally_managed_python(tmp_path: Path) -> None:
+    """`./scripts/demo` with a stock Debian Python (PEP 668: global pip refused) first on PATH:
+    it makes and uses the project's venv. Run on a copy of the tracked files, as a fresh clone."""
+    import shutil
+    import subprocess
+
+    marker = next(DEBIAN_PYTHON.resolve().parent.parent.glob("lib/python3*/EXTERNALLY-MANAGED"), None) \
+        if DEBIAN_PYTHON.exists() else None
+    if marker is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("CI must have Debian's externally managed /usr/bin/python3")
+        pytest.skip("no externally managed /usr/bin/python3 here")
+    root = Path(__file__).resolve().parents[1]
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
+    clone = tmp_path / "clone"
+    for name in filter(None, tracked.decode().split("\0")):
+        source = root / name
+        if source.is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, clone / name)
+    refused = subprocess.run([str(DEBIAN_PYTHON), "-m", "pip", "install", "--dry-run", "click"], capture_output=True,
+                             text=True)
+    assert refused.returncode != 0  # this Python does refuse global installs (or has no pip at all)
+    env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8"}
+    done = subprocess.run(["./scripts/demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.count("Sealed ") == 5 and (clone / ".venv/bin/python").exists()
+    assert (clone / "output/index.html").is_file() and len(list((clone / "output/runs").rglob("*.pdf"))) == 5

@@ -16,6 +16,7 @@ from generator.cli.app import (
     project_option,
     verbosity,
 )
+from generator.runs.record import STATUS_NAMES
 
 
 @cli.group()
@@ -52,7 +53,8 @@ def run_start(checklist_id: str, release: str, change: str, change_url: str, env
 @run.command("mark")
 @click.argument("run_id")
 @click.argument("item_id")
-@click.option("--status", required=True, help="open, done, failed, skipped, na or blocked.")
+@click.option("--status", required=True, type=click.Choice(STATUS_NAMES, case_sensitive=False),
+              help="open, done, failed, skipped, na (n/a) or blocked.")
 @click.option("--by", default="", help="Who did it (default: the run's operator).")
 @click.option("--note", default="", help="Reason or remark (required for failed, skipped, na, blocked).")
 @click.option("--evidence", multiple=True, help="A URL or a file to attach (repeatable).")

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from generator.core.errors import SourceError
 from generator.runs.evidence import check_source, store_file
+from generator.runs.lookup import find_checklist
 from generator.runs.record import (
+    STATUS_ALIASES,
     Decision,
     Entry,
     Evidence,
@@ -64,9 +66,8 @@ def _item_or_suggest(record: RunRecord, item_id: str) -> SnapshotItem:
 
 
 def parse_status(value: str) -> Status:
-    aliases = {"n/a": "na", "not-applicable": "na", "pass": "done", "passed": "done", "fail": "failed"}
     try:
-        return Status(aliases.get(value.lower(), value.lower()))
+        return Status(STATUS_ALIASES.get(value.lower(), value.lower()))
     except ValueError:
         allowed = ", ".join(s.value for s in Status)
         raise SourceError(f"invalid status {value!r} (use one of: {allowed})") from None
@@ -160,4 +161,6 @@ def list_runs(project: Path, checklist_id: str | None = None) -> list[tuple[RunF
     runs = [(f, read_record(f)) for f in all_run_files(project)
             if checklist_id is None or f.checklist == checklist_id]
     runs.sort(key=lambda pair: (pair[1].started_at, pair[1].id), reverse=True)
+    if checklist_id is not None and not runs:
+        find_checklist(project, checklist_id)  # a typo is an unknown checklist (with suggestions), not "no runs"
     return runs

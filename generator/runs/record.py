@@ -36,6 +36,12 @@ class Status(Enum):
         return self in (Status.FAILED, Status.SKIPPED, Status.NA, Status.BLOCKED)
 
 
+STATUS_ALIASES = {"n/a": "na", "not-applicable": "na", "pass": "done", "passed": "done", "fail": "failed"}
+"""Other names people type for a status."""
+STATUS_NAMES = (*(s.value for s in Status), *STATUS_ALIASES)
+"""Every name a status may be given by (``run mark --status``)."""
+
+
 class Decision(Enum):
     """A sign-off decision."""
 
