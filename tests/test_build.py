@@ -28,7 +28,7 @@ def test_builds_pages_assets_and_sitemap(small_site: Path, run_cli: RunCli) -> N
     for rel in ("index.html", "ops/deploy.html", "guides/style.html", "404.html", "sitemap.xml",
                 "assets/launchbook.css", "assets/launchbook.js", "assets/search-index.js", "assets/pygments.css"):
         assert (out / rel).is_file(), rel
-    assert "Built 6 pages (1 checklists, 6 items)" in result.stdout
+    assert "Built 6 pages (1 checklist, 6 items)" in result.stdout  # counted nouns: never "1 checklists"
     sitemap = (out / "sitemap.xml").read_text()
     assert "<loc>https://runbooks.example.com/ops/deploy.html</loc>" in sitemap
 

@@ -17,6 +17,7 @@ from generator.cli.app import (
     require_project,
     verbosity,
 )
+from generator.core.wording import counted
 
 
 @cli.group()
@@ -110,7 +111,7 @@ def checkpoint_command(key: str | None, output: Path | None, force: bool, projec
     if as_json:
         emit_json({"path": str(path), **head.data()})
     else:
-        click.echo(f"Checkpoint of {head.size} ledger entries, root {head.root}: {path}")
+        click.echo(f"Checkpoint of {counted(head.size, 'ledger entry')}, root {head.root}: {path}")
 
 
 @cli.command("bundle")

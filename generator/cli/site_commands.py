@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from generator.cli.app import WARNINGS_SHOWN, audit_hook, cli, emit_json, json_option, project_option, verbosity
+from generator.core.wording import counted
 
 
 @cli.command()
@@ -54,8 +55,8 @@ def build(project: Path, output: Path | None, strict: bool, clean: bool, no_cach
     for warning in shown:
         click.echo(f"warning: {warning}", err=True)
     if len(shown) < len(result.warnings):
-        click.echo(f"… and {len(result.warnings) - len(shown)} more warnings (-v shows all, --json lists them)",
-                   err=True)
+        more = counted(len(result.warnings) - len(shown), "more warning")
+        click.echo(f"… and {more} (-v shows all, --json lists them)", err=True)
     for kept in result.kept:
         click.echo(f"kept your file: {kept}", err=True)
     if quiet:
@@ -64,11 +65,12 @@ def build(project: Path, output: Path | None, strict: bool, clean: bool, no_cach
         click.echo(f"note: {note}", err=True)
     if result.skipped:
         click.echo(f"Up to date: nothing changed since the last build of {result.output} "
-                   f"({result.pages} pages; checked in {result.seconds:.2f} s).")
+                   f"({counted(result.pages, 'page')}; checked in {result.seconds:.2f} s).")
         return
     click.echo(
-        f"Built {result.pages} pages ({result.checklists} checklists, {result.items} items) into "
-        f"{result.output} in {result.seconds:.2f} s; {len(result.warnings)} warnings."
+        f"Built {counted(result.pages, 'page')} ({counted(result.checklists, 'checklist')}, "
+        f"{counted(result.items, 'item')}) into {result.output} in {result.seconds:.2f} s; "
+        f"{counted(len(result.warnings), 'warning')}."
     )
 
 
