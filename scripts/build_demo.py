@@ -2,7 +2,7 @@
 
 The demo's run records in content/runs/ stay untouched: they are copied into a scratch
 project (.launchbook/demo-project/, git-ignored), where the finished runs are closed
-and sealed with a local signing key (.launchbook/keys/, git-ignored, created on first
+and sealed with a local signing key (.launchbook/demo-keys/, git-ignored, created on first
 use and labelled as a local demo key). The site is then built from that project.
 """
 
@@ -22,7 +22,7 @@ from generator.site.build import build_site
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".launchbook"
-KEYS = WORK / "keys"
+KEYS = WORK / "demo-keys"  # never the default place of `keys new`: run close would pick it up
 PROJECT = WORK / "demo-project"
 # Run id -> close with --force? (in-progress runs stay open)
 TO_CLOSE = {
@@ -50,7 +50,7 @@ def main(argv: list[str]) -> None:
     shutil.copytree(ROOT / "content", PROJECT / "content")
     with open(PROJECT / "content/site.yml", "a", encoding="utf-8") as config:
         config.write("# Added by scripts/build_demo.py: trust the local demo key for this demo only.\n")
-        config.write("trust:\n  - ../../keys/launchbook-signing.pem\n")
+        config.write("trust:\n  - ../../demo-keys/launchbook-signing.pem\n")
     for run_id, force in TO_CLOSE.items():
         started = time.perf_counter()
         sealed = close_run(PROJECT, run_id, key=str(key), force=force, at=CLOSED_AT[run_id])

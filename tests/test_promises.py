@@ -404,7 +404,7 @@ def test_the_demo_builds_and_its_archive_verifies(tmp_path: Path) -> None:
     audit = (copy / "output/runs/audit.html").read_text(encoding="utf-8")
     assert "Archive verified: no problems" in audit
     verified = subprocess.run([sys.executable, "-m", "generator", "verify", str(copy / ".launchbook/demo-project"),
-                               "--trust", str(copy / ".launchbook/keys/launchbook-signing.pem"), "--json"],
+                               "--trust", str(copy / ".launchbook/demo-keys/launchbook-signing.pem"), "--json"],
                               capture_output=True, text=True, timeout=600)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert json.loads(verified.stdout)["results"][0]["sealed_runs"] == 5

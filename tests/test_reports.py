@@ -324,3 +324,15 @@ def test_close_several_runs_in_one_command(started: tuple[Path, str], run_cli: R
     assert len(ledger) == 2
     again = run_cli("run", "close", first, "--key", signing_key.pkcs12, "-C", project)
     assert again.exit_code == 1 and "already" in again.stderr
+
+
+def test_run_close_finds_the_key_keys_new_made_in_its_default_place(started: tuple[Path, str], run_cli: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    project, run_id = started
+    monkeypatch.delenv("LAUNCHBOOK_SIGNING_KEY", raising=False)
+    monkeypatch.chdir(project)  # `keys new` writes to .launchbook/keys/ of the folder it runs in
+    made = run_cli("keys", "new", "--no-passphrase", "--name", "Default Place")
+    assert made.exit_code == 0, made.output
+    closed = run_cli("run", "close", run_id, "--force", "-C", project, "--json")
+    assert closed.exit_code == 0, closed.output
+    assert "Default Place" in json.loads(closed.stdout)["signer"]

@@ -20,7 +20,7 @@ from generator.archive.ledger import TreeHead, read_ledger, tree_head
 from generator.core.errors import SourceError
 from generator.core.files import atomic_write, check_output_path
 from generator.report.certs import check_signing_certificate
-from generator.report.keys import fingerprint, load_private_key, signing_key_file
+from generator.report.keys import fingerprint, load_private_key, resolve_key, signing_key_file
 from generator.runs.record import canonical_json, utc_now
 from generator.runs.store import runs_dir
 
@@ -87,6 +87,7 @@ def make_checkpoint(project: Path, key: str | None, output: Path | None = None, 
     if output is not None:
         check_output_path(output, project, force)
 
+    key = resolve_key(key, project)
     private, certificate = load_private_key(key)
     check_signing_certificate(asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
                               str(signing_key_file(key)))

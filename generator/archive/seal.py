@@ -36,7 +36,7 @@ from generator.core.files import atomic_write, check_output_path, file_sha256
 from generator.core.locks import locked
 from generator.parallel import Progress
 from generator.report.certs import check_signing_certificate
-from generator.report.keys import load_signer, signing_key_file
+from generator.report.keys import load_signer, resolve_key, signing_key_file
 from generator.report.render import render_report
 from generator.report.sign import sign_report
 from generator.report.verify import load_trust, verify_pdf
@@ -87,6 +87,7 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
 
 
     run = find_run(project, run_id)
+    key = resolve_key(key, project)
     signer = load_signer(key)
     check_signing_certificate(signer.signing_cert, str(signing_key_file(key)))
     config = load_config(project / "content", "content")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -33,6 +32,7 @@ from generator.console.steps import run_step
 from generator.console.views import MARKS, STATUS_LABELS, RunView, record_version, run_view
 from generator.core.errors import ConfigError, LaunchbookError
 from generator.core.templating import make_environment, render_template, theme_dirs
+from generator.report.keys import resolve_key
 from generator.runs.evidence import is_url
 from generator.runs.lookup import find_checklist
 from generator.runs.operations import add_signoff, mark_item
@@ -150,7 +150,7 @@ def build_app(project: Path, sessions: Sessions, *, key: str | None = None,
               exec_timeout: float = 300.0) -> Starlette:
     """The console as an ASGI application, mounted by ``serve`` under ``/__launchbook/console/``."""
     console = Console(project, sessions, key, stopping or threading.Event(), allow_exec)
-    has_key = bool(key or os.environ.get("LAUNCHBOOK_SIGNING_KEY"))
+    has_key = resolve_key(key, project) is not None
 
     async def script(request: Request) -> Response:
         return Response(JS, media_type="text/javascript; charset=utf-8")

@@ -108,12 +108,28 @@ def _key_source(key: str | None) -> tuple[Path, bytes | None]:
     """The key file (``--key`` or ``$LAUNCHBOOK_SIGNING_KEY``) and its passphrase, checked."""
     path_text = key or os.environ.get(KEY_ENV)
     if not path_text:
-        raise ConfigError(f"no signing key: pass --key or set {KEY_ENV} (create one with `launchbook keys new`)")
+        raise ConfigError(f"no signing key: pass --key, set {KEY_ENV}, or create one with `launchbook keys new` "
+                          f"(found in {DEFAULT_KEY} of the project or the current folder)")
     path = Path(path_text).expanduser()
     if not path.is_file():
         raise ConfigError(f"signing key not found: {path}")
     passphrase = os.environ.get(PASSPHRASE_ENV)
     return path, passphrase.encode("utf-8") if passphrase else None
+
+
+DEFAULT_KEY = Path(".launchbook/keys/launchbook-signing.p12")
+"""Where ``launchbook keys new`` puts a key by default (relative to the folder it runs in)."""
+
+
+def resolve_key(key: str | None, project: Path) -> str | None:
+    """``--key``, else ``$LAUNCHBOOK_SIGNING_KEY``, else the key ``keys new`` made in its default place
+    (in the project, or in the current folder); ``None`` when there is none."""
+    if key or os.environ.get(KEY_ENV):
+        return key
+    for place in (project / DEFAULT_KEY, DEFAULT_KEY):
+        if place.is_file():
+            return str(place)
+    return None
 
 
 def signing_key_file(key: str | None) -> Path:
