@@ -10,6 +10,7 @@ from typing import Any
 from generator.archive.audit import audit_project, check_report_against_ledger
 from generator.archive.bundle import verify_bundle
 from generator.config import load_config
+from generator.core.wording import counted
 from generator.parallel import Progress
 from generator.report.verify import verify_file
 
@@ -107,7 +108,7 @@ def describe_levels(audit: Any) -> list[str]:
 def describe_audit(audit: Any) -> str:
     sealed = sum(r.sealed for r in audit.runs.values())
     lines = [
-        f"Ledger: {audit.head.size} entries, root {audit.head.root}",
+        f"Ledger: {counted(audit.head.size, 'entry')}, root {audit.head.root}",
         f"Runs: {len(audit.runs)} ({sealed} sealed, {len(audit.runs) - sealed} open); "
         f"checkpoints checked: {len(audit.checkpoints)}",
     ]
