@@ -209,8 +209,6 @@ def test_console_pages_have_no_axe_violations(browser: Any, console: Console, pr
 
 
 def test_team_sign_in_with_tokens_hashed_at_rest(project: Path, run_cli: RunCli, tmp_path: Path) -> None:
-    import http.cookiejar
-
     people = tmp_path / "people.yml"
     made = run_cli("auth", "add", "Ada Lovelace", "-f", people, "--json")
     assert made.exit_code == 0, made.output
@@ -220,21 +218,7 @@ def test_team_sign_in_with_tokens_hashed_at_rest(project: Path, run_cli: RunCli,
     assert people.stat().st_mode & 0o777 == 0o600
     server = Console(project, "--auth", str(people))
     try:
-        jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-
-        def send(path: str, fields: dict[str, str]) -> tuple[int, dict[str, Any]]:
-            page = opener.open(server.url + CONSOLE + "login", timeout=10)  # the form token is per session
-            csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.read().decode()).group(1)  # type: ignore[union-attr]
-            body = "&".join(f"{k}={urllib.request.quote(v)}" for k, v in {**fields, "csrf": csrf}.items()).encode()
-            request = urllib.request.Request(server.url + CONSOLE + path, data=body, method="POST",
-                                             headers={"Accept": "application/json"})
-            try:
-                with opener.open(request, timeout=10) as response:
-                    return response.status, json.loads(response.read())
-            except urllib.error.HTTPError as error:
-                return error.code, json.loads(error.read())
-
+        _, send = _session(server)
         code, answer = send("start/release", {"release": "v1"})
         assert code == 403 and "sign in" in answer["error"]
         assert send("login", {"token": "not-the-token"})[0] == 403

@@ -10,7 +10,6 @@ not touched: it was frozen at closing.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from dataclasses import dataclass
 from io import BytesIO
@@ -18,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from generator.archive.halfclosed import report_path
-from generator.archive.ledger import ApprovalEntry, append_entry, current_report_sha256, ledger_path, read_ledger
+from generator.archive.ledger import ApprovalEntry, current_report_sha256, ledger_path, read_ledger, record_revision
 from generator.config import load_config
 from generator.core.errors import SourceError
-from generator.core.files import atomic_write
 from generator.core.locks import locked
 from generator.report.certs import check_signing_certificate
 from generator.report.keys import load_signer, signing_key_file
@@ -80,13 +78,7 @@ def approve_run(project: Path, run_id: str, *, key: str | None, role: str,
         entry = ApprovalEntry(seq=len(entries), run=record.id, approved_at=utc_now(), role=role, signer=subject,
                               fingerprint=print_, report_sha256=hashlib.sha256(signed).hexdigest(),
                               report_size=len(signed))
-        atomic_write(pdf, signed)
-        try:
-            append_entry(project, entry)
-        except BaseException:  # the ledger must know every approval the file carries
-            with contextlib.suppress(OSError):
-                atomic_write(pdf, data)
-            raise
+        record_revision(project, pdf, signed, data, entry)
     return Approved(pdf, entry, field)
 
 

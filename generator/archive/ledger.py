@@ -13,6 +13,7 @@ down. Appends happen under the ledger lock and replace the file atomically.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -270,3 +271,15 @@ def append_entry(project: Path, entry: Entry) -> None:
     if existing and not existing.endswith(b"\n"):
         existing += b"\n"
     atomic_write(path, existing + entry.line_bytes() + b"\n")
+
+
+def record_revision(project: Path, pdf: Path, revised: bytes, previous: bytes, entry: Entry) -> None:
+    """Write a report's new revision and its ledger line (caller holds the ledger lock); if the
+    line cannot be written, put the report back: never a revision the ledger does not know."""
+    atomic_write(pdf, revised)
+    try:
+        append_entry(project, entry)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            atomic_write(pdf, previous)
+        raise

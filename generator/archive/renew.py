@@ -9,7 +9,6 @@ ledger last recorded is refused: renewing would vouch for a tampered file.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,15 +17,14 @@ from typing import Any
 from generator.archive.ledger import (
     Entry,
     TimestampEntry,
-    append_entry,
     current_report_sha256,
     ledger_path,
     read_ledger,
+    record_revision,
     sealed_entries,
 )
 from generator.config import load_config
 from generator.core.errors import ConfigError, SourceError
-from generator.core.files import atomic_write
 from generator.core.locks import locked
 from generator.report.longterm import add_document_timestamp, sealed_prefix_intact
 from generator.report.verify import load_trust
@@ -108,11 +106,5 @@ def _renew(project: Path, run: RunFile, run_id: str, report: dict[str, object], 
     stamped = add_document_timestamp(data, url, certificates)
     entry = TimestampEntry(seq=len(entries), run=run_id, stamped_at=stamped.timestamp_time, prior_sha256=digest,
                            report_sha256=hashlib.sha256(stamped.pdf).hexdigest(), level=stamped.level)
-    atomic_write(pdf_path, stamped.pdf)
-    try:
-        append_entry(project, entry)
-    except BaseException:  # never leave a revision the ledger does not know
-        with contextlib.suppress(OSError):
-            atomic_write(pdf_path, data)
-        raise
+    record_revision(project, pdf_path, stamped.pdf, data, entry)
     return Renewed(run_id, pdf_path, stamped.level, stamped.timestamp_time, entry.seq, entry.report_sha256)
