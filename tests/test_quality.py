@@ -1,7 +1,7 @@
 """The built demo checked by real tools: axe-core in Chromium (light and dark), the Nu HTML
 Checker on every page, keyboard-only navigation and a phone-sized viewport.
 
-Screenshots of the checked pages are kept under output/test-screenshots/ as artefacts.
+Screenshots of the checked pages are kept under .launchbook/test-screenshots/ as artefacts.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tests.helpers import ROOT
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / ".launchbook" / "node" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "output" / "test-screenshots"
+SCREENSHOTS = ROOT / ".launchbook" / "test-screenshots"  # git-ignored; never inside the publishable output/
 PAGES = {
     "home": "index.html",
     "checklist": "platform/sv-sdk.html",

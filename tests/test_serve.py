@@ -145,3 +145,12 @@ def test_open_pages_reload_and_show_build_errors(served: Served, browser: Any) -
         tab.wait_for_selector("#launchbook-build-error", state="detached", timeout=20000)
     finally:
         context.close()
+
+
+def test_editor_temp_files_are_not_changes() -> None:
+    from generator.site.serve import editor_temp
+
+    for name in (".release.md.swp", "release.md~", "#release.md#", ".#release.md", "4913", "x.tmp", "a.lock"):
+        assert editor_temp(name), name
+    for name in ("release.md", "site.yml", "base.html", "2026-plan.md"):
+        assert not editor_temp(name), name

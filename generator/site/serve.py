@@ -301,6 +301,13 @@ class LiveHTTPServer(http.server.ThreadingHTTPServer):
         print(f"serve: request from {client_address[0]} failed: {type(error).__name__}: {error}", file=sys.stderr)
 
 
+def editor_temp(name: str) -> bool:
+    """Files editors and launchbook itself write for a moment (never a source): dot files (Vim's .swp,
+    Emacs' .#lock), Emacs' #autosave#, backups ending in ~, Vim's write test 4913, .tmp, .lock, .swp."""
+    return (name.startswith((".", "#")) or name.endswith(("~", ".tmp", ".lock", ".swp", ".swx", ".part"))
+            or name.isdigit())
+
+
 class LiveServer:
     """A built site on HTTP with rebuild-on-change; ``run()`` blocks until ``stop()``."""
 
@@ -350,8 +357,7 @@ class LiveServer:
         import watchfiles
 
         def relevant(_change: Any, path: str) -> bool:
-            name = Path(path).name
-            return not (name.startswith(".") or name.endswith((".tmp", ".lock", "~")))
+            return not editor_temp(Path(path).name)
 
         yield from watchfiles.watch(*self.watched(), watch_filter=relevant, stop_event=self.stopping,
                                     debounce=200, step=50, rust_timeout=300, yield_on_timeout=True)

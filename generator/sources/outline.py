@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.core.errors import SourceError
+from generator.core.wording import counted
 from generator.model import Checklist, Document, ItemState
 from generator.sources.bounds import read_document
 from generator.sources.checklist import parse_document
@@ -66,14 +67,15 @@ def as_outline(document: Document) -> str:
     lines = [f"{document.title}  ({document.source})"]
     if isinstance(document, Checklist):
         optional = sum(item.optional for item in document.items)
-        lines.append(f"{len(document.items)} items, {optional} optional, {len(document.signoffs)} sign-off roles")
+        lines.append(f"{counted(len(document.items), 'item')}, {optional} optional, "
+                     f"{counted(len(document.signoffs), 'sign-off role')}")
         section: tuple[str, ...] = ()
         for item in document.items:
             if item.section != section:
                 section = item.section
                 lines.append("")
                 lines.append(" › ".join(section) if section else "(no section)")
-            mark = " (optional)" if item.optional else ""
+            mark = "  [optional]" if item.optional else ""  # a tag, never repeating "(optional)" in the text
             indent = "  " * item.depth
             lines.append(f"{indent}{_BOXES[item.state]} {item.text}{mark}  #{item.id}  line {item.line}")
         if document.signoffs:
