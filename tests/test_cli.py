@@ -115,3 +115,15 @@ def test_run_list_of_a_mistyped_checklist_says_unknown_and_suggests(started: tup
     result = run_cli("run", "list", "--checklist", "deplyo", "-C", project)
     assert result.exit_code == 1 and "unknown checklist 'deplyo'; did you mean deploy?" in result.stderr
     assert run_cli("run", "list", "--checklist", "deploy", "-C", project).exit_code == 0
+
+
+def test_with_json_errors_are_json_on_stdout_too(started: tuple[Path, str]) -> None:
+    project, _ = started
+    for args, code in ((["run", "show", "20990101-0000-nope", "--json", "-C", str(project)], 1),
+                       (["run", "mark", "x", "y", "--status", "bogus", "--json", "-C", str(project)], 2)):
+        done = subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True,
+                              cwd=ROOT, timeout=60)
+        assert done.returncode == code, done.stderr
+        answer = json.loads(done.stdout)
+        assert answer["ok"] is False and answer["error"]["exit_code"] == code and answer["error"]["message"]
+        assert "Error:" in done.stderr and "Traceback" not in done.stderr

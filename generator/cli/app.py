@@ -131,4 +131,15 @@ def main() -> None:
     for number in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(number) == signal.SIG_DFL:
             signal.signal(number, _exit_on_signal)
-    sys.exit(cli.main(prog_name="launchbook", standalone_mode=True))
+    try:
+        code = cli.main(prog_name="launchbook", standalone_mode=False)
+    except click.ClickException as exc:
+        if "--json" in sys.argv[1:]:  # a machine that asked for JSON gets the error as JSON too
+            emit_json({"ok": False, "error": {"message": exc.format_message(), "exit_code": exc.exit_code,
+                                              "path": getattr(exc, "path", None), "line": getattr(exc, "line", None)}})
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
