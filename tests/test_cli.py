@@ -127,3 +127,14 @@ def test_with_json_errors_are_json_on_stdout_too(started: tuple[Path, str]) -> N
         answer = json.loads(done.stdout)
         assert answer["ok"] is False and answer["error"]["exit_code"] == code and answer["error"]["message"]
         assert "Error:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_global_quiet_and_verbose_also_follow_the_subcommand(small_site: Path, run_cli: Callable[..., Result]) -> None:
+    quiet = run_cli("build", "-C", small_site, "--no-cache", "-q")
+    assert quiet.exit_code == 0 and quiet.stdout == "", quiet.output
+    listed = run_cli("run", "list", "-C", small_site, "--quiet")
+    assert listed.exit_code == 0, listed.output
+    verbose = run_cli("build", "-C", small_site, "--no-cache", "-v")  # build's own -v stays build's
+    assert verbose.exit_code == 0 and "Built" in verbose.stdout
+    noted = run_cli("run", "list", "--checklist", "-q", "-C", small_site)  # an option's value is never moved
+    assert noted.exit_code == 1 and "unknown checklist '-q'" in noted.stderr

@@ -23,7 +23,38 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_GLOBAL = {"-q": "-q", "--quiet": "-q", "-v": "-v", "--verbose": "-v", "-vv": "-vv"}
+
+
+class _Group(click.Group):
+    """``-q``/``-v`` are global but may also follow the subcommand (``launchbook build -q``),
+    unless that subcommand has an option of the same name (``build -v``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        command: click.Command = self
+        leaf_at = -1
+        for index, token in enumerate(args):
+            if token == "--":
+                break
+            if isinstance(command, click.Group) and token in command.commands:
+                command, leaf_at = command.commands[token], index
+                if not isinstance(command, click.Group):
+                    break
+        if leaf_at < 0 or isinstance(command, click.Group):
+            return super().parse_args(ctx, args)
+        own = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        takes_value = {opt for param in command.params if isinstance(param, click.Option)
+                       and not param.is_flag and not param.count for opt in param.opts}
+        head, tail = args[:leaf_at + 1], args[leaf_at + 1:]
+        end = tail.index("--") if "--" in tail else len(tail)
+        moves = [i < end and token in _GLOBAL and token not in own and (i == 0 or tail[i - 1] not in takes_value)
+                 for i, token in enumerate(tail)]
+        moved = [_GLOBAL[token] for token, move in zip(tail, moves, strict=True) if move]
+        rest = [token for token, move in zip(tail, moves, strict=True) if not move]
+        return super().parse_args(ctx, [*moved, *head, *rest])
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="launchbook")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary lines; warnings and errors only.")
 @click.option("-v", "--verbose", count=True, help="More detail: every warning, a line per finished stage.")
