@@ -82,7 +82,7 @@ def atomic_write(path: Path, data: bytes | IO[bytes], mode: int | None = FILE_MO
 
 TEMP_SUFFIX = ".tmp"
 _STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-_TEMP_NAME = re.compile(r"^\..+\.[0-9]+\.[A-Za-z0-9_]+\.tmp$")
+_TEMP_NAME = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.[A-Za-z0-9_]+\.tmp$")
 _swept: set[str] = set()
 
 
@@ -100,11 +100,26 @@ def sweep_temp_files(folder: Path) -> list[Path]:
         return removed
     for name in names:
         temp = folder / name
-        if abandoned(temp):
+        if abandoned(temp) and not _writer_alive(name):  # between mkstemp and its mark, only the pid tells
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
                 removed.append(temp)
     return removed
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the process whose pid the temp file's name carries still runs (a reused pid keeps
+    a dead writer's file a little longer: never the other way round)."""
+    match = _TEMP_NAME.match(name)
+    if match is None:
+        return False
+    try:
+        os.kill(int(match.group("pid")), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
 
 
 def check_output_path(path: Path, project: Path, force: bool) -> Path:
