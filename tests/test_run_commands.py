@@ -176,8 +176,12 @@ def test_unknown_checklist_suggests(run_project: Path, run_cli: RunCli) -> None:
 
 def test_bad_time(started: tuple[Path, str], run_cli: RunCli) -> None:
     project, run_id = started
-    assert_refused(run_cli("run", "mark", run_id, "migrate", "--status", "done", "--at", "yesterday", "-C", project),
-                   "--at 'yesterday' is not an ISO 8601 time")
+    before = record_path(project, run_id).read_bytes()
+    bad = run_cli("run", "mark", run_id, "migrate", "--status", "done", "--at", "yesterday", "-C", project)
+    assert bad.exit_code == 2 and "'yesterday' is not an ISO 8601 time with a timezone" in bad.stderr  # usage error
+    assert record_path(project, run_id).read_bytes() == before
+    bad = run_cli("serve", "-a", "localhost:99999", "-C", project)
+    assert bad.exit_code == 2 and "expected HOST:PORT" in bad.stderr
 
 
 def test_hand_edited_record_errors_name_the_line(started: tuple[Path, str], run_cli: RunCli) -> None:

@@ -15,6 +15,7 @@ from click.core import ParameterSource
 
 from generator import __version__
 from generator.core.errors import ConfigError
+from generator.runs.record import parse_time
 
 WARNINGS_SHOWN = 50
 
@@ -134,8 +135,20 @@ def force_output_option(function: Any) -> Any:
                         help="Replace the -o file if it exists (never inside content/ or themes/).")(function)
 
 
+def _time_value(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--at`` must be an ISO 8601 time with a timezone: anything else is a usage error (exit 2)."""
+    if value is not None:
+        try:
+            parse_time(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not an ISO 8601 time with a timezone "
+                                     "(e.g. 2026-05-20T07:30:00Z)") from None
+    return value
+
+
 def at_option(function: Any) -> Any:
-    return click.option("--at", default=None, help="When it happened (ISO 8601 with timezone); default now.")(function)
+    return click.option("--at", default=None, callback=_time_value,
+                        help="When it happened (ISO 8601 with timezone); default now.")(function)
 
 
 def print_run(record: Any, as_json: bool, run_file: Any, extra: dict[str, Any] | None = None) -> None:

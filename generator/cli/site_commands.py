@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from generator.cli.app import WARNINGS_SHOWN, audit_hook, cli, emit_json, json_option, project_option, verbosity
+from generator.core.errors import ConfigError
 from generator.core.wording import counted
 
 
@@ -111,8 +112,20 @@ def new_command(directory: Path, title: str, as_json: bool) -> None:
     click.echo(f"\nNext: {'' if here else f'cd {directory} && '}launchbook serve --open")
 
 
+def _address(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A bad ``-a`` is a usage error (exit 2)."""
+    from generator.site.serve import parse_address
+
+    try:
+        parse_address(value)
+    except ConfigError as exc:
+        raise click.BadParameter(exc.reason) from None
+    return value
+
+
 @cli.command("serve")
-@click.option("-a", "--address", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
+@click.option("-a", "--address", default="127.0.0.1:8000", show_default=True, callback=_address,
+              help="HOST:PORT to listen on.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the site in a web browser.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output folder [default: PROJECT/output].")
