@@ -41,10 +41,31 @@ CLOSED_AT = {
 }
 
 
+DEMO_NAME = "launchbook LOCAL DEMO key (not for production)"
+OLD_KEYS = WORK / "keys"  # where earlier versions kept the demo key: the default place of `keys new`
+
+
+def move_old_demo_key() -> None:
+    """An older demo left its key in .launchbook/keys/, where `run close` now looks for the user's
+    own key: move it (only a key whose certificate says LOCAL DEMO) to .launchbook/demo-keys/."""
+    pem, p12 = OLD_KEYS / "launchbook-signing.pem", OLD_KEYS / "launchbook-signing.p12"
+    if not pem.is_file() or not p12.is_file() or (KEYS / p12.name).exists():
+        return
+    from cryptography import x509
+
+    if "LOCAL DEMO" not in x509.load_pem_x509_certificate(pem.read_bytes()).subject.rfc4514_string():
+        return
+    KEYS.mkdir(parents=True, exist_ok=True)
+    p12.rename(KEYS / p12.name)
+    pem.rename(KEYS / pem.name)
+    print(f"Moved the local demo key from {OLD_KEYS} to {KEYS}")
+
+
 def main(argv: list[str]) -> None:
+    move_old_demo_key()
     key = KEYS / "launchbook-signing.p12"
     if not key.exists():
-        made = create_key(KEYS, "launchbook LOCAL DEMO key (not for production)")
+        made = create_key(KEYS, DEMO_NAME)
         print(f"Created a local demo signing key: {made.pkcs12}")
     shutil.rmtree(PROJECT, ignore_errors=True)
     shutil.copytree(ROOT / "content", PROJECT / "content")
