@@ -16,7 +16,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from generator.archive.halfclosed import report_path
 from generator.archive.ledger import ApprovalEntry, current_report_sha256, ledger_path, read_ledger, record_revision
 from generator.config import load_config
 from generator.core.errors import SourceError
@@ -53,7 +52,7 @@ def approve_run(project: Path, run_id: str, *, key: str | None, role: str,
     config = load_config(project / "content", "content")
     with locked(ledger_path(project)), locked(run.path):
         record = read_record(run)
-        pdf = report_path(run)
+        pdf = run.report
         if record.sealed is None:
             raise SourceError(f"run {record.id!r} is not closed yet: record sign-offs with `launchbook run signoff`, "
                               "or close it first (`launchbook run close`)", run.shown)

@@ -11,7 +11,6 @@ them); and checkpoints (a ledger rewritten from scratch is not their extension).
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,20 +18,21 @@ from typing import Any
 
 from generator.archive import merkle
 from generator.archive.checkpoint import checkpoints_dir, read_checkpoint
-from generator.archive.halfclosed import half_closed, report_path
+from generator.archive.halfclosed import half_closed
 from generator.archive.ledger import (
     ApprovalEntry,
     Entry,
     LedgerEntry,
     TimestampEntry,
     TreeHead,
-    ledger_path,
+    ledger_bytes,
     parse_ledger,
     tree_head,
 )
+from generator.archive.revisions import check_revisions
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
-from generator.core.files import file_sha256, read_regular, regular_file
+from generator.core.files import file_sha256, regular_file
 from generator.parallel import Progress, map_chunks
 from generator.report.longterm import sealed_prefix_intact
 from generator.report.verify import compare_with_archive, load_trust, verify_pdf
@@ -136,7 +136,7 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
     ``records`` are records the caller has already read and validated (the site build).
     """
 
-    ledger_shown, raw, unreadable = _read_ledger(project)
+    ledger_shown, raw, unreadable = ledger_bytes(project)
     entries, ledger_problems, leaves = parse_ledger(raw, ledger_shown)
     result = AuditResult(tree_head(leaves))
     if unreadable:
@@ -205,7 +205,7 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
     for run_id, (run_file, record) in sorted(records.items()):
         for diagnostic in time_problems(record, run_file.shown):
             result.report(diagnostic, run_id)
-        pdf = report_path(run_file)
+        pdf = run_file.report
         why = half_closed(record, os.path.lexists(pdf), run_id in by_run)
         if why:
             result.runs[run_id].half_closed = True
@@ -224,41 +224,6 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
     for path in [*stored, *(since or [])]:
         _check_checkpoint(result, path, leaves, trust, explicit=path in (since or []))
     return result
-
-
-def _read_ledger(project: Path) -> tuple[str, bytes, str]:
-    """The ledger's name as shown, its bytes, and why it could not be read ("" when it could or is absent).
-    Only a regular file inside the project is read: never a link, a FIFO or a folder."""
-    path = ledger_path(project)
-    shown = path.relative_to(project).as_posix()
-    if not os.path.lexists(path):
-        return shown, b"", ""
-    try:
-        return shown, read_regular(path, project, shown=shown), ""
-    except SourceError as exc:
-        return shown, b"", f"the ledger {exc.reason}"
-
-
-def check_report_against_ledger(project: Path, run_id: str, data: bytes, check: Any) -> list[str]:
-    """For a report verified on its own inside its project: the ledger must have sealed this run,
-    the certification seal must cover exactly the revision it recorded, and every later revision
-    it recorded must still be in the file."""
-    shown, raw, unreadable = _read_ledger(project)
-    if unreadable:
-        return [unreadable]
-    entries, problems, _ = parse_ledger(raw, shown)
-    seal = next((e for e in entries if isinstance(e, LedgerEntry) and e.run == run_id), None)
-    if seal is None:
-        return [f"run {run_id} is not in this project's ledger ({shown})"]
-    found = [f"{shown}:{line}: {message}" for line, message in problems]
-    if check.sealed_sha256 != seal.report_sha256:
-        found.append(f"the certification seal covers a revision other than the one in ledger entry #{seal.seq} "
-                     "(the seal was removed or replaced)")
-        return found
-    findings: list[Diagnostic] = []
-    check_revisions(findings, "report", data, seal, [e for e in entries if not isinstance(e, LedgerEntry)
-                                                      and e.run == run_id], check)
-    return found + [d.message for d in findings if d.severity is Severity.ERROR]
 
 
 def _check_evidence(result: AuditResult, run_file: RunFile, record: RunRecord, entry: LedgerEntry | None) -> None:
@@ -377,7 +342,7 @@ def _error(findings: list[Diagnostic], where: str, message: str) -> None:
 def _check_report(findings: list[Diagnostic], run_file: RunFile, record: RunRecord, entry: LedgerEntry | None,
                   ledger_size: int, trust: list[Any], verify_pdf: Any, compare_with_archive: Any,
                   revisions: list[Entry]) -> Any:
-    pdf = run_file.path.with_suffix(".pdf")
+    pdf = run_file.report
     shown = pdf.relative_to(run_file.project).as_posix()
     if not os.path.lexists(pdf):
         _error(findings, shown, "signed report is missing")
@@ -426,45 +391,6 @@ def _check_timestamp_entry(result: AuditResult, where: str, line: int, entry: Ti
         result.add(where, f"ledger entry #{entry.seq} timestamps a report of run {entry.run} the ledger never "
                           "recorded (its prior sha256 differs)", run, line=line)
     current[entry.run] = entry.report_sha256
-
-
-def check_revisions(findings: list[Diagnostic], shown: str, data: bytes, seal: LedgerEntry,
-                     revisions: list[Entry], check: Any) -> None:
-    """Every later revision the ledger recorded is still in the report and is what the line says:
-    an approval line names a signature of the file (same certificate) that covers exactly the
-    recorded bytes, a document-timestamp line a document timestamp that does; and the ledger
-    lists them in the order the file has them. Revisions the ledger does not know (an approver
-    signing in Acrobat, say) are allowed when the signature checks pass; they are noted, since
-    only recorded ones are protected against being cut off again."""
-    recorded = {seal.report_sha256}
-    covering = {hashlib.sha256(data[:s.covered]).hexdigest(): s
-                for s in [*check.signatures, *check.timestamps] if 0 < s.covered <= len(data)}
-    previous = seal.report_sha256, covering.get(seal.report_sha256)
-    for revision in revisions:
-        size = revision.report_size if isinstance(revision, ApprovalEntry) else None
-        recorded.add(revision.report_sha256)
-        what = (f"document timestamp of {revision.stamped_at}" if isinstance(revision, TimestampEntry)
-                else f"approval by {revision.signer} ({revision.role})" if isinstance(revision, ApprovalEntry)
-                else f"revision of ledger entry #{revision.seq}")
-        if not sealed_prefix_intact(data, revision.report_sha256, size):
-            _error(findings, shown, f"{what} recorded in ledger entry #{revision.seq} is no longer in the report "
-                                    "(replaced or cut back)")
-            continue
-        signature = covering.get(revision.report_sha256)
-        is_stamp = signature is not None and signature in check.timestamps
-        if signature is None or is_stamp != isinstance(revision, TimestampEntry) or (
-                isinstance(revision, ApprovalEntry) and signature.fingerprint != revision.fingerprint):
-            _error(findings, shown, f"ledger entry #{revision.seq} records an {what} that the report does not hold "
-                                    "(no such signature covers exactly those bytes)")
-        elif previous[1] is not None and signature.covered <= previous[1].covered:
-            _error(findings, shown, f"ledger entry #{revision.seq} lists a revision the report has before the one "
-                                    "recorded above it (the ledger's lines were reordered)")
-        previous = revision.report_sha256, signature
-    if hashlib.sha256(data).hexdigest() not in recorded:
-        findings.append(Diagnostic(
-            shown, None, "report has revisions after its seal that the ledger does not record (signatures or "
-            "timestamps added outside launchbook; checked above, but only `launchbook run approve` and "
-            "`launchbook timestamp` record them against removal)", "", Severity.INFO))
 
 
 def _check_checkpoint(result: AuditResult, path: Path, leaves: list[bytes], trust: list[Any], explicit: bool) -> None:

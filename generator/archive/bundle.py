@@ -19,7 +19,6 @@ from typing import Any
 
 from generator import __version__
 from generator.archive import merkle
-from generator.archive.audit import check_revisions
 from generator.archive.checkpoint import latest_checkpoint, make_checkpoint, read_checkpoint
 from generator.archive.ledger import (
     ApprovalEntry,
@@ -29,6 +28,7 @@ from generator.archive.ledger import (
     read_ledger,
     sealed_entries,
 )
+from generator.archive.revisions import check_revisions
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import atomic_write, check_output_path, read_regular
@@ -116,7 +116,7 @@ def create_bundle(project: Path, run_id: str, output: Path | None, key: str | No
                 evidence[name] = read_regular(run.folder / name, run.folder)
             except SourceError as exc:
                 raise SourceError(f"evidence file {name} {exc.reason}", run.shown, item.line or None) from None
-    report = read_regular(run.path.with_suffix(".pdf"), run.path.parent, shown=run.shown.removesuffix(".yml") + ".pdf")
+    report = read_regular(run.report, run.path.parent, shown=run.shown.removesuffix(".yml") + ".pdf")
     entries, leaves = read_ledger(project)
     entry = next((e for e in sealed_entries(entries) if e.run == run_id), None)
     if entry is None:

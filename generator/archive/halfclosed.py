@@ -7,15 +7,7 @@ its ledger line. ``verify`` names both; ``run close`` completes or rolls them ba
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from generator.runs.record import RunRecord
-from generator.runs.store import RunFile
-
-
-def report_path(run: RunFile) -> Path:
-    """The signed report beside a run's record."""
-    return run.path.with_suffix(".pdf")
 
 
 def half_closed(record: RunRecord, pdf_exists: bool, in_ledger: bool) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 from generator.archive import merkle
 from generator.core.errors import SourceError
-from generator.core.files import atomic_write
+from generator.core.files import atomic_write, read_regular
 from generator.runs.record import canonical_json, parse_time
 from generator.runs.store import runs_dir
 
@@ -246,13 +247,25 @@ def parse_ledger(raw: bytes, shown: str) -> tuple[list[Entry], list[tuple[int, s
     return entries, problems, leaves
 
 
+def ledger_bytes(project: Path) -> tuple[str, bytes, str]:
+    """The ledger's name as shown, its bytes, and why it could not be read ("" when it could or is absent).
+    Only a regular file inside the project is read: never a link, a FIFO or a folder."""
+    path = ledger_path(project)
+    shown = path.relative_to(project).as_posix()
+    if not os.path.lexists(path):
+        return shown, b"", ""
+    try:
+        return shown, read_regular(path, project, shown=shown), ""
+    except SourceError as exc:
+        return shown, b"", f"the ledger {exc.reason}"
+
+
 def read_ledger(project: Path) -> tuple[list[Entry], list[bytes]]:
     """The ledger for appending: any problem is an error (seal nothing onto a damaged log)."""
-    path = ledger_path(project)
-    if not path.exists():
-        return [], []
-    shown = path.relative_to(project).as_posix()
-    entries, problems, leaves = parse_ledger(path.read_bytes(), shown)
+    shown, raw, unreadable = ledger_bytes(project)
+    if unreadable:
+        raise SourceError(f"{unreadable}; refusing to seal onto it", shown)
+    entries, problems, leaves = parse_ledger(raw, shown)
     if problems:
         line, message = problems[0]
         raise SourceError(f"{message}; refusing to seal onto a damaged ledger (run `launchbook verify`)", shown, line)

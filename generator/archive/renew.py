@@ -92,7 +92,7 @@ def timestamp_reports(project: Path, target: Path | None = None, *, timestamp_ur
 
 def _renew(project: Path, run: RunFile, run_id: str, report: dict[str, object], entries: list[Entry], url: str,
            certificates: list[Any]) -> Renewed:
-    pdf_path = run.path.with_suffix(".pdf")
+    pdf_path = run.report
     shown = pdf_path.relative_to(project).as_posix()
     data = pdf_path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from generator.archive.halfclosed import half_closed, report_path
+from generator.archive.halfclosed import half_closed
 from generator.archive.ledger import (
     Entry,
     LedgerEntry,
@@ -94,7 +94,7 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
     stamp = when(at)
     with locked(ledger_path(project)), locked(run.path):
         record = read_record(run)
-        pdf_path = report_path(run)
+        pdf_path = run.report
         entries, leaves = read_ledger(project)
         resumed = _resume(project, run, record, entries, leaves)
         if resumed is not None:
@@ -202,7 +202,7 @@ def _resume(project: Path, run: RunFile, record: RunRecord, entries: list[Entry]
     open record is removed when it is this run's interrupted report. Returns the completed
     close, or ``None`` when the run is (now) open, or was never half-closed.
     """
-    pdf_path = report_path(run)
+    pdf_path = run.report
     in_ledger = any(e.run == record.id for e in sealed_entries(entries))
     if not half_closed(record, pdf_path.exists(), in_ledger):
         return None

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.archive.audit import audit_project, check_report_against_ledger
+from generator.archive.audit import audit_project
 from generator.archive.bundle import verify_bundle
+from generator.archive.revisions import check_report_against_ledger
 from generator.config import load_config
 from generator.core.wording import counted
 from generator.parallel import Progress

@@ -14,6 +14,8 @@ import hmac
 import secrets
 from pathlib import Path
 
+import yaml
+
 from generator.core.errors import ConfigError
 from generator.core.files import atomic_write
 from generator.core.yamlload import SETTINGS_LIMITS, load_yaml, plain
@@ -68,12 +70,7 @@ def add_person(path: Path, name: str) -> str:
     people = load_people(path) if path.exists() else {}
     token = secrets.token_urlsafe(32)
     people[name] = token_hash(token)
-    lines = ["# launchbook serve --auth: each person's name and the sha256 of their token (`launchbook auth add`)."]
-    lines += [f"{_quoted(person)}: {digest}" for person, digest in sorted(people.items())]
-    atomic_write(path, ("\n".join(lines) + "\n").encode("utf-8"), mode=0o600)
+    header = "# launchbook serve --auth: each person's name and the sha256 of their token (`launchbook auth add`).\n"
+    body = yaml.safe_dump(dict(sorted(people.items())), allow_unicode=True, default_flow_style=False, width=1000)
+    atomic_write(path, (header + body).encode("utf-8"), mode=0o600)
     return token
-
-
-def _quoted(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'

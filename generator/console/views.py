@@ -65,7 +65,7 @@ class RunView:
 
     @property
     def report(self) -> Path | None:
-        pdf = self.run.path.with_suffix(".pdf")
+        pdf = self.run.report
         return pdf if self.record.sealed is not None and pdf.is_file() else None
 
 

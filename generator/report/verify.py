@@ -26,72 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from generator.core.errors import ConfigError, SourceError
-from generator.report.certs import certificate_problems, utc_text, validity_problem
-from generator.report.keys import fingerprint
-from generator.report.longterm import EOF_MARK, pades_level, sealed_prefix_intact
+from generator.report.longterm import EOF_MARK, sealed_prefix_intact
 from generator.report.render import MANIFEST_NAME, RECORD_NAME
+from generator.report.signatures import SignatureCheck, check_signature, covered_bytes
 from generator.runs.record import canonical_json
 from generator.runs.store import find_run, read_record
-
-
-@dataclass(frozen=True, slots=True)
-class TimestampCheck:
-    """The RFC 3161 timestamp on a signature, if any."""
-
-    present: bool
-    """The signature carries a timestamp token."""
-    trusted: bool
-    """The token is intact and its TSA chains to a ``--trust-tsa`` certificate."""
-    time: str
-    """The time the TSA vouches for (UTC), or ``""``."""
-    tsa: str
-    """The TSA certificate's subject, or ``""``."""
-
-
-@dataclass(frozen=True, slots=True)
-class SignatureCheck:
-    """One signature of the PDF."""
-
-    field: str
-    """Signature field name."""
-    signer: str
-    """Signer certificate subject."""
-    fingerprint: str
-    """SHA-256 fingerprint of the signer certificate."""
-    signed_at: str
-    """Signing time the signer claims (UTC)."""
-    intact: bool
-    """The signed bytes are unchanged."""
-    valid: bool
-    """The cryptographic signature checks out."""
-    trusted: bool
-    """The signer chains to a trusted certificate."""
-    whole_file: bool
-    """The signature covers every byte of the file."""
-    timestamped: bool
-    """It carries a timestamp token (PAdES B-T), trusted or not: see ``timestamp``."""
-    timestamp: TimestampCheck = TimestampCheck(False, False, "", "")
-    """The timestamp and whether its TSA is trusted."""
-    time_basis: str = "claimed"
-    """``timestamp``: the signing time is proven by a trusted timestamp; ``claimed``: only the signer says so."""
-    certificate_checked_at: str = ""
-    """When the signer certificate's validity was checked: the trusted timestamp's time, else now."""
-    certificate_problems: tuple[str, ...] = ()
-    """Why the signer certificate was unfit at that time (expired, not yet valid, wrong key usage)."""
-    level: str = ""
-    """PAdES baseline level (B-B, B-T, B-LT, B-LTA), or ``document timestamp`` for one."""
-    reason: str = ""
-    """The reason the signer gave."""
-    certification: bool = False
-    """A certification (DocMDP) signature: launchbook's seal."""
-    changes: str = "none"
-    """What changed after this signature (pyHanko's modification level: none, ltv, form filling, other)."""
-    changes_allowed: bool = True
-    """Those changes are within what the certification allows."""
-    revision: int = 0
-    """The revision it signs (0-based)."""
-    covered: int = 0
-    """Bytes it covers: the document up to and including its revision."""
 
 
 @dataclass(slots=True)
@@ -221,8 +160,11 @@ def verify_pdf(data: bytes, path: str, trust: list[Any], tsa_trust: list[Any] | 
             result.problems.append("the PDF is not signed")
         for signature in signatures:
             try:
-                _check_signature(result, reader, signature, trust, tsa_trust or [],
-                                 now or datetime.datetime.now(datetime.UTC))
+                check, problems = check_signature(reader, signature, trust, tsa_trust or [],
+                                                  now or datetime.datetime.now(datetime.UTC))
+                if check is not None:
+                    (result.timestamps if check.level == "document timestamp" else result.signatures).append(check)
+                result.problems.extend(problems)
             except Exception as exc:  # noqa: BLE001 - damage inside a signature's objects
                 result.problems.append(f"signature {getattr(signature, 'field_name', '?')!r} cannot be read: "
                                        f"{type(exc).__name__}: {exc}")
@@ -241,130 +183,6 @@ def verify_pdf(data: bytes, path: str, trust: list[Any], tsa_trust: list[Any] | 
             result.problems.append(f"earlier revisions cannot be read: {type(exc).__name__}: {exc}")
     _read_record(result)
     return result
-
-
-def _validate_in_time(signature: Any, trust: list[Any], tsa_trust: list[Any],
-                      now: datetime.datetime) -> tuple[Any, TimestampCheck, datetime.datetime]:
-    """pyHanko's status of ``signature``, its timestamp, and the time its certificate was checked at:
-    the time a trusted timestamp proves, else ``now`` (a claimed signing time proves nothing).
-
-    The signer must be allowed digital signatures; the timestamp is checked against the TSA
-    roots only (a signer root never vouches for a time)."""
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.settings import KeyUsageConstraints
-    from pyhanko_certvalidator import ValidationContext
-
-    def validate(moment: datetime.datetime) -> Any:
-        return validate_pdf_signature(
-            signature, ValidationContext(trust_roots=trust, allow_fetching=False, moment=moment),
-            ValidationContext(trust_roots=tsa_trust, allow_fetching=False, moment=now),
-            key_usage_settings=KeyUsageConstraints(key_usage={"digital_signature"}))
-
-    status = validate(now)
-    token = status.timestamp_validity
-    if token is None:
-        return status, TimestampCheck(False, False, "", ""), now
-    trusted = bool(token.intact and token.valid and token.trusted) and bool(tsa_trust)
-    timestamp = TimestampCheck(True, trusted, utc_text(token.timestamp), token.signing_cert.subject.human_friendly)
-    if not trusted:
-        return status, timestamp, now
-    return validate(token.timestamp), timestamp, token.timestamp
-
-
-def _certificate_problems(cert: Any, timestamp: TimestampCheck, checked_at: datetime.datetime,
-                          claimed: datetime.datetime | None) -> list[str]:
-    """What makes the signer certificate unfit at the proven signing time (else now); without a
-    trusted timestamp, a claimed signing time outside the validity period counts too."""
-    problems = certificate_problems(cert, checked_at)
-    if not timestamp.trusted and claimed is not None and not problems:
-        outside = validity_problem(cert, claimed)
-        if outside:
-            problems.append(f"at the claimed signing time: {outside}")
-    return problems
-
-
-def _describe_unfit(check: SignatureCheck) -> list[str]:
-    if check.time_basis == "timestamp":
-        basis = f"at {check.certificate_checked_at}, the signing time proven by a timestamp from {check.timestamp.tsa}"
-    elif check.timestamp.present:
-        basis = (f"its timestamp ({check.timestamp.time}) is from a TSA that is not trusted ({check.timestamp.tsa}; "
-                 "pass --trust-tsa with its root certificate), so the signing time "
-                 f"{check.signed_at or '?'} is only claimed")
-    else:
-        basis = (f"there is no timestamp, so the signing time {check.signed_at or '?'} is only claimed "
-                 "(seal with a timestamp authority: run close --tsa URL)")
-    return [f"signature {check.field!r}: signer certificate ({check.signer}) {problem}; {basis}"
-            for problem in check.certificate_problems]
-
-
-_LEVELS = {"NONE": "none", "LTA_UPDATES": "ltv", "FORM_FILLING": "form filling", "ANNOTATIONS": "annotations",
-           "OTHER": "other"}
-
-
-def _check_signature(result: PdfVerification, reader: Any, signature: Any, trust: list[Any],
-                     tsa_trust: list[Any], now: datetime.datetime) -> None:
-    """One signature or document timestamp: intact, trusted at the right time, and what changed after it."""
-    from pyhanko.sign.diff_analysis import SuspiciousModification
-    from pyhanko.sign.validation import validate_pdf_timestamp
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
-    from pyhanko_certvalidator import ValidationContext
-
-    document_timestamp = signature.sig_object.get("/Type") == "/DocTimeStamp"
-    try:
-        if document_timestamp:  # a time vouched for by a TSA: trusted through --trust-tsa (or --trust)
-            status = validate_pdf_timestamp(signature, ValidationContext(
-                trust_roots=[*tsa_trust, *trust], allow_fetching=False, moment=now))
-            timestamp, checked_at = TimestampCheck(False, False, "", ""), now
-        else:
-            status, timestamp, checked_at = _validate_in_time(signature, trust, tsa_trust, now)
-    except Exception as exc:  # pyHanko raises many kinds on damaged input
-        result.problems.append(f"signature {signature.field_name!r} cannot be validated: {exc}")
-        return
-    cert = status.signing_cert
-    signed_at = getattr(status, "timestamp" if document_timestamp else "signer_reported_dt", None)
-    unfit = [] if document_timestamp else _certificate_problems(cert, timestamp, checked_at, signed_at)
-    modification = status.modification_level
-    check = SignatureCheck(
-        field=str(signature.field_name),
-        signer=cert.subject.human_friendly,
-        fingerprint=fingerprint(cert.dump()),
-        signed_at=signed_at.strftime("%Y-%m-%dT%H:%M:%SZ") if signed_at else "",
-        intact=bool(status.intact),
-        valid=bool(status.valid),
-        trusted=bool(status.trusted) and not unfit,
-        whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-        timestamped=document_timestamp or timestamp.present,
-        timestamp=timestamp,
-        time_basis="timestamp" if timestamp.trusted else "claimed",
-        certificate_checked_at=utc_text(checked_at),
-        certificate_problems=tuple(unfit),
-        level=pades_level(reader, signature),
-        reason=str(signature.sig_object.get("/Reason") or ""),
-        certification=signature.docmdp_level is not None,
-        changes=_LEVELS.get(modification.name, modification.name.lower()) if modification is not None else "unknown",
-        changes_allowed=modification is not None and (
-            bool(status.docmdp_ok) if status.docmdp_ok is not None
-            else modification.name in ("NONE", "LTA_UPDATES", "FORM_FILLING")),
-        revision=int(signature.signed_revision),
-        covered=_covered(signature.sig_object.get("/ByteRange")),
-    )
-    (result.timestamps if document_timestamp else result.signatures).append(check)
-    if not (check.intact and check.valid):
-        result.problems.append(f"signature {check.field!r} is invalid: the signed bytes were changed")
-    elif unfit:
-        result.problems.extend(_describe_unfit(check))
-    elif not check.trusted and document_timestamp:
-        result.problems.append(f"timestamp authority {check.signer!r} ({check.fingerprint[:23]}…) of "
-                               f"document timestamp {check.field!r} is not trusted (pass its root with --trust-tsa)")
-    elif not check.trusted:
-        result.problems.append(f"signer {check.signer!r} ({check.fingerprint[:23]}…) is not trusted "
-                               "(pass its certificate with --trust)")
-    if not check.changes_allowed:
-        what = status.diff_result
-        detail = str(what).strip().splitlines()[0][:300] if isinstance(what, SuspiciousModification) else \
-            f"modification level {check.changes}"
-        result.problems.append(f"the document was changed after signature {check.field!r} beyond what the "
-                               f"certification allows (only adding signatures and filling forms): {detail}")
 
 
 def _check_order(result: PdfVerification) -> None:
@@ -420,7 +238,7 @@ def _check_lost_signatures(result: PdfVerification, data: bytes) -> None:
         if b"/ByteRange" not in data[:end]:  # no signature in this revision or before it
             continue
         try:
-            earlier = {(str(s.field_name), _covered(s.sig_object.get("/ByteRange")))
+            earlier = {(str(s.field_name), covered_bytes(s.sig_object.get("/ByteRange")))
                        for s in PdfFileReader(BytesIO(data[:end]), strict=False).embedded_signatures}
         except Exception:  # noqa: BLE001 - "%%EOF" inside a stream is no revision boundary
             continue
@@ -428,11 +246,6 @@ def _check_lost_signatures(result: PdfVerification, data: bytes) -> None:
     if lost:
         result.problems.append("signatures of an earlier revision are gone from the document (removed or replaced "
                                "by a later update): " + ", ".join(sorted(lost)))
-
-
-def _covered(byte_range: Any) -> int:
-    values = list(byte_range or [])
-    return int(values[2]) + int(values[3]) if len(values) == 4 else 0
 
 
 def _read_record(result: PdfVerification) -> None:

@@ -52,6 +52,11 @@ class RunFile:
         return self.path.with_suffix("")
 
     @property
+    def report(self) -> Path:
+        """``…/content/runs/<checklist>/<run>.pdf``: the signed report beside the record."""
+        return self.path.with_suffix(".pdf")
+
+    @property
     def shown(self) -> str:
         return self.path.relative_to(self.project).as_posix()
 

@@ -175,7 +175,7 @@ def report_files(views: list[RunView]) -> tuple[list[tuple[str, Path]], list[Dia
     for view in views:
         if view.report is None:
             continue
-        source = view.file.path.with_suffix(".pdf")
+        source = view.file.report
         if os.path.lexists(source):
             _regular_run_file(source, source.parent, view, f"signed report {source.name}", None)
             copies.append((view.report_url, source))
