@@ -175,7 +175,9 @@ class Evidence:
 def evidence(text: str, codec: str) -> Evidence:
     """Count, in prose only, the runs that are mojibake of ``codec`` and the runs that are clean."""
     damaged = clean = 0
-    for pieces in prose_segments(text):
+    if text.isascii():
+        return Evidence(0, 0)
+    for pieces in prose_segments(text, split_ascii=False):
         for prose, piece in pieces:
             if not prose or piece.isascii():
                 continue
@@ -213,7 +215,7 @@ def _is_emoji(char: str) -> bool:
 def _apply(text: str, fix_line: Callable[[str], tuple[str, str, str]]) -> tuple[str, list[MojibakeFix]]:
     lines: list[str] = []
     fixes: list[MojibakeFix] = []
-    for number, pieces in enumerate(prose_segments(text), start=1):
+    for number, pieces in enumerate(prose_segments(text, split_ascii=False), start=1):
         out: list[str] = []
         first: tuple[str, str] | None = None
         for prose, piece in pieces:
@@ -230,9 +232,10 @@ def _apply(text: str, fix_line: Callable[[str], tuple[str, str, str]]) -> tuple[
     return "\n".join(lines), fixes
 
 
-def fix_mac_roman(text: str) -> tuple[str, list[MojibakeFix]]:
-    """Undo Mac Roman mojibake; the text is unchanged unless the evidence is convincing."""
-    if not evidence(text, MAC_ROMAN).convincing:
+def fix_mac_roman(text: str, found: Evidence | None = None) -> tuple[str, list[MojibakeFix]]:
+    """Undo Mac Roman mojibake; the text is unchanged unless the evidence (``found``, when
+    already counted) is convincing."""
+    if not (found or evidence(text, MAC_ROMAN)).convincing:
         return text, []
     return _apply(text, _fix_mac_roman_line)
 
@@ -244,9 +247,10 @@ def _fix_cp1252_piece(piece: str) -> tuple[str, str, str]:
     return (repaired, *_first_difference(piece, repaired))
 
 
-def fix_cp1252(text: str) -> tuple[str, list[MojibakeFix]]:
-    """Undo Windows-1252/Latin-1 mojibake with ftfy, quotes and code untouched, only on evidence."""
-    if not evidence(text, CP1252).convincing:
+def fix_cp1252(text: str, found: Evidence | None = None) -> tuple[str, list[MojibakeFix]]:
+    """Undo Windows-1252/Latin-1 mojibake with ftfy, quotes and code untouched, only on evidence
+    (``found``, when already counted)."""
+    if not (found or evidence(text, CP1252)).convincing:
         return text, []
     return _apply(text, _fix_cp1252_piece)
 

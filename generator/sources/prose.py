@@ -52,12 +52,21 @@ def fenced_lines(lines: list[str]) -> list[bool]:
     return result
 
 
-def prose_segments(text: str) -> list[list[Piece]]:
-    """Each line split into ``(is_prose, piece)``: code fences and code spans are not prose."""
+def prose_segments(text: str, *, split_ascii: bool = True) -> list[list[Piece]]:
+    """Each line split into ``(is_prose, piece)``: code fences and code spans are not prose.
+
+    With ``split_ascii=False`` an all-ASCII line outside fences is one piece, its code spans
+    not split off (for callers that only look at non-ASCII prose: most lines, at no cost).
+    """
     lines = text.split("\n")
     result: list[list[Piece]] = []
     for line, code in zip(lines, fenced_lines(lines), strict=True):
-        result.append(split_code_spans(line) if not code else [(False, line)])
+        if code:
+            result.append([(False, line)])
+        elif not split_ascii and line.isascii():
+            result.append([(True, line)])
+        else:
+            result.append(split_code_spans(line))
     return result
 
 

@@ -104,7 +104,7 @@ def _repair_round(text: str, path: str) -> tuple[str, list[Diagnostic]]:
     warnings.extend(warning)
     for codec, name, fix in ((MAC_ROMAN, "Mac Roman", fix_mac_roman), (CP1252, "Windows-1252", fix_cp1252)):
         found = evidence(text, codec)
-        text, fixes = fix(text)
+        text, fixes = fix(text, found)
         warnings.extend(_mojibake_warning(fixes, path, name, found.describe()))
     return text, warnings
 
