@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,10 @@ from generator.parallel import Progress, map_chunks
 from generator.report.longterm import sealed_prefix_intact
 from generator.report.verify import compare_with_archive, load_trust, verify_pdf
 from generator.runs.codec import safe_evidence_path
+from generator.runs.digest import RunDigest, RunHead, make_digest
 from generator.runs.record import RunRecord, parse_time, utc_now
 from generator.runs.store import RunFile, all_run_files, read_record
-from generator.runs.timeline import TOLERANCE, time_problems
+from generator.runs.timeline import TOLERANCE
 
 
 @dataclass(slots=True)
@@ -127,13 +129,16 @@ class AuditResult:
 
 
 def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | None = None,
-                  records: dict[str, tuple[RunFile, RunRecord]] | None = None,
-                  progress: Progress | None = None, tsa_trust_paths: list[Path] | None = None) -> AuditResult:
+                  records: dict[str, tuple[RunFile, RunDigest]] | None = None,
+                  progress: Progress | None = None, tsa_trust_paths: list[Path] | None = None,
+                  record_cache: Path | None = None) -> AuditResult:
     """Check the archive of ``project``; never stops at the first problem.
 
     ``tsa_trust_paths``: roots of timestamp authorities whose time counts as the proven signing time.
 
-    ``records`` are records the caller has already read and validated (the site build).
+    ``records`` are digests of records the caller has already read and validated (the site
+    build); the full record of a sealed run is then loaded (from ``record_cache`` when there)
+    only while its report is checked.
     """
 
     ledger_shown, raw, unreadable = ledger_bytes(project)
@@ -147,6 +152,7 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
         result.add(str(project), "not a launchbook project (no content/ folder): nothing was verified")
         return result
 
+    full: dict[str, RunRecord] = {}
     if records is None:
         records = {}
         for run_file in all_run_files(project):
@@ -155,9 +161,11 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
             except SourceError as exc:
                 result.add(run_file.shown, exc.reason, line=exc.line)
                 continue
-            records[record.id] = (run_file, record)
-    for _, record in records.values():
-        result.runs[record.id] = RunAudit(record.id, record.checklist, record.sealed is not None)
+            records[record.id] = (run_file, make_digest(record, run_file.shown))
+            full[record.id] = record
+    for _, digest in records.values():
+        head = digest.head
+        result.runs[head.id] = RunAudit(head.id, head.checklist, head.sealed is not None)
     if not records and not entries and not ledger_problems and not result.findings:
         result.add(str(project), "no run records and no ledger: nothing to verify")
 
@@ -185,37 +193,43 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
             result.add(where, f"ledger entry #{entry.seq} names run {entry.run} ({entry.checklist}), but its record "
                               "and report are gone from the archive", line=line)
             continue
-        run_file, record = records[entry.run]
-        if record.sealed is None:
+        run_file, digest = records[entry.run]
+        head = digest.head
+        if head.sealed is None:
             result.add(where, f"ledger entry #{entry.seq} names run {entry.run}, which was never sealed", entry.run,
                        line)
             continue
-        _check_seal_time(result, run_file, record, entry)
+        _check_seal_time(result, run_file, head, entry)
         result.runs[entry.run].ledger_seq = entry.seq
-        if record.digest() != entry.record_sha256:
-            result.add(run_file.shown, f"record differs from the one sealed (sha256 {record.digest()[:16]}…, "
+        if digest.record_sha256 != entry.record_sha256:
+            result.add(run_file.shown, f"record differs from the one sealed (sha256 {digest.record_sha256[:16]}…, "
                                        f"ledger entry #{entry.seq} says {entry.record_sha256[:16]}…)", entry.run)
-        if record.sealed.get("ledger_seq") != entry.seq:
-            result.add(run_file.shown, f"record says ledger entry #{record.sealed.get('ledger_seq')}, the ledger "
+        if head.sealed.get("ledger_seq") != entry.seq:
+            result.add(run_file.shown, f"record says ledger entry #{head.sealed.get('ledger_seq')}, the ledger "
                                        f"has it as #{entry.seq}", entry.run)
 
     trust = load_trust(trust_paths)
     _SHARED["tsa_trust"] = load_trust(tsa_trust_paths or [])
-    sealed = [run_id for run_id, (_, record) in sorted(records.items()) if record.sealed is not None]
-    for run_id, (run_file, record) in sorted(records.items()):
-        for diagnostic in time_problems(record, run_file.shown):
+    sealed = [run_id for run_id, (_, digest) in sorted(records.items()) if digest.head.sealed is not None]
+    for run_id, (run_file, digest) in sorted(records.items()):
+        for diagnostic in digest.time_problems:
             result.report(diagnostic, run_id)
         pdf = run_file.report
-        why = half_closed(record, os.path.lexists(pdf), run_id in by_run)
+        why = half_closed(digest.head, os.path.lexists(pdf), run_id in by_run)
         if why:
             result.runs[run_id].half_closed = True
             result.add(run_file.shown, why, run_id)
-        elif record.sealed is not None and run_id not in by_run:
+        elif digest.head.sealed is not None and run_id not in by_run:
             result.add(run_file.shown, "run is sealed but has no ledger entry (removed from the ledger?)", run_id)
     for run_id in sealed:
-        run_file, record = records[run_id]
-        _check_evidence(result, run_file, record, by_run.get(run_id))
-    for run_id, findings, report in _check_reports(sealed, records, by_run, entries, leaves, trust, progress):
+        run_file, digest = records[run_id]
+        _check_evidence(result, run_file, digest, by_run.get(run_id))
+
+    def load(run_id: str) -> RunRecord:
+        run_file, digest = records[run_id]
+        return full.get(run_id) or read_record(run_file, record_cache, digest.key)
+
+    for run_id, findings, report in _check_reports(sealed, records, load, by_run, entries, leaves, trust, progress):
         result.runs[run_id].report = report
         for finding in findings:
             result.report(finding, run_id)
@@ -226,8 +240,9 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
     return result
 
 
-def _check_evidence(result: AuditResult, run_file: RunFile, record: RunRecord, entry: LedgerEntry | None) -> None:
-    for name, evidence in record.evidence_files().items():
+def _check_evidence(result: AuditResult, run_file: RunFile, digest: RunDigest, entry: LedgerEntry | None) -> None:
+    record = digest.head
+    for name, evidence in digest.evidence:
         if not safe_evidence_path(name):
             continue
         path = run_file.folder / name
@@ -276,7 +291,7 @@ def _check_ledger_order(result: AuditResult, shown: str, entries: list[Entry]) -
         previous = (entry, str(when), moment)
 
 
-def _check_seal_time(result: AuditResult, run_file: RunFile, record: RunRecord, entry: LedgerEntry) -> None:
+def _check_seal_time(result: AuditResult, run_file: RunFile, record: RunHead, entry: LedgerEntry) -> None:
     """The ledger's sealing time is when the run finished, unless the close was back-filled."""
     try:
         sealed_at = parse_time(entry.sealed_at)
@@ -297,16 +312,16 @@ _SHARED: dict[str, Any] = {}
 PARALLEL_FROM = 32
 
 
-def _check_reports(sealed: list[str], records: dict[str, tuple[RunFile, RunRecord]],
-                   by_run: dict[str, LedgerEntry], entries: list[Entry], leaves: list[bytes],
-                   trust: list[Any], progress: Progress | None = None,
+def _check_reports(sealed: list[str], records: dict[str, tuple[RunFile, RunDigest]],
+                   load: Callable[[str], RunRecord], by_run: dict[str, LedgerEntry], entries: list[Entry],
+                   leaves: list[bytes], trust: list[Any], progress: Progress | None = None,
                    ) -> list[tuple[str, list[Diagnostic], Any]]:
     """Every sealed run's report checked, on every core for big archives, in run order."""
     revisions: dict[str, list[Entry]] = {}
     for entry in entries:
         if not isinstance(entry, LedgerEntry):
             revisions.setdefault(entry.run, []).append(entry)
-    _SHARED.update(records=records, by_run=by_run, leaves=leaves, trust=trust, roots={}, revisions=revisions)
+    _SHARED.update(records=records, load=load, by_run=by_run, leaves=leaves, trust=trust, roots={}, revisions=revisions)
     _SHARED.setdefault("tsa_trust", [])
     try:
         return map_chunks(_report_chunk, sealed, parallel_from=PARALLEL_FROM, progress=progress,
@@ -326,7 +341,8 @@ def _report_chunk(run_ids: list[str]) -> list[tuple[str, list[Diagnostic], Any]]
 
     rows = []
     for run_id in run_ids:
-        run_file, record = _SHARED["records"][run_id]
+        run_file, _ = _SHARED["records"][run_id]
+        record = _SHARED["load"](run_id)
         findings: list[Diagnostic] = []
         report = _check_report(findings, run_file, record, _SHARED["by_run"].get(run_id), len(_SHARED["leaves"]),
                                _SHARED["trust"], functools.partial(verify_pdf, tsa_trust=_SHARED["tsa_trust"]),

@@ -7,10 +7,11 @@ its ledger line. ``verify`` names both; ``run close`` completes or rolls them ba
 
 from __future__ import annotations
 
+from generator.runs.digest import RunHead
 from generator.runs.record import RunRecord
 
 
-def half_closed(record: RunRecord, pdf_exists: bool, in_ledger: bool) -> str:
+def half_closed(record: RunRecord | RunHead, pdf_exists: bool, in_ledger: bool) -> str:
     """Why a run is half-closed (an interrupted ``run close``), or ``""``."""
     if record.sealed is None and pdf_exists:
         return ("half-closed: a report PDF lies beside an open record (the close was interrupted after "

@@ -75,11 +75,11 @@ def verbosity() -> tuple[bool, int]:
     return bool(obj.get("quiet")), int(obj.get("verbose", 0))
 
 
-def audit_hook(project: Path, trust: list[Path], records: dict[str, Any]) -> Any:
+def audit_hook(project: Path, trust: list[Path], records: dict[str, Any], record_cache: Path | None) -> Any:
     """The archive's integrity check, imported only when a build needs it."""
     from generator.archive.audit import audit_project
 
-    return audit_project(project, trust, records=records)
+    return audit_project(project, trust, records=records, record_cache=record_cache)
 
 
 def require_project(project: Path) -> None:

@@ -30,7 +30,7 @@ from generator.core.locks import abandoned, mark_owned
 from generator.core.templating import theme_assets, theme_dirs
 from generator.model import Checklist, DocumentSummary
 from generator.parallel import Progress, map_chunks
-from generator.runs.record import RunRecord
+from generator.runs.digest import RunDigest
 from generator.runs.store import RunFile
 from generator.site.links import check_links
 from generator.site.nav import (
@@ -66,8 +66,9 @@ from generator.sources.cache import CACHE_DIR, DocumentStore, quiet_gc
 from generator.sources.collect import SourceTree, collect_sources, index_sources
 from generator.sources.markdown import pygments_css
 
-Audit = Callable[[Path, list[Path], dict[str, tuple[RunFile, RunRecord]]], Any]
-"""``audit(project, trust, records)``: the archive's integrity check over records already read."""
+Audit = Callable[[Path, list[Path], dict[str, tuple[RunFile, RunDigest]], Path | None], Any]
+"""``audit(project, trust, digests, record_cache)``: the archive's integrity check over records
+already read (full records load from ``record_cache`` where it needs them)."""
 
 
 def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = False, clean: bool = False,
@@ -131,13 +132,14 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
         document = store.load(summary.key) if summary is not None else None
         return document if isinstance(document, Checklist) else None
 
-    runs = load_runs(project_dir, find_checklist, store.folder.parent / "records", progress)  # beside parsed/
+    records = store.folder.parent / "records"  # beside parsed/
+    runs = load_runs(project_dir, find_checklist, records, progress)
     evidence, evidence_warnings = evidence_files(runs)
     reports, report_warnings = report_files(runs)
-    preloaded = {view.record.id: (view.file, view.record) for view in runs}
+    preloaded = {view.record.id: (view.file, view.digest) for view in runs}
     # Signed reports are verified by the injected archive check alone (it checks every sealed run's
     # report against its record and the ledger); without it they are copied, not verified.
-    integrity = audit(project_dir, list(config.trust), preloaded) if audit is not None and runs else None
+    integrity = audit(project_dir, list(config.trust), preloaded, records) if audit is not None and runs else None
     checks: dict[str, Any] = {}
     check_warnings: list[Diagnostic] = []
     if integrity is not None:
@@ -248,7 +250,8 @@ def render_site(
                                                crumbs=trails.get(node.url, []), nav_html=navs.for_page(node.url),
                                                **common))
             count += 1
-    run_pages = RunPages(env, runs, config, common, navs, checks or {}, integrity, shared, file_hash)
+    run_pages = RunPages(env, runs, config, common, navs, checks or {}, integrity, shared, file_hash,
+                         store.folder.parent / "records")
     count += render_runs(writer, run_pages, reuse, progress)
     if config.base_url:
         urls = [url_path(url) for url in sorted([  # encoded: a name's '?', '#', '%', '\\' or space stays in the path

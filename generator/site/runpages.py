@@ -32,9 +32,11 @@ class RunPages:
 
     def __init__(self, env: Any, runs: list[RunView], config: SiteConfig, common: dict[str, Any], navs: Any,
                  checks: dict[str, Any], integrity: Any, shared: str,
-                 file_hash: Callable[[Path], str] | None = None) -> None:
+                 file_hash: Callable[[Path], str] | None = None, records: Path | None = None) -> None:
         self.env, self.runs, self.config, self.common, self.navs = env, runs, config, common, navs
         self.checks, self.integrity, self.shared, self.file_hash = checks, integrity, shared, file_hash
+        self.records = records
+        """The record cache (full records load from it while their page renders)."""
 
     def state(self, view: RunView) -> Any:
         return self.integrity.runs.get(view.record.id) if self.integrity is not None else None
@@ -48,7 +50,8 @@ class RunPages:
         return hashlib.sha256(facts.encode()).hexdigest()
 
     def render(self, view: RunView) -> str:
-        return render_page(self.env, "run.html", view.url, self.config, page=None, run=view, crumbs=_CRUMBS,
+        return render_page(self.env, "run.html", view.url, self.config, page=None, run=view.loaded(self.records),
+                           crumbs=_CRUMBS,
                            check=self.checks.get(view.record.id), integrity=self.state(view),
                            nav_html=self.navs.for_page(view.url), **self.common)
 

@@ -15,17 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from generator.core.diagnostics import Diagnostic, Severity
+from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
 from generator.core.files import regular_file
 from generator.model import Checklist, DocumentSummary
 from generator.parallel import Progress, map_chunks
 from generator.runs.codec import safe_evidence_path
+from generator.runs.digest import RunDigest, RunHead, digest_cache_key, load_digest
 from generator.runs.drift import Drift, compute_drift
-from generator.runs.outcome import RunSummary, summarize
-from generator.runs.record import RunRecord, Snapshot, Status
+from generator.runs.outcome import RunSummary
+from generator.runs.record import RunRecord, Snapshot
 from generator.runs.store import RunFile, all_run_files, read_record, record_cache_keys
-from generator.runs.timeline import time_problems
 from generator.site.nav import output_path, url_path
 from generator.sources.cache import quiet_gc
 from generator.sources.ids import document_id, slugify
@@ -36,20 +36,34 @@ _PLACEHOLDER = re.compile(r"<!--lb:history:([A-Za-z0-9_.:-]+)-->")
 
 @dataclass(frozen=True, slots=True)
 class RunView:
-    """A run with everything its page and the archive need."""
+    """A run with everything its page and the archive need (its full record stays on disk)."""
 
     file: RunFile
     """Where the record lives."""
-    record: RunRecord
-    """The validated record."""
-    summary: RunSummary
-    """Derived counts and outcome."""
+    digest: RunDigest
+    """The validated record in brief."""
     drift: Drift | None
     """Changes of the checklist since the run started (None if the checklist is gone)."""
     url: str
     """Site-relative URL of the run page."""
     checklist_url: str | None
     """Site-relative URL of the checklist page, if the checklist still exists."""
+    full: RunRecord | None = None
+    """The whole record, loaded only while the run's own page renders."""
+
+    @property
+    def record(self) -> RunHead | RunRecord:
+        """The record: its own fields only (no item results) unless it was loaded in full."""
+        return self.full if self.full is not None else self.digest.head
+
+    def loaded(self, cache: Path | None) -> RunView:
+        """This view with its full record (from the record cache when it is there)."""
+        return dataclasses.replace(self, full=read_record(self.file, cache, self.digest.key))
+
+    @property
+    def summary(self) -> RunSummary:
+        """Derived counts and outcome."""
+        return self.digest.outcome
 
     @property
     def report(self) -> dict[str, object] | None:
@@ -60,7 +74,7 @@ class RunView:
     @property
     def impossible_times(self) -> list[Diagnostic]:
         """Times in the record that cannot be true (the audit lists them too, when it ran)."""
-        return [d for d in time_problems(self.record, self.file.shown) if d.severity is Severity.ERROR]
+        return self.digest.impossible_times
 
     @property
     def report_url(self) -> str:
@@ -80,18 +94,18 @@ ACTIVE_SUFFIXES = frozenset({".htm", ".html", ".xhtml", ".shtml", ".svg", ".svgz
 """Evidence suffixes a browser may render or run as active content."""
 
 
-def run_url(record: RunRecord) -> str:
+def run_url(record: RunHead | RunRecord) -> str:
     return f"runs/{record.checklist}/{record.id}.html"
 
 
 PARALLEL_RECORDS_FROM = 64
 
 
-def _parse_into_cache(cache: Path, files: list[RunFile]) -> list[None]:
-
+def _digest_into_cache(cache: Path, jobs: list[tuple[RunFile, str]]) -> list[None]:
+    snapshots: dict[str, Snapshot] = {}
     with quiet_gc():
-        for run_file in files:
-            read_record(run_file, cache)
+        for run_file, key in jobs:
+            load_digest(run_file, cache, key, snapshots)
     return []
 
 
@@ -105,33 +119,28 @@ def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
     """
 
     files = all_run_files(project)
+    snapshots: dict[str, Snapshot] = {}
     keys = record_cache_keys(files) if cache is not None else [""] * len(files)
     if cache is not None:
-        # Parsing YAML is the slow part (~25 ms for a 200-item record): fill the record cache on
+        # Parsing YAML is the slow part (~25 ms for a 200-item record): fill the digest cache on
         # every core first; the loop below then only unpickles (no records cross processes).
-        missing = [run for run, key in zip(files, keys, strict=True)
-                   if not key or not (cache / key[:2] / key).is_file()]
+        missing = [(run, key) for run, key in zip(files, keys, strict=True)
+                   if key and not (cache / digest_cache_key(key)[:2] / digest_cache_key(key)).is_file()]
         if len(missing) >= PARALLEL_RECORDS_FROM:
-            map_chunks(functools.partial(_parse_into_cache, cache), missing, parallel_from=PARALLEL_RECORDS_FROM,
+            map_chunks(functools.partial(_digest_into_cache, cache), missing, parallel_from=PARALLEL_RECORDS_FROM,
                        progress=progress, label="Parsing run records")
     views = []
-    snapshots: dict[tuple[str, str, str, int], Snapshot] = {}
     current: tuple[str, Checklist | None] | None = None  # records come grouped by checklist folder
     with quiet_gc():
         for number, (run_file, key) in enumerate(zip(files, keys, strict=True), 1):
-            record = read_record(run_file, cache, key)
-            snapshot = record.snapshot
-            shape = (snapshot.source_sha256, snapshot.source, snapshot.title, len(snapshot.items))
-            shared = snapshots.setdefault(shape, snapshot)
-            if shared is not snapshot and shared == snapshot:
-                record = dataclasses.replace(record, snapshot=shared)
+            digest = load_digest(run_file, cache, key, snapshots)
+            record = digest.head
             if current is None or current[0] != record.checklist:
                 current = (record.checklist, checklists(record.checklist))
             checklist = current[1]
             views.append(RunView(
                 file=run_file,
-                record=record,
-                summary=summarize(record),
+                digest=digest,
                 drift=compute_drift(record.snapshot, checklist),
                 url=run_url(record),
                 checklist_url=output_path(checklist.rel_path) if checklist else None,
@@ -147,7 +156,7 @@ def evidence_files(views: list[RunView]) -> tuple[list[tuple[str, Path]], list[D
     copies: dict[str, Path] = {}
     warnings: list[Diagnostic] = []
     for view in views:
-        for name, evidence in view.record.evidence_files().items():
+        for name, evidence in view.digest.evidence:
             if not safe_evidence_path(name):
                 continue
             source = view.file.folder / name
@@ -223,7 +232,7 @@ def item_history(views: list[RunView]) -> dict[str, tuple[int, int]]:
         for item in view.record.snapshot.items:
             entry = history.setdefault(item.id, [0, 0])
             entry[1] += 1
-            entry[0] += view.record.status_of(item.id) in (Status.FAILED, Status.BLOCKED)
+            entry[0] += item.id in view.digest.failing
     return {item_id: (bad, seen) for item_id, (bad, seen) in history.items()}
 
 

@@ -1,0 +1,76 @@
+"""Run records held as digests during a build: full records only where a page needs them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.runs.digest import RunHead, digest_cache_key, load_digest
+from generator.runs.record import Snapshot
+from generator.runs.store import find_run, record_cache_keys
+
+
+def _mark(run_cli: Callable[..., Any], project: Path, run_id: str, item: str, status: str, at: str) -> None:
+    args = ["run", "mark", run_id, item, "--status", status, "--by", "Ari", "--at", at, "-C", project]
+    if status != "done":
+        args += ["--note", "did not work"]
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.output
+
+
+def test_run_pages_show_full_results_while_lists_hold_digests(started: tuple[Path, str],
+                                                               run_cli: Callable[..., Any]) -> None:
+    project, run_id = started
+    _mark(run_cli, project, run_id, "announce", "done", "2026-03-01T10:01:00Z")
+    _mark(run_cli, project, run_id, "migrate", "failed", "2026-03-01T10:02:00Z")
+    assert run_cli("build", "-C", project).exit_code == 0
+    page = (project / "output" / "runs" / "deploy" / f"{run_id}.html").read_text(encoding="utf-8")
+    assert "did not work" in page  # the item's note: only the full record has it
+    checklist = (project / "output" / "deploy.html").read_text(encoding="utf-8")
+    assert "failed in 1 of the last 1 runs" in checklist  # item history from the digest's failing items
+
+    from generator.site.runs import load_runs
+
+    views = load_runs(project, lambda _: None, project / ".launchbook-cache" / "records")
+    assert [v.record.id for v in views] == [run_id]
+    assert isinstance(views[0].record, RunHead) and not hasattr(views[0].record, "results")
+    assert views[0].summary.counts["failed"] == 1
+
+
+def test_a_digest_with_a_future_time_is_never_cached(started: tuple[Path, str],
+                                                     run_cli: Callable[..., Any]) -> None:
+    project, run_id = started
+    run_file = find_run(project, run_id)
+    cache = project / ".launchbook-cache" / "records"
+    [key] = record_cache_keys([run_file])
+    digest_file = cache / digest_cache_key(key)[:2] / digest_cache_key(key)
+    load_digest(run_file, cache, key, {})
+    assert digest_file.is_file()  # an ordinary record's digest is kept
+
+    data = yaml.safe_load(run_file.path.read_text(encoding="utf-8"))
+    data["results"] = {"announce": {"status": "done", "by": "Ari", "at": "2099-01-01T00:00:00Z"}}
+    run_file.path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    [key] = record_cache_keys([run_file])
+    digest = load_digest(run_file, cache, key, {})
+    assert any("dated in the future" in d.message for d in digest.impossible_times)
+    future_file = cache / digest_cache_key(key)[:2] / digest_cache_key(key)
+    # Whether 2099 is still in the future depends on when the next build runs: never cached.
+    assert not future_file.exists()
+
+
+def test_runs_of_one_checklist_version_share_one_snapshot(started: tuple[Path, str],
+                                                          run_cli: Callable[..., Any]) -> None:
+    project, first = started
+    second = run_cli("run", "start", "deploy", "--release", "v1.1", "--at", "2026-03-02T10:00:00Z",
+                     "-C", project).stdout.strip()
+    cache = project / ".launchbook-cache" / "records"
+    files = [find_run(project, first), find_run(project, second)]
+    keys = record_cache_keys(files)
+    for cached in (False, True):  # made from the records, then loaded from the digest cache
+        snapshots: dict[str, Snapshot] = {}
+        digests = [load_digest(f, cache, k, snapshots) for f, k in zip(files, keys, strict=True)]
+        assert digests[0].head.snapshot is digests[1].head.snapshot, cached
+        assert len(digests[0].head.snapshot.items) == 4
