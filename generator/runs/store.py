@@ -173,19 +173,25 @@ def read_record(run: RunFile, cache: Path | None = None, key: str = "") -> RunRe
 
 def record_cache_key(run: RunFile, data: bytes) -> str:
     """Key of a record's cached parse: its bytes, its path and the code that reads it."""
-    return hashlib.sha256(_CODEC_VERSION + run.shown.encode() + b"\0" + data).hexdigest()
+    return _key_of_digest(run, hashlib.sha256(data).hexdigest())
 
 
-def record_cache_keys(files: list[RunFile]) -> list[str]:
+def _key_of_digest(run: RunFile, sha256: str) -> str:
+    return hashlib.sha256(_CODEC_VERSION + run.shown.encode() + b"\0" + sha256.encode()).hexdigest()
+
+
+def record_cache_keys(files: list[RunFile], file_hash: Callable[[Path], str] | None = None) -> list[str]:
     """:func:`record_cache_key` of each record (``""`` for one that cannot be read: reading
-    it again reports the error)."""
+    it again reports the error). ``file_hash`` gives a file's sha256 without reading it when it
+    is known unchanged (the up-to-date check's remembered hashes)."""
     keys = []
     for run in files:
         if run.path.is_symlink() or not run.path.is_file():  # a FIFO would never end; reading reports it
             keys.append("")
             continue
         try:
-            keys.append(record_cache_key(run, run.path.read_bytes()))
+            keys.append(_key_of_digest(run, file_hash(run.path)) if file_hash is not None
+                        else record_cache_key(run, run.path.read_bytes()))
         except OSError:
             keys.append("")
     return keys

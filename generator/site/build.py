@@ -133,7 +133,7 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
         return document if isinstance(document, Checklist) else None
 
     records = store.folder.parent / "records"  # beside parsed/
-    runs = load_runs(project_dir, find_checklist, records, progress)
+    runs = load_runs(project_dir, find_checklist, records, progress, file_hash)
     evidence, evidence_warnings = evidence_files(runs)
     reports, report_warnings = report_files(runs)
     preloaded = {view.record.id: (view.file, view.digest) for view in runs}

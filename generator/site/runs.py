@@ -110,17 +110,19 @@ def _digest_into_cache(cache: Path, jobs: list[tuple[RunFile, str]]) -> list[Non
 
 
 def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
-              cache: Path | None = None, progress: Progress | None = None) -> list[RunView]:
+              cache: Path | None = None, progress: Progress | None = None,
+              file_hash: Callable[[Path], str] | None = None) -> list[RunView]:
     """Read every run record (reusing cached parses of unchanged files); newest first.
 
-    ``checklists`` finds the current checklist with an ID (``None`` if there is none).
+    ``checklists`` finds the current checklist with an ID (``None`` if there is none);
+    ``file_hash`` gives an unchanged file's sha256 without reading it.
     Runs of the same checklist version share one snapshot object: 10,000 runs of 50
     checklists hold 50 snapshots in memory, not 10,000.
     """
 
     files = all_run_files(project)
     snapshots: dict[str, Snapshot] = {}
-    keys = record_cache_keys(files) if cache is not None else [""] * len(files)
+    keys = record_cache_keys(files, file_hash) if cache is not None else [""] * len(files)
     if cache is not None:
         # Parsing YAML is the slow part (~25 ms for a 200-item record): fill the digest cache on
         # every core first; the loop below then only unpickles (no records cross processes).
