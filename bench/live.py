@@ -87,7 +87,8 @@ class Server:
 
     def settle(self, quiet: float = 0.5, timeout: float = 300) -> list[float]:
         """Wait until the server has said nothing for ``quiet`` s; the build times it reported meanwhile."""
-        builds, deadline = [], time.perf_counter() + timeout
+        builds: list[float] = []
+        deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
             try:
                 _, line = self.lines.get(timeout=quiet)

@@ -112,8 +112,8 @@ def cold_tools(corpus: Path, *, anchors: bool, floor: bool) -> list[Tool]:
         hugo = ensure_hugo()
         if hugo is not None:
             site = hugo_project(corpus)
-            version = tool_version([hugo, "version"]).split()[1:2]
-            tools.append(Tool("hugo", f"Hugo {version[0].split('+')[0].lstrip('v') if version else ''}".strip(),
+            words = tool_version([hugo, "version"]).split()[1:2]
+            tools.append(Tool("hugo", f"Hugo {words[0].split('+')[0].lstrip('v') if words else ''}".strip(),
                               [hugo, "--quiet", "-s", str(site), "-d", str(site / "public")], site))
     if floor:
         workers = os.cpu_count() or 1
