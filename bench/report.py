@@ -187,8 +187,8 @@ def as_data(table: list[Row]) -> list[dict[str, str]]:
 def readme_block(report: dict[str, Any]) -> str:
     machine = report["machine"]
     return (f"{START}\nLatest run: {report['date']}, commit {report.get('commit') or 'unknown'}, "
-            f"{machine['cores']} cores, Python {machine['python']}, {machine['platform']}"
-            f"{'' if machine.get('quiet', True) else ' (other work was running)'}. Command:\n\n"
+            f"{machine['cores']} cores, Python {machine['python']}, {machine['platform']}, "
+            f"load average {machine.get('load_at_start', 0):.1f} at the start. Command:\n\n"
             f"```\n{report['command']}\n```\n\n{report['table']}\n{END}")
 
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ RECIPE = "2: deploy.md with two items, all done, closed --force at its start tim
 CHECKLIST = ("# Deploy\n\n## Before\n\n- [ ] Announce {#announce}\n- [ ] Freeze {#freeze}\n\n## Sign-off\n\n"
              "| Role | Name | Signature | Date |\n|---|---|---|---|\n| Release Manager | | | |\n")
 START = datetime(2026, 1, 1, tzinfo=UTC)
+CHUNK = 25
+"""Runs a worker seals before reporting back (the marker's time is saved after each)."""
 
 
 def code_version() -> str:
@@ -50,8 +53,8 @@ def code_version() -> str:
 def git_commit() -> str:
     done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                           check=False)
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "generator"], capture_output=True,
-                           text=True, check=False).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "generator", "bench/*.py"],
+                           capture_output=True, text=True, check=False).stdout.strip()
     return done.stdout.strip() + ("+changes" if dirty else "") if done.returncode == 0 else ""
 
 
@@ -82,12 +85,17 @@ def key_files(project: Path) -> tuple[Path, Path]:
     return next(keys.glob("*.p12")), next(keys.glob("*.pem"))
 
 
-def _open_runs(project: Path) -> tuple[int, list[str]]:
-    """How many runs the archive has, and the ids of those not sealed (an interrupted sealing)."""
+def _runs_so_far(project: Path) -> tuple[set[int], list[tuple[str, str]]]:
+    """Numbers of the runs the archive has, and (id, start) of those not sealed (an interrupted sealing)."""
     from generator.runs.store import all_run_files, read_record
 
-    runs = all_run_files(project)
-    return len(runs), [run.path.stem for run in runs if read_record(run).sealed is None]
+    numbers, unsealed = set(), []
+    for run in all_run_files(project):
+        numbers.add(int(run.path.stem.rsplit("-r", 1)[1]))
+        record = read_record(run)
+        if record.sealed is None:
+            unsealed.append((record.id, record.started_at))
+    return numbers, unsealed
 
 
 def deploy_snapshot(project: Path) -> Any:
@@ -120,24 +128,23 @@ def seal_one(project: Path, n: int, snapshot: Any) -> None:
     close_run(project, record.id, key=str(key_files(project)[0]), force=True, at=at)
 
 
-def _seal_slice(project: Path, numbers: list[int]) -> int:
+def _seal_chunk(project: Path, numbers: list[int]) -> int:
     snapshot = deploy_snapshot(project)
-    for done, n in enumerate(numbers, 1):
+    for n in numbers:
         seal_one(project, n, snapshot)
-        if done % 100 == 0:
-            print(f"  worker {os.getpid()}: {done}/{len(numbers)} sealed", file=sys.stderr, flush=True)
     return len(numbers)
 
 
-def seal_range(project: Path, first: int, last: int, workers: int) -> None:
-    """Seal runs ``first`` .. ``last - 1``, round-robin over ``workers`` processes."""
-    numbers = list(range(first, last))
-    if workers <= 1 or len(numbers) < 2:
-        _seal_slice(project, numbers)
+def seal_numbers(project: Path, numbers: list[int], workers: int, progress: Callable[[int], None]) -> None:
+    """Seal runs ``numbers`` in chunks over ``workers`` processes; ``progress(done)`` after each chunk."""
+    chunks = [numbers[i:i + CHUNK] for i in range(0, len(numbers), CHUNK)]
+    if workers <= 1 or len(chunks) < 2:
+        for chunk in chunks:
+            progress(_seal_chunk(project, chunk))
         return
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers) as pool:
-        pool.starmap(_seal_slice, [(project, numbers[w::workers]) for w in range(workers)])
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for done in pool.imap_unordered(partial(_seal_chunk, project), chunks):
+            progress(done)
 
 
 def _smaller_archive(count: int, version: str) -> Path | None:
@@ -170,16 +177,28 @@ def sealed_archive(count: int, *, workers: int, reseal: bool = False, any_versio
             write_marker(project, seal_seconds=0.0, sealed=0)
         write_marker(project, version=version, commit=git_commit(), complete=False, recipe=RECIPE)
     started = time.perf_counter()
-    have, unsealed = _open_runs(project)
-    for run_id in unsealed:  # an interrupted sealing: finish those runs (close_run completes half-closed ones)
-        close_run(project, run_id, key=str(key_files(project)[0]), force=True)
-    print(f"sealing runs {have}..{count - 1} of {count} on {workers} processes", file=sys.stderr)
-    seal_range(project, have, count, workers)
-    seconds = read_marker(project).get("seal_seconds", 0.0) + time.perf_counter() - started
-    write_marker(project, seal_seconds=seconds, sealed=count, complete=True, workers=workers,
-                 sealed_on=time.strftime("%Y-%m-%d", time.gmtime()))
+    have, unsealed = _runs_so_far(project)
+    for run_id, at in unsealed:  # an interrupted sealing: finish those runs (close_run completes half-closed ones)
+        close_run(project, run_id, key=str(key_files(project)[0]), force=True, at=at)
+    missing = [n for n in range(count) if n not in have]
+    total = read_marker(project).get("seal_seconds", 0.0)
+    done = 0
+    print(f"sealing {len(missing)} of {count} runs on {workers} processes", file=sys.stderr, flush=True)
+
+    def progress(sealed: int) -> None:  # the marker keeps the time spent, so an interrupted sealing counts
+        nonlocal done
+        done += sealed
+        elapsed = time.perf_counter() - started
+        write_marker(project, seal_seconds=total + elapsed)
+        left = elapsed / done * (len(missing) - done)
+        print(f"  sealed {done}/{len(missing)} in {elapsed / 60:.1f} min; about {left / 60:.0f} min left",
+              file=sys.stderr, flush=True)
+
+    seal_numbers(project, missing, workers, progress)
+    write_marker(project, seal_seconds=total + time.perf_counter() - started, sealed=count, complete=True,
+                 workers=workers, sealed_on=time.strftime("%Y-%m-%d", time.gmtime()))
     return {**read_marker(project), "project": str(project), "reused": False,
-            "this_run_seconds": time.perf_counter() - started, "new_runs": count - have}
+            "this_run_seconds": time.perf_counter() - started, "new_runs": len(missing) + len(unsealed)}
 
 
 def bench_verify(count: int, *, workers: int, reseal: bool = False, any_version: bool = False) -> dict[str, Any]:
