@@ -163,14 +163,24 @@ def verify_row(verify: dict[str, Any], report: dict[str, Any]) -> Row:
                f"< {VERIFY:g} s at {SCALE:,}", judge(verify["verify_wall"] < VERIFY, verify["sealed"]))
 
 
+def failed_row(corpus: str, part: str, result: dict[str, Any]) -> Row:
+    return Row(corpus, part, f"failed: {result['error'].splitlines()[-1][:200] if result['error'] else '?'}",
+               met="failed")
+
+
 def rows(report: dict[str, Any]) -> list[Row]:
+    """The table: per pages corpus, its cold and everyday rows; then memory and verify. A part
+    that failed is one row saying so."""
     found: list[Row] = []
     for size in sorted(report.get("sizes", {}).values(), key=lambda s: s["pages"]):
-        found += cold_rows(size, report) + everyday_rows(size, report)
-    if report.get("memory"):
-        found.append(memory_row(report["memory"], report))
-    if report.get("verify"):
-        found.append(verify_row(report["verify"], report))
+        failed = {k: v for k, v in size.items() if isinstance(v, dict) and "error" in v}
+        fine = {k: v for k, v in size.items() if k not in failed}
+        found += cold_rows(fine, report) + everyday_rows(fine, report)
+        found += [failed_row(pages_label(size["pages"]), part, result) for part, result in failed.items()]
+    if memory := report.get("memory"):
+        found.append(failed_row("pages + runs", "memory", memory) if "error" in memory else memory_row(memory, report))
+    if verify := report.get("verify"):
+        found.append(failed_row("sealed runs", "verify", verify) if "error" in verify else verify_row(verify, report))
     return found
 
 

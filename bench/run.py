@@ -25,6 +25,7 @@ this run did not measure; --readme rewrites the README's figures with the table.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -40,7 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench import report as tables  # noqa: E402
-from bench.corpus import make_corpus, page_path  # noqa: E402
+from bench.corpus import SEEDS, make_corpus, page_path  # noqa: E402
 from bench.live import serve_edits  # noqa: E402
 from bench.measure import launchbook_command, measure  # noqa: E402
 from bench.sealed import bench_verify, git_commit  # noqa: E402
@@ -58,8 +59,6 @@ def say(message: str) -> None:
 
 
 def digest_tree(root: Path) -> dict[str, str]:
-    import hashlib
-
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -109,7 +108,7 @@ def bench_serve(corpus: Path, pages: int, samples: int) -> dict[str, Any]:
     rel = page_path(pages // 2)
     url = "/" + rel.removesuffix(".md") + ".html"
     if not (corpus / "output" / url.lstrip("/")).is_file():
-        raise SystemExit(f"serve: expected {url} in the output; the page layout changed, update bench/run.py")
+        raise RuntimeError(f"expected {url} in the output; the page layout changed, update bench/run.py")
     result = serve_edits(corpus, corpus / "content" / rel, url, edits=samples)
     return {"wall": statistics.median(result["edits"]), "samples": result["edits"], **result}
 
@@ -151,9 +150,33 @@ def bench_runcmd(corpus: Path, pages: int, samples: int) -> dict[str, Any]:
             **{name: statistics.median(values) for name, values in walls.items()}}
 
 
+def corpus_version() -> str:
+    """What the generated records depend on: the corpus recipe, the seeds, the record format."""
+    digest = hashlib.sha256()
+    for path in [ROOT / "bench" / "corpus.py", ROOT / "generator" / "runs" / "codec.py",
+                 ROOT / "generator" / "runs" / "record.py", *(ROOT / "content" / rel for rel in SEEDS)]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def runs_corpus(pages: int, runs: int) -> Path:
+    """The pages + runs corpus, kept between benchmarks (10,000 records take minutes to write);
+    everything but its content/ is removed, so the build starts cold."""
+    corpus, version = WORK / f"corpus-{pages}-{runs}", corpus_version()
+    marker = corpus / "bench-corpus.json"
+    if marker.is_file() and json.loads(marker.read_text()).get("version") == version:
+        for child in corpus.iterdir():
+            if child.name not in ("content", marker.name):
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        return corpus
+    say(f"making {pages} pages + {runs} runs")
+    make_corpus(corpus, pages, runs)
+    marker.write_text(json.dumps({"version": version}) + "\n")
+    return corpus
+
+
 def bench_memory(pages: int, runs: int) -> dict[str, Any]:
-    say(f"memory: making {pages} pages + {runs} runs")
-    corpus = make_corpus(WORK / f"corpus-{pages}-{runs}", pages, runs)
+    corpus = runs_corpus(pages, runs)
     say("memory: cold build")
     timing = measure(launchbook_build(corpus, "--no-cache"), tree=True)
     return {"pages": pages, "runs": runs, **timing.data()}
@@ -173,8 +196,17 @@ def bench_size(pages: int, parts: set[str], args: argparse.Namespace) -> dict[st
     for name, step in steps:
         if name in parts:
             say(f"{name} at {pages} pages")
-            result[name] = {**step(), **stamp()}
+            result[name] = attempt(name, step)
     return result
+
+
+def attempt(name: str, step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The part's figures, or its error (the other parts still run; the exit status is then 1)."""
+    try:
+        return {**step(), **stamp()}
+    except Exception as exc:  # noqa: BLE001 - a harness: report the part as failed, run the others
+        say(f"{name} FAILED: {exc}")
+        return {"error": f"{type(exc).__name__}: {exc}", **stamp()}
 
 
 def stamp() -> dict[str, str]:
@@ -253,11 +285,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.parts & {"cold", "noop", "edit", "serve", "runcmd"}:
             report["sizes"][str(pages)] = bench_size(pages, args.parts, args)
     if "memory" in args.parts:
-        report["memory"] = {**bench_memory(max(args.sizes), args.runs), **stamp()}
+        report["memory"] = attempt("memory", lambda: bench_memory(max(args.sizes), args.runs))
     if "verify" in args.parts:
         say(f"verify of {args.sealed} sealed runs")
-        report["verify"] = {**bench_verify(args.sealed, workers=args.seal_workers, reseal=args.reseal,
-                                           any_version=args.keep_sealed), **stamp()}
+        report["verify"] = attempt("verify", lambda: bench_verify(
+            args.sealed, workers=args.seal_workers, reseal=args.reseal, any_version=args.keep_sealed))
     if args.merge:
         report = merged(report, RESULTS / "latest.json")
     table = tables.rows(report)
@@ -272,9 +304,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Machine: {machine['cores']} cores, Python {machine['python']}, {machine['platform']}; "
           f"load {machine['load_at_start']:.1f} at start; {report['seconds']:.0f} s in all")
     print(report["table"])
-    if args.readme:
+    failed = [row.measure for row in table if row.met == "failed"]
+    if args.readme and not failed:
         tables.rewrite_readme(ROOT / "README.md", report)
         print("README.md: speed figures rewritten")
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}" + (" (README not rewritten)" if args.readme else ""))
 
 
 if __name__ == "__main__":
