@@ -110,7 +110,8 @@ def bench_serve(corpus: Path, pages: int, samples: int) -> dict[str, Any]:
     if not (corpus / "output" / url.lstrip("/")).is_file():
         raise RuntimeError(f"expected {url} in the output; the page layout changed, update bench/run.py")
     result = serve_edits(corpus, corpus / "content" / rel, url, edits=samples)
-    return {"wall": statistics.median(result["edits"]), "samples": result["edits"], **result}
+    edits = result.pop("edits")
+    return {"wall": statistics.median(edits), "samples": edits, **result}
 
 
 def signing_key(project: Path) -> Path:
