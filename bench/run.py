@@ -1,14 +1,25 @@
-"""launchbook vs MkDocs vs Hugo on the same Markdown, in one invocation.
+"""Where launchbook's speed figures come from: one command, one table, each figure beside its goal.
 
 Usage (from the repository root):
-    python3 bench/run.py                 # 1k pages, all three tools, 3 repetitions
-    python3 bench/run.py --pages 10000 --runs 10000 --reps 1
-    python3 bench/run.py --smoke --no-anchors   # seconds; what the test suite runs
+    python3 bench/run.py                  # the whole benchmark at 10,000 (see the README's Speed section)
+    python3 bench/run.py --pages 1000 --only cold,noop,edit --reps 3
+    python3 bench/run.py --only verify --sealed 10000     # makes (once) and verifies the sealed archive
+    python3 bench/run.py --smoke --no-anchors             # under a minute; what the test suite runs
 
-MkDocs 1.6 (+ pymdown-extensions, pymdownx.tasklist) is installed into a throwaway venv
-under bench/.work/; Hugo is Debian's package (installed with apt-get when run as root).
-Runs alternate between tools; each figure is the median of the repetitions. Results are
-printed as a table and written as JSON (bench/results/latest.json unless --json).
+Parts (``--only``, comma-separated; default all):
+  cold    cold build of the pages corpus: launchbook (--no-cache), MkDocs, Hugo, markdown-it-py floor
+  noop    launchbook build with nothing changed (warm cache)
+  edit    one page edited, launchbook build from the CLI; output compared with a clean build
+  serve   one page edited under `launchbook serve`: file write -> the served page shows it
+  runcmd  `run start` and `run close` on the corpus and on a 1-page project with the same checklist
+  memory  cold build of PAGES pages + RUNS run records: peak memory
+  verify  `launchbook verify` of SEALED sealed runs (archive cached in bench/.work/sealed-N)
+
+Each command is a subprocess timed by bench/measure.py; cold builds alternate between tools
+over --reps repetitions, the others are the median of --samples. Results are printed as a
+table and written as JSON: bench/results/latest.json plus a file named after the sizes
+(--smoke: bench/.work/smoke.json). --merge keeps parts of the previous latest.json that
+this run did not measure; --readme rewrites the README's figures with the table.
 """
 
 from __future__ import annotations
@@ -18,93 +29,33 @@ import hashlib
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.corpus import make_corpus, page_path  # noqa: E402
+from bench import report as tables  # noqa: E402
+from bench.corpus import SEEDS, make_corpus, page_path  # noqa: E402
+from bench.live import serve_edits  # noqa: E402
+from bench.measure import launchbook_command, measure  # noqa: E402
+from bench.sealed import bench_verify, git_commit  # noqa: E402
+from bench.tools import cold_tools, launchbook_build  # noqa: E402
 
 WORK = ROOT / "bench" / ".work"
-TIME = shutil.which("time") or "/usr/bin/time"
+RESULTS = ROOT / "bench" / "results"
+PARTS = ("cold", "noop", "edit", "serve", "runcmd", "memory", "verify")
+RUN_CHECKLIST = 4
+"""Corpus page used by runcmd: seed 4 (sv-sdk, 140 items), the smallest report to render."""
 
 
-def measure(command: list[str], cwd: Path | None = None) -> dict[str, float]:
-    """Wall, CPU (user+sys of the process tree) and peak RSS of one command."""
-    with tempfile.NamedTemporaryFile("r") as report:
-        started = time.perf_counter()
-        wrapped = [TIME, "-o", report.name, "-f", "%U %S %M", *command] if Path(TIME).exists() else command
-        done = subprocess.run(wrapped, cwd=cwd, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - started
-        if done.returncode != 0:
-            raise RuntimeError(f"{command[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
-        fields = report.read().split() if Path(TIME).exists() else []
-    user, system, rss = (float(fields[-3]), float(fields[-2]), float(fields[-1])) if len(fields) >= 3 else (0, 0, 0)
-    return {"wall": wall, "cpu": user + system, "rss_mb": rss / 1024}
-
-
-def launchbook(project: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "generator", "build", "-C", str(project), "-o", str(project / "output"), *extra]
-
-
-def ensure_mkdocs() -> Path | None:
-    venv = WORK / "mkdocs-venv"
-    mkdocs = venv / "bin" / "mkdocs"
-    if mkdocs.exists():
-        return mkdocs
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "mkdocs==1.6.*", "pymdown-extensions"],
-                       check=True, capture_output=True)
-    except subprocess.CalledProcessError as exc:
-        print(f"MkDocs unavailable: {exc.stderr[-500:] if exc.stderr else exc}", file=sys.stderr)
-        return None
-    return mkdocs
-
-
-def ensure_hugo() -> str | None:
-    found = shutil.which("hugo")
-    if found is None and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "hugo"], capture_output=True, check=False,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        found = shutil.which("hugo")
-    return found
-
-
-def mkdocs_project(corpus: Path) -> Path:
-    site = corpus.parent / f"{corpus.name}-mkdocs"
-    shutil.rmtree(site, ignore_errors=True)
-    docs = site / "docs"
-    shutil.copytree(corpus / "content", docs, ignore=shutil.ignore_patterns("runs", "site.yml"))
-    (site / "mkdocs.yml").write_text(
-        "site_name: Benchmark runbooks\nuse_directory_urls: false\n"
-        "markdown_extensions:\n  - pymdownx.tasklist:\n      custom_checkbox: true\n  - tables\n")
-    return site
-
-
-def hugo_project(corpus: Path) -> Path:
-    site = corpus.parent / f"{corpus.name}-hugo"
-    shutil.rmtree(site, ignore_errors=True)
-    shutil.copytree(corpus / "content", site / "content", ignore=shutil.ignore_patterns("runs", "site.yml"))
-    (site / "config.toml").write_text('title = "Benchmark runbooks"\nbaseURL = "http://example.org/"\n'
-                                      'disableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n'
-                                      '[markup.goldmark.renderer]\nunsafe = false\n')
-    layouts = site / "layouts" / "_default"
-    layouts.mkdir(parents=True)
-    page = ('<!doctype html><html><head><title>{{ .Title }}</title></head><body>'
-            '<nav>{{ range .Site.Sections }}<a href="{{ .RelPermalink }}">{{ .Title }}</a> {{ end }}</nav>'
-            '<main><h1>{{ .Title }}</h1>{{ .Content }}</main></body></html>')
-    (layouts / "single.html").write_text(page)
-    (layouts / "list.html").write_text('<!doctype html><html><body><h1>{{ .Title }}</h1>'
-                                       '{{ range .Pages }}<a href="{{ .RelPermalink }}">{{ .Title }}</a>{{ end }}'
-                                       '</body></html>')
-    return site
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def digest_tree(root: Path) -> dict[str, str]:
@@ -112,140 +63,254 @@ def digest_tree(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def bench_size(pages: int, runs: int, reps: int, anchors: bool) -> dict[str, Any]:
-    corpus = make_corpus(WORK / f"corpus-{pages}-{runs}", pages, runs)
-    tools: dict[str, list[str]] = {}
-    cwd: dict[str, Path | None] = {}
-    tools["launchbook"] = launchbook(corpus, "--no-cache")
-    cwd["launchbook"] = None
-    if anchors:
-        mkdocs = ensure_mkdocs()
-        if mkdocs is not None:
-            site = mkdocs_project(corpus)
-            tools["mkdocs"] = [str(mkdocs), "build", "-q", "-f", str(site / "mkdocs.yml"), "-d", str(site / "site")]
-            cwd["mkdocs"] = site
-        hugo = ensure_hugo()
-        if hugo is not None:
-            site = hugo_project(corpus)
-            tools["hugo"] = [hugo, "--quiet", "-s", str(site), "-d", str(site / "public")]
-            cwd["hugo"] = site
-    samples: dict[str, list[dict[str, float]]] = {name: [] for name in tools}
-    names = list(tools)
+def bench_cold(corpus: Path, pages: int, reps: int, anchors: bool) -> dict[str, Any]:
+    tools = cold_tools(corpus, anchors=anchors, floor=True)
+    samples: dict[str, list[dict[str, float]]] = {tool.name: [] for tool in tools}
     for rep in range(reps):
-        for name in names[rep % len(names):] + names[: rep % len(names)]:  # alternate the order
-            samples[name].append(measure(tools[name], cwd[name]))
-    result: dict[str, Any] = {"pages": pages, "runs": runs, "reps": reps, "tools": {}}
-    for name, rows in samples.items():
-        result["tools"][name] = {key: statistics.median(r[key] for r in rows) for key in ("wall", "cpu", "rss_mb")}
-        result["tools"][name]["pages_per_s"] = pages / result["tools"][name]["wall"]
-    # launchbook's everyday builds: warm cache, then nothing changed, then one file edited.
-    measure(launchbook(corpus))
-    noop = [measure(launchbook(corpus)) for _ in range(max(reps, 3))]
-    result["tools"]["launchbook"]["noop_wall"] = statistics.median(r["wall"] for r in noop)
-    edited = corpus / "content" / page_path(pages // 2)
-    edits = []
-    for n in range(max(reps, 3)):
-        edited.write_text(edited.read_text() + f"\n- [ ] Benchmark edit {n}\n")
-        edits.append(measure(launchbook(corpus)))
-    result["tools"]["launchbook"]["one_edit_wall"] = statistics.median(r["wall"] for r in edits)
-    clean = corpus / "clean-output"
-    subprocess.run([*launchbook(corpus, "--no-cache")[:-3], "-o", str(clean), "--no-cache"], check=True,
-                   capture_output=True)
-    result["tools"]["launchbook"]["one_edit_identical_to_clean"] = digest_tree(corpus / "output") == digest_tree(clean)
-    lb = result["tools"]["launchbook"]["wall"]
-    if "mkdocs" in result["tools"]:
-        result["mkdocs_over_launchbook"] = result["tools"]["mkdocs"]["wall"] / lb
-    if "hugo" in result["tools"]:
-        hugo_wall = result["tools"]["hugo"]["wall"]
-        result["launchbook_over_hugo"] = lb / hugo_wall
-        result["noop_over_hugo"] = result["tools"]["launchbook"]["noop_wall"] / hugo_wall
+        for tool in tools[rep % len(tools):] + tools[: rep % len(tools)]:  # alternate the order
+            say(f"cold build {rep + 1}/{reps}: {tool.label}")
+            samples[tool.name].append(measure(tool.command, tool.cwd).data())
+    result: dict[str, Any] = {"reps": reps, "tools": {}}
+    for tool in tools:
+        row = {key: statistics.median(r[key] for r in samples[tool.name]) for key in ("wall", "cpu", "rss_mb")}
+        result["tools"][tool.name] = {"label": tool.label, **row, "pages_per_s": pages / row["wall"]}
     return result
 
 
-def bench_verify(sealed: int) -> dict[str, Any]:
-    """Seal ``sealed`` runs of a small checklist, then time ``launchbook verify`` of the archive."""
-    from generator.archive.seal import close_run
-    from generator.report.keys import create_key
-    from generator.runs.operations import apply_entry
-    from generator.runs.start import start_run
-    from generator.runs.record import Entry, Status
-    from generator.runs.store import update_record
-
-    project = WORK / f"sealed-{sealed}"
-    shutil.rmtree(project, ignore_errors=True)
-    (project / "content").mkdir(parents=True)
-    (project / "content/deploy.md").write_text(
-        "# Deploy\n\n## Before\n\n- [ ] Announce {#announce}\n- [ ] Freeze {#freeze}\n\n## Sign-off\n\n"
-        "| Role | Name | Signature | Date |\n|---|---|---|---|\n| Release Manager | | | |\n")
-    key = create_key(project / "keys", "Benchmark sealer")
-    (project / "content/site.yml").write_text(f"trust:\n  - ../keys/{key.certificate.name}\n")
-    started = time.perf_counter()
-    for n in range(sealed):
-        run, record = start_run(project, "deploy", release=f"r{n}", at=f"2026-01-01T{n // 60 % 24:02d}:{n % 60:02d}:00Z")
-
-        def finish(current: Any) -> Any:
-            for item in current.snapshot.items:
-                current = apply_entry(current, item.id, Entry(Status.DONE, "bench", current.started_at))
-            return current
-
-        update_record(run, finish)
-        close_run(project, record.id, key=str(key.pkcs12), force=True, at=record.started_at)
-    seal_seconds = time.perf_counter() - started
-    timing = measure([sys.executable, "-m", "generator", "verify", str(project), "--trust", str(key.certificate)])
-    return {"sealed": sealed, "seal_seconds": seal_seconds, "verify_wall": timing["wall"], "verify_cpu": timing["cpu"],
-            "verify_rss_mb": timing["rss_mb"]}
+def warm(corpus: Path) -> None:
+    """One cached build, not timed, so the cache and the previous output are there."""
+    measure(launchbook_build(corpus))
 
 
-def table(results: list[dict[str, Any]]) -> str:
-    lines = ["| corpus | tool | wall s | CPU s | pages/s | peak RSS MB | notes |", "|---|---|---|---|---|---|---|"]
-    for result in results:
-        corpus = f"{result['pages']} pages" + (f" + {result['runs']} runs" if result["runs"] else "")
-        for name, row in result["tools"].items():
-            notes = ""
-            if name == "launchbook":
-                notes = (f"no-op {row['noop_wall']:.2f} s; one edit {row['one_edit_wall']:.2f} s "
-                         f"(identical to clean: {row['one_edit_identical_to_clean']})")
-            lines.append(f"| {corpus} | {name} | {row['wall']:.2f} | {row['cpu']:.2f} | {row['pages_per_s']:.0f} | "
-                         f"{row['rss_mb']:.0f} | {notes} |")
-        ratios = []
-        if "mkdocs_over_launchbook" in result:
-            ratios.append(f"MkDocs/launchbook {result['mkdocs_over_launchbook']:.2f}×")
-        if "launchbook_over_hugo" in result:
-            ratios.append(f"launchbook/Hugo {result['launchbook_over_hugo']:.2f}×, no-op/Hugo {result['noop_over_hugo']:.2f}×")
-        if ratios:
-            lines.append(f"| {corpus} | ratios | {'; '.join(ratios)} | | | | |")
-    return "\n".join(lines)
+def bench_noop(corpus: Path, samples: int) -> dict[str, Any]:
+    warm(corpus)
+    walls = [measure(launchbook_build(corpus)).wall for _ in range(samples)]
+    return {"wall": statistics.median(walls), "samples": walls}
 
 
-def main() -> None:
+def bench_edit(corpus: Path, pages: int, samples: int) -> dict[str, Any]:
+    warm(corpus)
+    edited = corpus / "content" / page_path(pages // 2)
+    walls = []
+    for n in range(samples):
+        edited.write_text(edited.read_text() + f"\n- [ ] Benchmark edit {n}\n")
+        walls.append(measure(launchbook_build(corpus)).wall)
+    clean = corpus / "clean-output"
+    say("one edit: a clean build to compare with")
+    measure(launchbook_build(corpus, "--no-cache", output=clean))
+    same = digest_tree(corpus / "output") == digest_tree(clean)
+    shutil.rmtree(clean, ignore_errors=True)
+    return {"wall": statistics.median(walls), "samples": walls, "identical_to_clean": same}
+
+
+def bench_serve(corpus: Path, pages: int, samples: int) -> dict[str, Any]:
+    warm(corpus)
+    rel = page_path(pages // 2)
+    url = "/" + rel.removesuffix(".md") + ".html"
+    if not (corpus / "output" / url.lstrip("/")).is_file():
+        raise RuntimeError(f"expected {url} in the output; the page layout changed, update bench/run.py")
+    result = serve_edits(corpus, corpus / "content" / rel, url, edits=samples)
+    edits = result.pop("edits")
+    return {"wall": statistics.median(edits), "samples": edits, **result}
+
+
+def signing_key(project: Path) -> Path:
+    key = WORK / "keys" / "launchbook-signing.p12"
+    if not key.exists():
+        shutil.rmtree(key.parent, ignore_errors=True)
+        measure(launchbook_command("keys", "new", "--no-passphrase", "--out", str(key.parent),
+                                   "--name", "Benchmark signer", "-C", str(project), "--json"))
+    return key
+
+
+def bench_runcmd(corpus: Path, pages: int, samples: int) -> dict[str, Any]:
+    """run start + run close of one checklist, in the corpus and in a 1-page project holding only it."""
+    n = min(RUN_CHECKLIST, pages - 1)
+    checklist, rel = f"checklist-{n:05d}", page_path(n)
+    alone = WORK / "one-page"
+    shutil.rmtree(alone, ignore_errors=True)
+    (alone / "content" / rel).parent.mkdir(parents=True)
+    shutil.copy2(corpus / "content" / "site.yml", alone / "content" / "site.yml")
+    shutil.copy2(corpus / "content" / rel, alone / "content" / rel)
+    key = signing_key(alone)
+    walls: dict[str, list[float]] = {"start": [], "close": [], "start_1page": [], "close_1page": []}
+    items = 0
+    order = ((alone, "_1page"), (corpus, ""))
+    for sample in range(samples):
+        for project, suffix in order if sample % 2 == 0 else order[::-1]:  # alternate which goes first
+            say(f"run start/close {sample + 1}/{samples} in {'the 1-page project' if suffix else 'the corpus'}")
+            started = measure(launchbook_command("run", "start", checklist, "--release", f"bench-{sample}",
+                                                 "-C", str(project), "--json"))
+            answer = json.loads(started.stdout)
+            items = answer["items"]
+            closed = measure(launchbook_command("run", "close", answer["id"], "--key", str(key), "--force",
+                                                "-C", str(project), "--json"))
+            walls["start" + suffix].append(started.wall)
+            walls["close" + suffix].append(closed.wall)
+    return {"checklist": checklist, "items": items, "samples": walls,
+            **{name: statistics.median(values) for name, values in walls.items()}}
+
+
+def corpus_version() -> str:
+    """What the generated records depend on: the corpus recipe, the seeds, the record format."""
+    digest = hashlib.sha256()
+    for path in [ROOT / "bench" / "corpus.py", ROOT / "generator" / "runs" / "codec.py",
+                 ROOT / "generator" / "runs" / "record.py", *(ROOT / "content" / rel for rel in SEEDS)]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def runs_corpus(pages: int, runs: int) -> Path:
+    """The pages + runs corpus, kept between benchmarks (10,000 records take minutes to write);
+    everything but its content/ is removed, so the build starts cold."""
+    corpus, version = WORK / f"corpus-{pages}-{runs}", corpus_version()
+    marker = corpus / "bench-corpus.json"
+    if marker.is_file() and json.loads(marker.read_text()).get("version") == version:
+        for child in corpus.iterdir():
+            if child.name not in ("content", marker.name):
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        return corpus
+    say(f"making {pages} pages + {runs} runs")
+    make_corpus(corpus, pages, runs)
+    marker.write_text(json.dumps({"version": version}) + "\n")
+    return corpus
+
+
+def bench_memory(pages: int, runs: int) -> dict[str, Any]:
+    corpus = runs_corpus(pages, runs)
+    say("memory: cold build")
+    timing = measure(launchbook_build(corpus, "--no-cache"), tree=True)
+    return {"pages": pages, "runs": runs, **timing.data()}
+
+
+def bench_size(pages: int, parts: set[str], args: argparse.Namespace) -> dict[str, Any]:
+    say(f"corpus of {pages} pages")
+    corpus = make_corpus(WORK / f"corpus-{pages}-0", pages)
+    result: dict[str, Any] = {"pages": pages}
+    steps: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (
+        ("cold", lambda: bench_cold(corpus, pages, args.reps, not args.no_anchors)),
+        ("noop", lambda: bench_noop(corpus, args.samples)),
+        ("edit", lambda: bench_edit(corpus, pages, args.samples)),
+        ("serve", lambda: bench_serve(corpus, pages, args.samples)),
+        ("runcmd", lambda: bench_runcmd(corpus, pages, args.run_samples)),  # last: it adds runs to the corpus
+    )
+    for name, step in steps:
+        if name in parts:
+            say(f"{name} at {pages} pages")
+            result[name] = attempt(name, step)
+    return result
+
+
+def attempt(name: str, step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The part's figures, or its error (the other parts still run; the exit status is then 1)."""
+    try:
+        return {**step(), **stamp()}
+    except Exception as exc:  # noqa: BLE001 - a harness: report the part as failed, run the others
+        say(f"{name} FAILED: {exc}")
+        return {"error": f"{type(exc).__name__}: {exc}", **stamp()}
+
+
+def stamp() -> dict[str, str]:
+    return {"date": time.strftime("%Y-%m-%d", time.gmtime()), "commit": git_commit()}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pages", type=int, action="append", help="corpus size (repeatable); default 1000")
-    parser.add_argument("--runs", type=int, default=0, help="run records in each corpus")
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--pages", type=int, action="append", help="pages corpus size (repeatable); default 10000")
+    parser.add_argument("--runs", type=int, default=None, help="run records in the memory corpus; default 10000")
+    parser.add_argument("--sealed", type=int, default=None, help="sealed runs to verify; default 10000")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"parts to run, of {','.join(PARTS)}")
+    parser.add_argument("--reps", type=int, default=1, help="cold builds per tool (median); default 1")
+    parser.add_argument("--samples", type=int, default=3, help="no-op, edit and serve repetitions (median)")
+    parser.add_argument("--run-samples", type=int, default=3, help="run start/close repetitions (median)")
     parser.add_argument("--no-anchors", action="store_true", help="skip MkDocs and Hugo")
-    parser.add_argument("--smoke", action="store_true", help="tiny corpus, one repetition")
-    parser.add_argument("--sealed", type=int, default=0, help="also time `verify` of this many sealed runs")
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
-    args = parser.parse_args()
-    sizes = [30] if args.smoke else (args.pages or [1000])
-    reps = 1 if args.smoke else args.reps
-    runs = 20 if args.smoke and not args.runs else args.runs
-    results = [bench_size(pages, runs, reps, not args.no_anchors) for pages in sizes] if not (
-        args.sealed and not args.pages) else []
-    verify = bench_verify(args.sealed) if args.sealed else None
-    machine = {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-               "processor": platform.processor() or platform.machine()}
-    report = {"machine": machine, "results": results, "verify": verify,
-              "date": time.strftime("%Y-%m-%d", time.gmtime())}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"Machine: {machine['cores']} cores, Python {machine['python']}, {machine['platform']}")
-    if results:
-        print(table(results))
-    if verify:
-        print(f"verify of {verify['sealed']} sealed runs: {verify['verify_wall']:.2f} s wall, "
-              f"{verify['verify_cpu']:.2f} s CPU, {verify['verify_rss_mb']:.0f} MB peak "
-              f"(sealing them took {verify['seal_seconds']:.0f} s)")
+    parser.add_argument("--seal-workers", type=int, default=os.cpu_count() or 1,
+                        help="processes sealing the verify archive (see bench/sealed.py)")
+    parser.add_argument("--reseal", action="store_true", help="seal the verify archive again, even if cached")
+    parser.add_argument("--keep-sealed", action="store_true",
+                        help="reuse a complete cached archive even if an older generator/ sealed it")
+    parser.add_argument("--smoke", action="store_true", help="30 pages + 20 runs, 3 sealed runs: under a minute")
+    parser.add_argument("--json", type=Path, help="write the JSON here (instead of bench/results/)")
+    parser.add_argument("--merge", action="store_true", help="keep the previous latest.json's parts not run now")
+    parser.add_argument("--readme", action="store_true", help="rewrite the README's speed figures with this table")
+    args = parser.parse_args(argv)
+    args.parts = {p.strip() for p in args.only.split(",") if p.strip()}
+    if unknown := args.parts - set(PARTS):
+        parser.error(f"unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
+    args.sizes = args.pages or ([30] if args.smoke else [10_000])
+    args.runs = args.runs if args.runs is not None else (20 if args.smoke else 10_000)
+    args.sealed = args.sealed if args.sealed is not None else (3 if args.smoke else 10_000)
+    if args.smoke:
+        args.run_samples = 1
+    return args
+
+
+def result_name(args: argparse.Namespace) -> str:
+    def short(n: int) -> str:
+        return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
+
+    names = []
+    if args.parts & {"cold", "noop", "edit", "serve", "runcmd"}:
+        names.append("-".join(short(p) for p in args.sizes) + "-pages")
+    if "memory" in args.parts:
+        names.append(f"memory-{short(max(args.sizes))}-pages-{short(args.runs)}-runs")
+    if "verify" in args.parts:
+        names.append(f"verify-{short(args.sealed)}")
+    return "_".join(names) + ".json"
+
+
+def merged(report: dict[str, Any], previous: Path) -> dict[str, Any]:
+    """``report`` plus the parts of ``previous`` it does not have."""
+    try:
+        old = json.loads(previous.read_text())
+    except (OSError, ValueError):
+        return report
+    sizes = {key: {**value} for key, value in old.get("sizes", {}).items()}
+    for key, value in report["sizes"].items():
+        sizes[key] = {**sizes.get(key, {}), **value}
+    return {**report, "sizes": sizes, "memory": report["memory"] or old.get("memory"),
+            "verify": report["verify"] or old.get("verify")}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    report: dict[str, Any] = {
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "processor": platform.processor() or platform.machine(), "load_at_start": os.getloadavg()[0]},
+        **stamp(), "command": "python3 bench/run.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "sizes": {}, "memory": None, "verify": None,
+    }
+    report["command"] = report["command"].strip()
+    for pages in args.sizes:
+        if args.parts & {"cold", "noop", "edit", "serve", "runcmd"}:
+            report["sizes"][str(pages)] = bench_size(pages, args.parts, args)
+    if "memory" in args.parts:
+        report["memory"] = attempt("memory", lambda: bench_memory(max(args.sizes), args.runs))
+    if "verify" in args.parts:
+        say(f"verify of {args.sealed} sealed runs")
+        report["verify"] = attempt("verify", lambda: bench_verify(
+            args.sealed, workers=args.seal_workers, reseal=args.reseal, any_version=args.keep_sealed))
+    if args.merge:
+        report = merged(report, RESULTS / "latest.json")
+    table = tables.rows(report)
+    report["rows"], report["table"] = tables.as_data(table), tables.markdown(table)
+    report["seconds"] = time.perf_counter() - started
+    outputs = [args.json] if args.json else ([WORK / "smoke.json"] if args.smoke else
+                                             [RESULTS / "latest.json", RESULTS / result_name(args)])
+    for path in outputs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2) + "\n")
+    machine = report["machine"]
+    print(f"Machine: {machine['cores']} cores, Python {machine['python']}, {machine['platform']}; "
+          f"load {machine['load_at_start']:.1f} at start; {report['seconds']:.0f} s in all")
+    print(report["table"])
+    failed = [row.measure for row in table if row.met == "failed"]
+    if args.readme and not failed:
+        tables.rewrite_readme(ROOT / "README.md", report)
+        print("README.md: speed figures rewritten")
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}" + (" (README not rewritten)" if args.readme else ""))
 
 
 if __name__ == "__main__":
