@@ -67,8 +67,8 @@ def make_runs(content: Path, checklists: list[tuple[str, str]], runs: int) -> No
     for n in range(runs):
         checklist_id = ids[n % len(ids)]
         snapshot = snapshots[checklist_id]
-        run_id = f"2026{1 + n % 12:02d}{1 + n % 28:02d}-{n:05d}"
-        at = f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}T10:00:00Z"
+        run_id = f"2025{1 + n % 12:02d}{1 + n % 28:02d}-{n:05d}"
+        at = f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}T10:00:00Z"
         folder = content / "runs" / checklist_id
         evidence_rel = f"evidence/log-{n:05d}.txt"
         evidence_bytes = f"run {n} ok\n".encode()
