@@ -303,3 +303,26 @@ def test_home_lists_folders_instead_of_thousands_of_cards(write_project, run_cli
     assert "Checklists <span class=\"muted\">(12)</span>" in home
     assert home.count('class="card"') == 3 and '<a href="team-0/index.html">' in home and "4 checklists" in home
     assert "Check 5" not in home.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+def test_builds_in_one_process_see_theme_and_content_edits(small_site: Path, run_cli: RunCli) -> None:
+    """``serve`` builds again and again in one process, keeping compiled templates, summaries
+    and run digests in memory: every edit must still show, exactly as a fresh build writes it."""
+    (small_site / "content/site.yml").write_text("title: Ops\ntheme: corporate\n")
+    templates = small_site / "themes/corporate/templates"
+    templates.mkdir(parents=True)
+    page = templates / "page.html"
+    page.write_text('{% extends "base.html" %}{% block content %}<div class="v1">{{ page.title }}</div>{% endblock %}')
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    style = small_site / "output/guides/style.html"
+    assert '<div class="v1">' in style.read_text()
+    page.write_text('{% extends "base.html" %}{% block content %}<div class="v2">{{ page.title }}</div>{% endblock %}')
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    assert '<div class="v2">' in style.read_text()  # not the template compiled for the first build
+    source = small_site / "content/guides/style.md"
+    source.write_text(source.read_text().replace("# Style guide", "# House style"))
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    assert '<div class="v2">House style</div>' in style.read_text()
+    fresh = run_cli("build", "-C", small_site, "-o", small_site / "fresh", "--no-cache")
+    assert fresh.exit_code == 0
+    assert style.read_bytes() == (small_site / "fresh/guides/style.html").read_bytes()

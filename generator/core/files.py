@@ -178,17 +178,41 @@ def file_sha256(path: Path) -> str:
     return file_digest(path)[0]
 
 
-def load_pickle(path: Path) -> object | None:
-    """A cache entry written by :func:`store_pickle`, or ``None`` when missing or unreadable."""
+def load_pickle(path: Path, *, remember: bool = False) -> object | None:
+    """A cache entry written by :func:`store_pickle`, or ``None`` when missing or unreadable.
+
+    ``remember``: the entry is content-addressed (its name is the hash of everything it was
+    made from) and small, so this process keeps it in memory and a later build in the same
+    process (``serve``) takes it from there instead of reading and unpickling it again.
+    """
+    if remember and (known := _REMEMBERED.get(str(path))) is not None:
+        return known
     with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError,
                              ValueError, ImportError, IndexError):
-        return pickle.loads(path.read_bytes())  # type: ignore[no-any-return]
+        value = pickle.loads(path.read_bytes())
+        if remember:
+            _remember(str(path), value)
+        return value  # type: ignore[no-any-return]
     return None
 
 
-def store_pickle(path: Path, value: object) -> None:
-    """Write a cache entry (atomic; a failure only means a slower next run)."""
+def store_pickle(path: Path, value: object, *, remember: bool = False) -> None:
+    """Write a cache entry (atomic; a failure only means a slower next run); ``remember`` as
+    for :func:`load_pickle`."""
     store_cache_bytes(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    if remember:
+        _remember(str(path), value)
+
+
+_REMEMBERED: dict[str, object] = {}
+REMEMBER_UP_TO = 250_000
+"""Entries a process keeps (a long ``serve`` session starts afresh beyond this)."""
+
+
+def _remember(key: str, value: object) -> None:
+    if len(_REMEMBERED) >= REMEMBER_UP_TO:
+        _REMEMBERED.clear()
+    _REMEMBERED[key] = value
 
 
 def store_cache_bytes(path: Path, data: bytes) -> None:

@@ -119,7 +119,7 @@ def load_digest(run: RunFile, cache: Path | None, key: str, snapshots: dict[str,
     """
     name = digest_cache_key(key) if cache is not None and key else ""
     if cache is not None and name:
-        cached = load_pickle(cache / name[:2] / name)
+        cached = load_pickle(cache / name[:2] / name, remember=True)
         if isinstance(cached, RunDigest):
             snapshot = snapshots.get(cached.snapshot_sha256) or _load_snapshot(cache, cached.snapshot_sha256)
             if snapshot is not None:
@@ -133,7 +133,8 @@ def load_digest(run: RunFile, cache: Path | None, key: str, snapshots: dict[str,
     settled = latest is None or latest <= parse_time(now) + TOLERANCE
     if cache is not None and name and settled:  # "in the future" may stop being true: never cached
         _store_snapshot(cache, digest.snapshot_sha256, snapshot)
-        store_pickle(cache / name[:2] / name, replace(digest, head=replace(digest.head, snapshot=_NO_SNAPSHOT)))
+        store_pickle(cache / name[:2] / name, replace(digest, head=replace(digest.head, snapshot=_NO_SNAPSHOT)),
+                     remember=True)
     return digest if snapshot is record.snapshot else replace(digest, head=replace(digest.head, snapshot=snapshot))
 
 
@@ -146,7 +147,7 @@ def _snapshot_path(cache: Path, sha256: str) -> Path:
 
 
 def _load_snapshot(cache: Path, sha256: str) -> Snapshot | None:
-    loaded = load_pickle(_snapshot_path(cache, sha256))
+    loaded = load_pickle(_snapshot_path(cache, sha256), remember=True)
     return loaded if isinstance(loaded, Snapshot) and loaded.sha256() == sha256 else None
 
 

@@ -206,7 +206,7 @@ def render_site(
     file_hash: Callable[[Path], str] | None = None,
 ) -> int:
     """Render every page and generated asset into ``writer``; return the page count."""
-    env = site_environment(themes)
+    env = site_environment(themes, reuse.theme if reuse is not None else "")
     built = build_datetime()
     common: dict[str, Any] = {
         "nav": nav, "build_date": built.date().isoformat() if built else "", "has_runs": bool(runs),

@@ -12,9 +12,20 @@ from generator.core.templating import make_environment, render_template
 from generator.site.nav import relative_url, root_prefix
 
 
-def site_environment(themes: list[Path]) -> jinja2.Environment:
-    """The environment site pages are rendered with."""
-    return make_environment(themes, "templates", {"rel": _rel})
+def site_environment(themes: list[Path], fingerprint: str = "") -> jinja2.Environment:
+    """The environment site pages are rendered with. Given the themes' ``fingerprint`` (a
+    hash of every theme file), the environment and its compiled templates are kept for the
+    next build in this process (``serve``) while the fingerprint stays the same."""
+    if not fingerprint:
+        return make_environment(themes, "templates", {"rel": _rel})
+    key = (tuple(themes), fingerprint)
+    if _KEPT.get("key") != key:
+        _KEPT.update(key=key, env=make_environment(themes, "templates", {"rel": _rel}))
+    env: jinja2.Environment = _KEPT["env"]
+    return env
+
+
+_KEPT: dict[str, Any] = {}
 
 
 @jinja2.pass_context

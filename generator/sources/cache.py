@@ -148,7 +148,7 @@ def _index_chunk(folder: Path, summarize: Summarize,
             summary, search = summarize(document, key)
             store_pickle(folder / key[:2] / key, document)
             store_cache_bytes(folder / key[:2] / f"{key}.search", search.encode("utf-8"))
-            store_pickle(folder / key[:2] / f"{key}.sum", summary)
+            store_pickle(folder / key[:2] / f"{key}.sum", summary, remember=True)
             summaries.append(summary)
     return summaries
 
@@ -163,7 +163,7 @@ def index_all(jobs: list[tuple[Path, str, str, str]], folder: Path, summarize: S
     missing: list[int] = []
     with quiet_gc():
         for index, key in enumerate(keys):
-            cached = load_pickle(folder / key[:2] / f"{key}.sum")
+            cached = load_pickle(folder / key[:2] / f"{key}.sum", remember=True)
             if cached is None:
                 missing.append(index)
             else:
