@@ -28,13 +28,19 @@ _CRUMBS = [("Run archive", ARCHIVE)]
 
 
 class RunPages:
-    """Everything a run page needs (inherited by ``fork`` workers, never pickled)."""
+    """Everything a run page needs: the map's ``shared`` value (inherited by ``fork``
+    workers, pickled for a Dask cluster)."""
 
     def __init__(self, env: Any, runs: list[RunView], config: SiteConfig, common: dict[str, Any], navs: Any,
                  checks: dict[str, Any], integrity: Any, shared: str,
                  file_hash: Callable[[Path], str] | None = None) -> None:
         self.env, self.runs, self.config, self.common, self.navs = env, runs, config, common, navs
         self.checks, self.integrity, self.shared, self.file_hash = checks, integrity, shared, file_hash
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Workers only render; ``file_hash`` (which may hold the whole tree's hashes) serves
+        :meth:`key`, which the parent alone calls."""
+        return {**self.__dict__, "file_hash": None}
 
     def state(self, view: RunView) -> Any:
         return self.integrity.runs.get(view.record.id) if self.integrity is not None else None
@@ -53,35 +59,25 @@ class RunPages:
                            nav_html=self.navs.for_page(view.url), **self.common)
 
 
-_JOB: RunPages | None = None
-
-
-def _render_chunk(root: str, indexes: list[int]) -> list[str]:
-
-    assert _JOB is not None
+def _render_chunk(root: str, job: RunPages, indexes: list[int]) -> list[str]:
     writer = OutputWriter(Path(root))
     with quiet_gc():
         for index in indexes:
-            view = _JOB.runs[index]
-            writer.write(view.url, _JOB.render(view))
+            view = job.runs[index]
+            writer.write(view.url, job.render(view))
     return sorted(writer.written)
 
 
 def render_runs(writer: OutputWriter, job: RunPages, reuse: Any, progress: Progress | None = None) -> int:
     """Every run page, the archive page and its data (and the Audit page); the page count."""
-    global _JOB
     runs, env, config, common, navs = job.runs, job.env, job.config, job.common, job.navs
     if not runs:
         return 0
     navs.for_page(runs[0].url)  # warm the runs/ nav before workers fork
     fresh = [i for i, view in enumerate(runs) if not reuse.reused(job.key(view), view.url, writer)]
-    _JOB = job
-    try:
-        written = map_chunks(functools.partial(_render_chunk, str(writer.root)), fresh,
-                             parallel_from=PARALLEL_RUNS_FROM, progress=progress, label="Rendering run pages",
-                             freeze=True)
-    finally:
-        _JOB = None
+    written = map_chunks(functools.partial(_render_chunk, str(writer.root)), fresh, shared=job,
+                         parallel_from=PARALLEL_RUNS_FROM, progress=progress, label="Rendering run pages",
+                         freeze=True)
     for rel in written:
         writer.claim(rel)
     titles = {v.record.checklist: v.record.snapshot.title for v in reversed(runs)}

@@ -7,7 +7,6 @@ written; a broken record fails the build with its path and line.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import re
@@ -88,7 +87,7 @@ PARALLEL_RECORDS_FROM = 64
 
 
 def _parse_into_cache(cache: Path, files: list[RunFile]) -> list[None]:
-
+    """Parse records into the record cache (``cache``: its folder, shared by every chunk)."""
     with quiet_gc():
         for run_file in files:
             read_record(run_file, cache)
@@ -112,7 +111,7 @@ def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
         missing = [run for run, key in zip(files, keys, strict=True)
                    if not key or not (cache / key[:2] / key).is_file()]
         if len(missing) >= PARALLEL_RECORDS_FROM:
-            map_chunks(functools.partial(_parse_into_cache, cache), missing, parallel_from=PARALLEL_RECORDS_FROM,
+            map_chunks(_parse_into_cache, missing, shared=cache, parallel_from=PARALLEL_RECORDS_FROM,
                        progress=progress, label="Parsing run records")
     views = []
     snapshots: dict[tuple[str, str, str, int], Snapshot] = {}
