@@ -35,7 +35,7 @@ from generator.core.errors import SourceError
 from generator.core.files import file_sha256, regular_file
 from generator.parallel import Progress, map_chunks
 from generator.report.longterm import sealed_prefix_intact
-from generator.report.verify import compare_with_archive, load_trust, verify_pdf
+from generator.report.verify import compare_with_archive, load_trust, trust_from_der, verify_pdf
 from generator.runs.codec import safe_evidence_path
 from generator.runs.record import RunRecord, parse_time, utc_now
 from generator.runs.store import RunFile, all_run_files, read_record
@@ -313,6 +313,15 @@ class _ReportJob:
     """Approval and timestamp entries by run."""
     roots: dict[int, str] = field(default_factory=dict)
     """Merkle roots of ledger prefixes, by size, as worked out."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Certificates travel as DER (for a Dask cluster; asn1crypto objects do not survive pickling)."""
+        state = {name: getattr(self, name) for name in self.__slots__}
+        return {**state, "trust": [c.dump() for c in self.trust], "tsa_trust": [c.dump() for c in self.tsa_trust]}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, trust_from_der(value) if name in ("trust", "tsa_trust") else value)
 
     def prefix_root(self, size: int) -> str:
         """The root of the ledger's first ``size`` entries."""

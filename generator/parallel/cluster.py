@@ -107,7 +107,7 @@ class DaskExecutor:
         lost = (distributed.comm.CommClosedError, distributed.client.FuturesCancelledError,
                 distributed.scheduler.KilledWorker, OSError, TimeoutError)
         try:
-            for future, rows in distributed.as_completed(futures, with_results=True):
+            for future, rows in distributed.as_completed(futures, loop=client.loop, with_results=True):
                 yield index[future.key], rows
         except lost as exc:
             raise ExecutorError(f"the Dask cluster at {self.name} failed: {type(exc).__name__}: {exc}") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,10 @@ ARCHIVE = "runs/index.html"
 AUDIT = "runs/audit.html"
 PARALLEL_RUNS_FROM = 64
 _CRUMBS = [("Run archive", ARCHIVE)]
+_UNSHOWN_MOMENT = re.compile(r"certificate_checked_at='[^']*'")
+"""When a report's signer certificate was checked: "now" unless a timestamp proves the signing
+time (then it is that time, already in the check). No page shows it; keyed, it would make every
+build's key of every sealed run's page new (never reused, and the manifest not reproducible)."""
 
 
 class RunPages:
@@ -49,8 +54,9 @@ class RunPages:
         """Everything the run page's bytes depend on, hashed."""
         path = view.file.path
         source = self.file_hash(path) if self.file_hash else hashlib.sha256(path.read_bytes()).hexdigest()
-        facts = repr((source, view.url, view.checklist_url, view.drift, self.checks.get(view.record.id),
-                      self.state(view), self.navs.digest(view.url), self.shared))
+        facts = _UNSHOWN_MOMENT.sub("", repr((source, view.url, view.checklist_url, view.drift,
+                                              self.checks.get(view.record.id), self.state(view),
+                                              self.navs.digest(view.url), self.shared)))
         return hashlib.sha256(facts.encode()).hexdigest()
 
     def render(self, view: RunView) -> str:
