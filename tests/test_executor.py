@@ -18,7 +18,7 @@ import pytest
 from click.testing import Result
 
 from generator.archive.seal import close_run
-from generator.parallel import cluster, map_chunks, use_executor
+from generator.parallel import cluster, map_chunks, parse_executor, use_executor
 from generator.runs.operations import add_signoff, mark_item
 from generator.runs.start import start_run
 from tests.helpers import ROOT, RUN_SITE
@@ -188,3 +188,10 @@ def test_the_executor_can_come_from_the_environment(small_site: Path, run_cli: R
     assert run_cli("build", "-C", small_site).exit_code == 2
     monkeypatch.setenv("LAUNCHBOOK_EXECUTOR", "local")
     assert run_cli("build", "-C", small_site).exit_code == 0
+
+
+@pytest.mark.parametrize(("value", "name"), [("local", "local"), (" dask://local ", "dask://local"),
+                                             ("dask://scheduler.example:8786", "dask://scheduler.example:8786"),
+                                             ("dask://[::1]:8786", "dask://[::1]:8786")])
+def test_the_valid_forms_name_their_executor_without_connecting(value: str, name: str) -> None:
+    assert parse_executor(value).name == name
