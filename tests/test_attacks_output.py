@@ -226,7 +226,7 @@ WORKERS = """
 import os, sys, time
 from generator.parallel import map_chunks
 
-def work(chunk):
+def work(shared, chunk):
     with open(sys.argv[1], "a") as out:
         out.write(f"{os.getpid()}\\n")
     time.sleep(60)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from generator.core.errors import SourceError
 from generator.core.files import file_sha256, regular_file
 from generator.parallel import Progress, map_chunks
 from generator.report.longterm import sealed_prefix_intact
-from generator.report.verify import compare_with_archive, load_trust, verify_pdf
+from generator.report.verify import compare_with_archive, load_trust, trust_from_der, verify_pdf
 from generator.runs.codec import safe_evidence_path
 from generator.runs.digest import RunDigest, RunHead, make_digest
 from generator.runs.record import RunRecord, parse_time, utc_now
@@ -209,7 +208,7 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
                                        f"has it as #{entry.seq}", entry.run)
 
     trust = load_trust(trust_paths)
-    _SHARED["tsa_trust"] = load_trust(tsa_trust_paths or [])
+    tsa_trust = load_trust(tsa_trust_paths or [])
     sealed = [run_id for run_id, (_, digest) in sorted(records.items()) if digest.head.sealed is not None]
     for run_id, (run_file, digest) in sorted(records.items()):
         for diagnostic in digest.time_problems:
@@ -224,12 +223,8 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
     for run_id in sealed:
         run_file, digest = records[run_id]
         _check_evidence(result, run_file, digest, by_run.get(run_id))
-
-    def load(run_id: str) -> RunRecord:
-        run_file, digest = records[run_id]
-        return full.get(run_id) or read_record(run_file, record_cache, digest.key)
-
-    for run_id, findings, report in _check_reports(sealed, records, load, by_run, entries, leaves, trust, progress):
+    job = _ReportJob(records, full, record_cache, by_run, leaves, trust, tsa_trust, _revisions(entries))
+    for run_id, findings, report in _check_reports(sealed, job, progress):
         result.runs[run_id].report = report
         for finding in findings:
             result.report(finding, run_id)
@@ -308,45 +303,74 @@ def _check_seal_time(result: AuditResult, run_file: RunFile, record: RunHead, en
                                    f"finished ({record.finished_at})", record.id)
 
 
-_SHARED: dict[str, Any] = {}
 PARALLEL_FROM = 32
 
 
-def _check_reports(sealed: list[str], records: dict[str, tuple[RunFile, RunDigest]],
-                   load: Callable[[str], RunRecord], by_run: dict[str, LedgerEntry], entries: list[Entry],
-                   leaves: list[bytes], trust: list[Any], progress: Progress | None = None,
-                   ) -> list[tuple[str, list[Diagnostic], Any]]:
-    """Every sealed run's report checked, on every core for big archives, in run order."""
+@dataclass(slots=True)
+class _ReportJob:
+    """What every sealed run's report check reads alike (the map's ``shared`` value)."""
+
+    records: dict[str, tuple[RunFile, RunDigest]]
+    full: dict[str, RunRecord]
+    """Records already read in full (``verify``); the others load from ``record_cache``."""
+    record_cache: Path | None
+    by_run: dict[str, LedgerEntry]
+    leaves: list[bytes]
+    """The ledger's Merkle leaves."""
+    trust: list[Any]
+    """Trusted signer certificates."""
+    tsa_trust: list[Any]
+    """Trusted timestamp authority roots."""
+    revisions: dict[str, list[Entry]]
+    """Approval and timestamp entries by run."""
+    roots: dict[int, str] = field(default_factory=dict)
+    """Merkle roots of ledger prefixes, by size, as worked out."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Certificates travel as DER (for a Dask cluster; asn1crypto objects do not survive pickling)."""
+        state = {name: getattr(self, name) for name in self.__slots__}
+        return {**state, "trust": [c.dump() for c in self.trust], "tsa_trust": [c.dump() for c in self.tsa_trust]}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, trust_from_der(value) if name in ("trust", "tsa_trust") else value)
+
+    def record(self, run_id: str) -> RunRecord:
+        """The full record of a run (one at a time: a build holds digests only)."""
+        run_file, digest = self.records[run_id]
+        return self.full.get(run_id) or read_record(run_file, self.record_cache, digest.key)
+
+    def prefix_root(self, size: int) -> str:
+        """The root of the ledger's first ``size`` entries."""
+        if size not in self.roots:
+            self.roots[size] = merkle.root(self.leaves[:size]).hex()
+        return self.roots[size]
+
+
+def _revisions(entries: list[Entry]) -> dict[str, list[Entry]]:
     revisions: dict[str, list[Entry]] = {}
     for entry in entries:
         if not isinstance(entry, LedgerEntry):
             revisions.setdefault(entry.run, []).append(entry)
-    _SHARED.update(records=records, load=load, by_run=by_run, leaves=leaves, trust=trust, roots={}, revisions=revisions)
-    _SHARED.setdefault("tsa_trust", [])
-    try:
-        return map_chunks(_report_chunk, sealed, parallel_from=PARALLEL_FROM, progress=progress,
-                          label="Checking signed reports")
-    finally:
-        _SHARED.clear()
+    return revisions
 
 
-def _prefix_root(size: int) -> str:
-    roots: dict[int, str] = _SHARED["roots"]
-    if size not in roots:
-        roots[size] = merkle.root(_SHARED["leaves"][:size]).hex()
-    return roots[size]
+def _check_reports(sealed: list[str], job: _ReportJob, progress: Progress | None = None,
+                   ) -> list[tuple[str, list[Diagnostic], Any]]:
+    """Every sealed run's report checked, on every core for big archives, in run order."""
+    return map_chunks(_report_chunk, sealed, shared=job, parallel_from=PARALLEL_FROM, progress=progress,
+                      label="Checking signed reports")
 
 
-def _report_chunk(run_ids: list[str]) -> list[tuple[str, list[Diagnostic], Any]]:
-
+def _report_chunk(job: _ReportJob, run_ids: list[str]) -> list[tuple[str, list[Diagnostic], Any]]:
     rows = []
     for run_id in run_ids:
-        run_file, _ = _SHARED["records"][run_id]
-        record = _SHARED["load"](run_id)
+        run_file, _ = job.records[run_id]
+        record = job.record(run_id)
         findings: list[Diagnostic] = []
-        report = _check_report(findings, run_file, record, _SHARED["by_run"].get(run_id), len(_SHARED["leaves"]),
-                               _SHARED["trust"], functools.partial(verify_pdf, tsa_trust=_SHARED["tsa_trust"]),
-                               compare_with_archive, _SHARED["revisions"].get(run_id, []))
+        report = _check_report(findings, run_file, record, job.by_run.get(run_id), job,
+                               functools.partial(verify_pdf, tsa_trust=job.tsa_trust), compare_with_archive,
+                               job.revisions.get(run_id, []))
         rows.append((run_id, findings, report))
     return rows
 
@@ -356,8 +380,7 @@ def _error(findings: list[Diagnostic], where: str, message: str) -> None:
 
 
 def _check_report(findings: list[Diagnostic], run_file: RunFile, record: RunRecord, entry: LedgerEntry | None,
-                  ledger_size: int, trust: list[Any], verify_pdf: Any, compare_with_archive: Any,
-                  revisions: list[Entry]) -> Any:
+                  job: _ReportJob, verify_pdf: Any, compare_with_archive: Any, revisions: list[Entry]) -> Any:
     pdf = run_file.report
     shown = pdf.relative_to(run_file.project).as_posix()
     if not os.path.lexists(pdf):
@@ -367,7 +390,7 @@ def _check_report(findings: list[Diagnostic], run_file: RunFile, record: RunReco
         _error(findings, shown, f"signed report {refusal}")
         return None
     data = pdf.read_bytes()
-    check = verify_pdf(data, shown, trust)
+    check = verify_pdf(data, shown, job.trust)
     report = record.extra.get("report") or {}
     compare_with_archive(check, data, record.archived_data(), report.get("sha256"), report.get("size"))
     for problem in check.problems:
@@ -387,10 +410,10 @@ def _check_report(findings: list[Diagnostic], run_file: RunFile, record: RunReco
     size, root = head.get("tree_size"), head.get("root_sha256")
     if not isinstance(size, int) or not isinstance(root, str):
         _error(findings, shown, "signed report carries no ledger tree head")
-    elif size > ledger_size:
+    elif size > len(job.leaves):
         _error(findings, shown, f"ledger truncated: this signed report saw {size} ledger entries before it, "
-                                f"the ledger now has {ledger_size}")
-    elif _prefix_root(size) != root:
+                                f"the ledger now has {len(job.leaves)}")
+    elif job.prefix_root(size) != root:
         _error(findings, shown, f"ledger rewritten: its first {size} entries no longer hash to the root this "
                                 f"signed report recorded ({root[:16]}…)")
     return check

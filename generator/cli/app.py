@@ -15,6 +15,7 @@ from click.core import ParameterSource
 
 from generator import __version__
 from generator.core.errors import ConfigError
+from generator.parallel import EXECUTOR_FORMS, Executor, parse_executor
 from generator.runs.record import parse_time
 
 WARNINGS_SHOWN = 50
@@ -149,6 +150,24 @@ def _time_value(ctx: click.Context, param: click.Parameter, value: str | None) -
 def at_option(function: Any) -> Any:
     return click.option("--at", default=None, callback=_time_value,
                         help="When it happened (ISO 8601 with timezone); default now.")(function)
+
+
+def _executor_value(ctx: click.Context, param: click.Parameter, value: str | None) -> Executor | None:
+    """A bad ``--executor`` is a usage error (exit 2) naming the valid forms."""
+    if value is None:
+        return None
+    try:
+        return parse_executor(value)
+    except ConfigError as exc:
+        raise click.BadParameter(exc.reason) from None
+
+
+def executor_option(function: Any) -> Any:
+    return click.option("--executor", default=None, metavar="local|dask://HOST:PORT", callback=_executor_value,
+                        envvar="LAUNCHBOOK_EXECUTOR",
+                        help=f"Where per-item work runs: {EXECUTOR_FORMS} [default: local, every core]. Dask "
+                        "needs the dask extra, and the project and output on a filesystem every worker "
+                        "sees.")(function)
 
 
 def print_run(record: Any, as_json: bool, run_file: Any, extra: dict[str, Any] | None = None) -> None:

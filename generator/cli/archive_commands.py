@@ -11,6 +11,7 @@ import click
 from generator.cli.app import (
     cli,
     emit_json,
+    executor_option,
     force_output_option,
     json_option,
     project_option,
@@ -18,6 +19,7 @@ from generator.cli.app import (
     verbosity,
 )
 from generator.core.wording import counted
+from generator.parallel import Executor, use_executor
 
 
 @cli.group()
@@ -75,16 +77,18 @@ def keys_new(name: str, out: Path, no_passphrase: bool, project: Path, as_json: 
               "(the archive then vouches for itself: for its owners, not for auditors).")
 @click.option("--since", "since", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A checkpoint the ledger must extend (consistency proof); repeatable.")
+@executor_option
 @project_option(unless="targets")
 @json_option
 def verify_command(targets: tuple[Path, ...], trust: tuple[Path, ...], trust_tsa: tuple[Path, ...],
-                   trust_project: bool, since: tuple[Path, ...], project: Path, as_json: bool) -> None:
+                   trust_project: bool, since: tuple[Path, ...], executor: Executor | None, project: Path,
+                   as_json: bool) -> None:
     """Verify a project archive (default: the current folder), report PDFs or audit bundles."""
     from generator.archive.verify import verify_targets
     from generator.terminal import progress_reporter
 
     quiet, level = verbosity()
-    with progress_reporter(quiet or as_json, level) as progress:
+    with use_executor(executor), progress_reporter(quiet or as_json, level) as progress:
         results = verify_targets(list(targets) or [project], list(trust), list(since), project, progress,
                                  list(trust_tsa), trust_project=trust_project)
     if as_json:

@@ -9,9 +9,19 @@ from typing import Any
 
 import click
 
-from generator.cli.app import WARNINGS_SHOWN, audit_hook, cli, emit_json, json_option, project_option, verbosity
+from generator.cli.app import (
+    WARNINGS_SHOWN,
+    audit_hook,
+    cli,
+    emit_json,
+    executor_option,
+    json_option,
+    project_option,
+    verbosity,
+)
 from generator.core.errors import ConfigError
 from generator.core.wording import counted
+from generator.parallel import Executor, use_executor
 
 
 @cli.command()
@@ -25,15 +35,16 @@ from generator.core.wording import counted
               "up-to-date check).")
 @click.option("-v", "--verbose", is_flag=True, help=f"Print every warning, not only the first {50}.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@executor_option
 def build(project: Path, output: Path | None, strict: bool, clean: bool, no_cache: bool, verbose: bool,
-          as_json: bool) -> None:
+          as_json: bool, executor: Executor | None) -> None:
     """Build the site from PROJECT/content into the output folder (atomically)."""
     from generator.site.uptodate import build as build_if_needed
     from generator.terminal import progress_reporter
 
     quiet, level = verbosity()
     verbose = verbose or level > 0
-    with progress_reporter(quiet or as_json, level) as progress:
+    with use_executor(executor), progress_reporter(quiet or as_json, level) as progress:
         result = build_if_needed(project, output, strict=strict, clean=clean, cache=not no_cache, audit=audit_hook,
                                  progress=progress)
     if as_json:

@@ -44,3 +44,7 @@ class ConfigError(LaunchbookError):
 
 class BuildError(LaunchbookError):
     """The build could not complete (strict warnings, template errors, output conflicts)."""
+
+
+class ExecutorError(LaunchbookError):
+    """The executor chosen with ``--executor`` cannot be used (extra not installed, scheduler unreachable)."""

@@ -67,11 +67,21 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+class _ThemeEnvironment(jinja2.Environment):
+    """An environment that pickles as the recipe it was made from: a Dask worker rebuilds it
+    from the theme folders (compiled templates and loaders do not pickle)."""
+
+    recipe: tuple[list[Path], str, dict[str, Callable[..., Any]]]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return make_environment, self.recipe
+
+
 def make_environment(themes: list[Path], folder: str = "templates",
                      filters: Mapping[str, Callable[..., Any]] | None = None) -> jinja2.Environment:
     """The only place a Jinja environment is created (``folder``: ``templates`` or ``report``)."""
     loader = jinja2.ChoiceLoader([_ThemeLoader(theme, folder) for theme in themes])
-    env = jinja2.Environment(
+    env = _ThemeEnvironment(
         loader=loader,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
@@ -83,6 +93,7 @@ def make_environment(themes: list[Path], folder: str = "templates",
     env.filters["safe_html"] = Markup
     env.filters.update(filters or {})
     env.globals["version"] = __version__
+    env.recipe = (list(themes), folder, dict(filters or {}))
     return env
 
 

@@ -126,6 +126,14 @@ def load_trust(paths: list[Path]) -> list[Any]:
     return certs
 
 
+def trust_from_der(blobs: list[bytes]) -> list[Any]:
+    """Certificates from their DER bytes, as :func:`load_trust` loads them. The way trust
+    crosses to another process: an unpickled asn1crypto certificate fails to parse there."""
+    from pyhanko.keys import load_certs_from_pemder_data
+
+    return [cert for blob in blobs for cert in load_certs_from_pemder_data(blob)]
+
+
 def embedded_files(reader: Any) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     try:

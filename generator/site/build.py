@@ -300,7 +300,7 @@ class NavRenderer:
 
 @dataclass(slots=True)
 class _PageJob:
-    """Everything a worker needs to render document pages (inherited through fork)."""
+    """Everything a worker needs to render document pages (the map's ``shared`` value)."""
 
     env: Any
     config: SiteConfig
@@ -342,30 +342,22 @@ class _PageJob:
 
 HOME_CARDS_UP_TO = 300
 """Beyond this many checklists the home page lists top-level folders instead of every card."""
-_JOB: _PageJob | None = None
 PARALLEL_PAGES_FROM = 64
 
 
-def _render_chunk(root: str, documents: list[DocumentSummary]) -> list[str]:
-
-    assert _JOB is not None
+def _render_chunk(root: str, job: _PageJob, documents: list[DocumentSummary]) -> list[str]:
     writer = OutputWriter(Path(root))
     with quiet_gc():
         for document in documents:
-            writer.write(*_JOB.render(document))
+            writer.write(*job.render(document))
     return sorted(writer.written)
 
 
 def render_pages(job: _PageJob, documents: list[DocumentSummary], root: Path,
                  progress: Progress | None = None) -> list[str]:
     """Render and write document pages, on every core for big sites; return what was written."""
-    global _JOB
-    _JOB = job
-    try:
-        return map_chunks(functools.partial(_render_chunk, str(root)), documents, parallel_from=PARALLEL_PAGES_FROM,
-                          progress=progress, label="Rendering pages", freeze=True)
-    finally:
-        _JOB = None
+    return map_chunks(functools.partial(_render_chunk, str(root)), documents, shared=job,
+                      parallel_from=PARALLEL_PAGES_FROM, progress=progress, label="Rendering pages", freeze=True)
 
 
 def _shared_digest(common: dict[str, Any], config: SiteConfig) -> str:

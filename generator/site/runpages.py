@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,15 @@ ARCHIVE = "runs/index.html"
 AUDIT = "runs/audit.html"
 PARALLEL_RUNS_FROM = 64
 _CRUMBS = [("Run archive", ARCHIVE)]
+_UNSHOWN_MOMENT = re.compile(r"certificate_checked_at='[^']*'")
+"""When a report's signer certificate was checked: "now" unless a timestamp proves the signing
+time (then it is that time, already in the check). No page shows it; keyed, it would make every
+build's key of every sealed run's page new (never reused, and the manifest not reproducible)."""
 
 
 class RunPages:
-    """Everything a run page needs (inherited by ``fork`` workers, never pickled)."""
+    """Everything a run page needs: the map's ``shared`` value (inherited by ``fork``
+    workers, pickled for a Dask cluster)."""
 
     def __init__(self, env: Any, runs: list[RunView], config: SiteConfig, common: dict[str, Any], navs: Any,
                  checks: dict[str, Any], integrity: Any, shared: str,
@@ -38,6 +44,11 @@ class RunPages:
         self.records = records
         """The record cache (full records load from it while their page renders)."""
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Workers only render; ``file_hash`` (which may hold the whole tree's hashes) serves
+        :meth:`key`, which the parent alone calls."""
+        return {**self.__dict__, "file_hash": None}
+
     def state(self, view: RunView) -> Any:
         return self.integrity.runs.get(view.record.id) if self.integrity is not None else None
 
@@ -45,8 +56,9 @@ class RunPages:
         """Everything the run page's bytes depend on, hashed."""
         path = view.file.path
         source = self.file_hash(path) if self.file_hash else hashlib.sha256(path.read_bytes()).hexdigest()
-        facts = repr((source, view.url, view.checklist_url, view.drift, self.checks.get(view.record.id),
-                      self.state(view), self.navs.digest(view.url), self.shared))
+        facts = _UNSHOWN_MOMENT.sub("", repr((source, view.url, view.checklist_url, view.drift,
+                                              self.checks.get(view.record.id), self.state(view),
+                                              self.navs.digest(view.url), self.shared)))
         return hashlib.sha256(facts.encode()).hexdigest()
 
     def render(self, view: RunView) -> str:
@@ -56,35 +68,25 @@ class RunPages:
                            nav_html=self.navs.for_page(view.url), **self.common)
 
 
-_JOB: RunPages | None = None
-
-
-def _render_chunk(root: str, indexes: list[int]) -> list[str]:
-
-    assert _JOB is not None
+def _render_chunk(root: str, job: RunPages, indexes: list[int]) -> list[str]:
     writer = OutputWriter(Path(root))
     with quiet_gc():
         for index in indexes:
-            view = _JOB.runs[index]
-            writer.write(view.url, _JOB.render(view))
+            view = job.runs[index]
+            writer.write(view.url, job.render(view))
     return sorted(writer.written)
 
 
 def render_runs(writer: OutputWriter, job: RunPages, reuse: Any, progress: Progress | None = None) -> int:
     """Every run page, the archive page and its data (and the Audit page); the page count."""
-    global _JOB
     runs, env, config, common, navs = job.runs, job.env, job.config, job.common, job.navs
     if not runs:
         return 0
     navs.for_page(runs[0].url)  # warm the runs/ nav before workers fork
     fresh = [i for i, view in enumerate(runs) if not reuse.reused(job.key(view), view.url, writer)]
-    _JOB = job
-    try:
-        written = map_chunks(functools.partial(_render_chunk, str(writer.root)), fresh,
-                             parallel_from=PARALLEL_RUNS_FROM, progress=progress, label="Rendering run pages",
-                             freeze=True)
-    finally:
-        _JOB = None
+    written = map_chunks(functools.partial(_render_chunk, str(writer.root)), fresh, shared=job,
+                         parallel_from=PARALLEL_RUNS_FROM, progress=progress, label="Rendering run pages",
+                         freeze=True)
     for rel in written:
         writer.claim(rel)
     titles = {v.record.checklist: v.record.snapshot.title for v in reversed(runs)}

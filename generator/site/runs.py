@@ -7,7 +7,6 @@ written; a broken record fails the build with its path and line.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import re
@@ -102,6 +101,7 @@ PARALLEL_RECORDS_FROM = 64
 
 
 def _digest_into_cache(cache: Path, jobs: list[tuple[RunFile, str]]) -> list[None]:
+    """Fill the digest cache (``cache``: the records' folder, shared by every chunk)."""
     snapshots: dict[str, Snapshot] = {}
     with quiet_gc():
         for run_file, key in jobs:
@@ -129,7 +129,7 @@ def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
         missing = [(run, key) for run, key in zip(files, keys, strict=True)
                    if key and not (cache / digest_cache_key(key)[:2] / digest_cache_key(key)).is_file()]
         if len(missing) >= PARALLEL_RECORDS_FROM:
-            map_chunks(functools.partial(_digest_into_cache, cache), missing, parallel_from=PARALLEL_RECORDS_FROM,
+            map_chunks(_digest_into_cache, missing, shared=cache, parallel_from=PARALLEL_RECORDS_FROM,
                        progress=progress, label="Parsing run records")
     views = []
     current: tuple[str, Checklist | None] | None = None  # records come grouped by checklist folder

@@ -5,14 +5,13 @@ its path (paths appear in messages and IDs), and the parser's own code. So a sta
 can never be used: change any of them and the key changes. Entries live in
 ``PROJECT/.launchbook-cache/`` (safe to delete at any time).
 
-Documents not in the cache are parsed on every core (``fork`` workers, results merged in
-source order, so the outcome does not depend on scheduling).
+Documents not in the cache are parsed on every core (or the workers of ``--executor``;
+results merged in source order, so the outcome does not depend on scheduling).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import hashlib
 from collections.abc import Callable, Iterator
@@ -54,7 +53,7 @@ def quiet_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _parse_chunk(jobs: list[tuple[bytes, str, str]]) -> list[Document]:
+def _parse_chunk(shared: None, jobs: list[tuple[bytes, str, str]]) -> list[Document]:
     with quiet_gc():
         return [parse_document(*job) for job in jobs]
 
@@ -139,8 +138,9 @@ def _parse_source(path: Path, shown: str, rel: str, key: str) -> Document:
     return parse_document(data, shown, rel)
 
 
-def _index_chunk(folder: Path, summarize: Summarize,
+def _index_chunk(shared: tuple[Path, Summarize],
                  work: list[tuple[tuple[Path, str, str], str]]) -> list[DocumentSummary]:
+    folder, summarize = shared
     summaries = []
     with quiet_gc():
         for (path, shown, rel), key in work:
@@ -169,7 +169,7 @@ def index_all(jobs: list[tuple[Path, str, str, str]], folder: Path, summarize: S
             else:
                 results[index] = cast(DocumentSummary, cached)
     work = [(jobs[i][:3], keys[i]) for i in missing]
-    made = map_chunks(functools.partial(_index_chunk, folder, summarize), work, parallel_from=PARALLEL_FROM,
+    made = map_chunks(_index_chunk, work, shared=(folder, summarize), parallel_from=PARALLEL_FROM,
                       progress=progress, label="Parsing")
     for index, summary in zip(missing, made, strict=True):
         results[index] = summary
