@@ -111,14 +111,21 @@ def _read_regular(path: Path) -> bytes | None:
         descriptor = os.open(path, flags)
     except OSError:
         return None  # missing, a link (ELOOP), unreadable
-    with os.fdopen(descriptor, "rb") as handle:
-        try:
-            info = os.fstat(descriptor)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_INDEX_BYTES:
-                return None
-            return handle.read(MAX_INDEX_BYTES + 1)
-        except OSError:
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_INDEX_BYTES:
             return None
+        chunks, size = [], 0
+        while chunk := os.read(descriptor, 1 << 20):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_INDEX_BYTES:
+                return None
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
 
 
 def _entry(value: Any) -> IndexEntry | None:
