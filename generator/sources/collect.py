@@ -70,9 +70,11 @@ class SourceTree:
                           "names starting with . or _ are skipped unless included)", severity=Severity.INFO)
 
 
-def collect_sources(content_dir: Path, shown_root: str, selection: Selection | None = None) -> SourceTree:
+def collect_sources(content_dir: Path, shown_root: str, selection: Selection | None = None, *,
+                    with_assets: bool = True) -> SourceTree:
     """List the Markdown documents and static files under ``content_dir`` that ``selection``
-    (``site.yml``'s ``include``/``exclude``; the defaults when ``None``) keeps."""
+    (``site.yml``'s ``include``/``exclude``; the defaults when ``None``) keeps. ``with_assets=False``
+    lists the documents alone (no asset is opened to check it is not a private key)."""
     if not content_dir.is_dir():
         raise SourceError("content folder not found (expected Markdown sources here)", shown_root)
     root = content_dir.resolve()
@@ -86,7 +88,7 @@ def collect_sources(content_dir: Path, shown_root: str, selection: Selection | N
         entry = SourceFile(path, rel, f"{shown_root}/{rel}")
         if path.suffix.lower() == ".md":
             documents.append(entry)
-        else:
+        elif with_assets:
             _not_a_private_key(entry)
             assets.append(entry)
     return SourceTree(tuple(documents), tuple(assets), tuple(sorted(skipped)))

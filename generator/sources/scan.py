@@ -67,7 +67,7 @@ class IdScan:
         self._settled: set[str] = set()
         self.entries: list[tuple[SourceFile, IndexEntry]] = []
         clock = time.time_ns()
-        for source in collect_sources(content, "content", self.config.selection).documents:
+        for source in collect_sources(content, "content", self.config.selection, with_assets=False).documents:
             self.entries.append((source, self._entry(source, clock)))
 
     def _entry(self, source: SourceFile, clock: int) -> IndexEntry:
