@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-import generator.runs.lookup as lookup_module
+import generator.sources.scan as scan_module
 from generator.sources.frontmatter import split_front_matter
 from generator.sources.ids import document_id
 from tests.helpers import parse
@@ -119,13 +119,13 @@ def test_lookup_by_id_parses_one_file(write_project, run_cli: RunCli,  # type: i
     files["content/broken-body.md"] = b"---\ntitle: x\n---\n- [ ] \xff\xfe broken bytes\n"
     project = write_project(files)
     calls: list[str] = []
-    real = lookup_module.parse_document
+    real = scan_module.parse_document
 
     def counting(data: bytes, source: str, rel: str) -> Any:
         calls.append(rel)
         return real(data, source, rel)
 
-    monkeypatch.setattr(lookup_module, "parse_document", counting)
+    monkeypatch.setattr(scan_module, "parse_document", counting)
     _start(run_cli, project, "ops/deploy")
     assert calls == ["ops/deploy.md"]
     calls.clear()

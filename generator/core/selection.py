@@ -11,6 +11,7 @@ spans folders. Matching is case-sensitive.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -48,14 +49,25 @@ def _could_contain(pattern: tuple[str, ...], folder: tuple[str, ...]) -> bool:
     return fnmatchcase(folder[0], head) and _could_contain(pattern[1:], folder[1:])
 
 
+@functools.lru_cache(maxsize=256)
 def _split(pattern: str) -> tuple[str, ...]:
     parts = pattern.rstrip("/").split("/")
     return (*parts, "**") if pattern.endswith("/") else tuple(parts)
 
 
+@functools.lru_cache(maxsize=256)
+def _literals(pattern: str) -> frozenset[str]:
+    """The parts of a glob without wildcards: a path matches only if it has every one of them."""
+    return frozenset(part for part in _split(pattern) if not any(c in part for c in "*?["))
+
+
+def _matches(pattern: str, path: tuple[str, ...]) -> bool:
+    """Whether the glob matches the path (most paths of a large site are refused by the literal parts alone)."""
+    return _literals(pattern).issubset(path) and _match(_split(pattern), path)
+
+
 def _prunes(pattern: str, folder: tuple[str, ...]) -> bool:
-    split = _split(pattern)
-    return split[-1] == "**" and _match(split, (*folder, "\0"))
+    return _split(pattern)[-1] == "**" and _matches(pattern, (*folder, "\0"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +81,8 @@ class Selection:
 
     def excluded(self, parts: tuple[str, ...]) -> bool:
         """Whether the file at ``parts`` is left out by an ``exclude`` glob or a default one."""
-        return (any(_match(_split(p), parts) for p in self.exclude)
-                or (any(_match(_split(p), parts) for p in DEFAULT_EXCLUDE) and not self.included(parts)))
+        return (any(_matches(p, parts) for p in self.exclude)
+                or (any(_matches(p, parts) for p in DEFAULT_EXCLUDE) and not self.included(parts)))
 
     def excluded_folder(self, parts: tuple[str, ...]) -> bool:
         """Whether everything in the folder at ``parts`` is left out (``x/**``-style excludes)."""
@@ -79,7 +91,7 @@ class Selection:
 
     def included(self, parts: tuple[str, ...]) -> bool:
         """Whether a hidden file at ``parts`` is brought in by an ``include`` glob."""
-        return any(_match(_split(p), parts) for p in self.include)
+        return any(_matches(p, parts) for p in self.include)
 
     def may_include(self, parts: tuple[str, ...]) -> bool:
         """Whether an ``include`` glob can match something inside the folder at ``parts``."""

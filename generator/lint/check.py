@@ -7,7 +7,6 @@ told not to, and is idempotent: repaired text has nothing left to repair.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -22,8 +21,10 @@ from generator.core.templating import theme_dirs
 from generator.lint.rules import RULES, bare_boxes, document_problems
 from generator.model import Document
 from generator.runs.store import all_run_files, read_record
-from generator.site.links import check_links
+from generator.site.links import anchors_of, broken_links
+from generator.site.nav import output_path
 from generator.sources.bounds import read_document
+from generator.sources.cache import parse_cached
 from generator.sources.checklist import parse_document
 from generator.sources.collect import SourceFile, collect_sources
 from generator.sources.repair import decode_source, repair_text
@@ -51,8 +52,9 @@ def lint(project: Path, paths: list[Path], *, fix: bool = False, backup: bool = 
     fixed = [_fix(target, backup, limit) for target in targets] if fix else []
     problems: list[Diagnostic] = []
     parsed: dict[str, Document] = {}
+    cache = project if content.is_dir() else None
     for target in targets:
-        document, found = _check(target, limit)
+        document, found = _check(target, limit, cache if target.shown.startswith("content/") else None)
         problems += found
         if document is not None:
             parsed[target.shown] = document
@@ -118,11 +120,13 @@ def _fixable(target: SourceFile, content: Path) -> None:
         raise SourceError(f"{exc.reason}; --fix never writes through a link", target.shown) from None
 
 
-def _check(target: SourceFile, limit: int) -> tuple[Document | None, list[Diagnostic]]:
-
+def _check(target: SourceFile, limit: int, cache: Path | None) -> tuple[Document | None, list[Diagnostic]]:
+    """Problems of one file; its parse comes from the project's document store when ``cache``
+    (the project) is given and the build or an earlier lint stored it."""
     try:
         data = read_document(target.path, target.shown, limit)
-        document = parse_document(data, target.shown, target.rel)
+        document = (parse_cached(data, target.shown, target.rel, cache) if cache is not None
+                    else parse_document(data, target.shown, target.rel))
     except OSError as exc:
         return None, [Diagnostic(target.shown, None, f"cannot read: {exc.strerror}", "LB001")]
     except LaunchbookError as exc:
@@ -132,21 +136,30 @@ def _check(target: SourceFile, limit: int) -> tuple[Document | None, list[Diagno
 
 
 def _links(content: Path, parsed: dict[str, Document], limit: int) -> list[Diagnostic]:
-    """Broken internal links of the linted files, resolved against the whole site."""
+    """Broken internal links of the linted files, resolved against the whole site: the walk
+    says which pages exist; another page is read (from the document store, or parsed) only
+    when a link points at an anchor in it."""
 
     if not parsed:
         return []
-    documents = dict(parsed)
+    pages: dict[str, Document | SourceFile] = {}
     assets: set[str] = set()
     if content.is_dir():
         tree = collect_sources(content, "content", _selection(content))
         assets = {entry.rel for entry in tree.assets}
-        for entry in tree.documents:
-            if entry.shown not in documents:
-                with contextlib.suppress(OSError, LaunchbookError):
-                    documents[entry.shown] = parse_document(read_document(entry.path, entry.shown, limit),
-                                                            entry.shown, entry.rel)
-    return [w for w in check_links(list(documents.values()), assets) if w.path in parsed]
+        pages = {output_path(entry.rel): entry for entry in tree.documents}
+    pages.update((output_path(document.rel_path), document) for document in parsed.values())
+    project = content.parent
+
+    def anchors(page: Document | SourceFile) -> set[str]:
+        if isinstance(page, SourceFile):
+            try:
+                page = parse_cached(read_document(page.path, page.shown, limit), page.shown, page.rel, project)
+            except (OSError, LaunchbookError):
+                return set()  # a page that cannot be read has no anchors (linting it says why)
+        return anchors_of(page)
+
+    return broken_links(list(parsed.values()), pages, assets, anchors)
 
 
 def _selection(content: Path) -> Selection | None:

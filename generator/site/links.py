@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 from urllib.parse import unquote
 
 from generator.core.diagnostics import Diagnostic
 from generator.model import Checklist, Document, DocumentSummary
 from generator.site.nav import output_path
+
+Target = TypeVar("Target")
 
 
 def anchors_of(document: Document) -> set[str]:
@@ -33,17 +36,27 @@ def check_links(documents: Sequence[Document | DocumentSummary], asset_paths: se
     Summaries carry no anchors: a page's full document is loaded (with ``load``) only when
     some link points at an anchor in it.
     """
-    pages = {output_path(doc.rel_path): doc for doc in documents}
+
+    def anchors(doc: Document | DocumentSummary) -> set[str]:
+        if isinstance(doc, DocumentSummary):
+            if load is None:
+                raise TypeError("check_links needs load() to check anchors of summaries")
+            doc = load(doc)
+        return anchors_of(doc)
+
+    return broken_links(documents, {output_path(doc.rel_path): doc for doc in documents}, asset_paths, anchors)
+
+
+def broken_links(documents: Sequence[Document | DocumentSummary], pages: Mapping[str, Target], asset_paths: set[str],
+                 anchors: Callable[[Target], set[str]]) -> list[Diagnostic]:
+    """Warnings for the relative links of ``documents`` that reach neither a page (``pages``,
+    by output path) nor an asset; ``anchors`` gives a page's anchors, asked once per page and
+    only for pages some link points into (so the site's other pages need not be parsed)."""
     known: dict[str, set[str]] = {}
 
-    def anchors(url: str) -> set[str]:
+    def anchors_at(url: str) -> set[str]:
         if url not in known:
-            doc = pages[url]
-            if isinstance(doc, DocumentSummary):
-                if load is None:
-                    raise TypeError("check_links needs load() to check anchors of summaries")
-                doc = load(doc)
-            known[url] = anchors_of(doc)
+            known[url] = anchors(pages[url])
         return known[url]
 
     warnings: list[Diagnostic] = []
@@ -58,7 +71,7 @@ def check_links(documents: Sequence[Document | DocumentSummary], asset_paths: se
             if target.endswith("/") or target in ("", "."):
                 target = posixpath.join(target, "index.html")
             if target in pages:
-                if fragment and not _reaches(unquote(fragment), anchors(target)):
+                if fragment and not _reaches(unquote(fragment), anchors_at(target)):
                     warnings.append(Diagnostic(document.source, line, f"broken link: no anchor #{fragment} in {target}",
                                                "LB301"))
             elif target not in asset_paths and posixpath.join(target, "index.html") not in pages:

@@ -74,6 +74,18 @@ def parse_all(jobs: list[tuple[bytes, str, str]], cache_root: Path | None) -> li
     return [doc for doc in results if doc is not None]
 
 
+def parse_cached(data: bytes, shown: str, rel: str, cache_root: Path) -> Document:
+    """One source's document from the document store under ``cache_root``, else parsed (and stored)."""
+    key = cache_key(data, shown, rel)
+    path = cache_root / CACHE_DIR / "parsed" / key[:2] / key
+    cached = load_pickle(path)
+    if isinstance(cached, Document) and cached.source == shown and cached.rel_path == rel:
+        return cached
+    document = parse_document(data, shown, rel)
+    store_pickle(path, document)
+    return document
+
+
 def _load_cached(jobs: list[tuple[bytes, str, str]], keys: list[str], folder: Path | None,
                  results: list[Document | None], missing: list[int]) -> None:
     for index in range(len(jobs)):

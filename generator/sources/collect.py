@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from generator.model import Document, DocumentSummary
 from generator.parallel import Progress
 from generator.sources.bounds import check_document_size, read_document
 from generator.sources.cache import DocumentStore, Summarize, index_all, parse_all
+from generator.sources.index import Stamp, built_entries, save_index
 
 RUNS_DIR = "runs"
 _SKIPPED_SHOWN = 8
@@ -68,9 +70,11 @@ class SourceTree:
                           "names starting with . or _ are skipped unless included)", severity=Severity.INFO)
 
 
-def collect_sources(content_dir: Path, shown_root: str, selection: Selection | None = None) -> SourceTree:
+def collect_sources(content_dir: Path, shown_root: str, selection: Selection | None = None, *,
+                    with_assets: bool = True) -> SourceTree:
     """List the Markdown documents and static files under ``content_dir`` that ``selection``
-    (``site.yml``'s ``include``/``exclude``; the defaults when ``None``) keeps."""
+    (``site.yml``'s ``include``/``exclude``; the defaults when ``None``) keeps. ``with_assets=False``
+    lists the documents alone (no asset is opened to check it is not a private key)."""
     if not content_dir.is_dir():
         raise SourceError("content folder not found (expected Markdown sources here)", shown_root)
     root = content_dir.resolve()
@@ -84,7 +88,7 @@ def collect_sources(content_dir: Path, shown_root: str, selection: Selection | N
         entry = SourceFile(path, rel, f"{shown_root}/{rel}")
         if path.suffix.lower() == ".md":
             documents.append(entry)
-        else:
+        elif with_assets:
             _not_a_private_key(entry)
             assets.append(entry)
     return SourceTree(tuple(documents), tuple(assets), tuple(sorted(skipped)))
@@ -171,17 +175,24 @@ def index_sources(tree: SourceTree, folder: Path, summarize: Summarize, progress
     ``file_hash`` gives a file's sha256 without reading it when it is known unchanged (the
     up-to-date check's remembered hashes); by default every source is read and hashed. A
     source larger than ``max_size`` bytes is an error, before it is read (or found in a cache).
+    The checklist index (``sources/index.py``) is written beside ``folder`` from the summaries.
     """
 
     jobs = []
+    stamps: dict[str, tuple[Stamp, int]] = {}
     for entry in tree.documents:
         try:
-            check_document_size(entry.path.stat().st_size, entry.shown, max_size)
+            hashed_ns = time.time_ns()
+            info = entry.path.stat()
+            check_document_size(info.st_size, entry.shown, max_size)
             digest = file_hash(entry.path) if file_hash else hashlib.sha256(entry.path.read_bytes()).hexdigest()
         except OSError as exc:
             raise SourceError(f"cannot read: {exc.strerror}", entry.shown) from None
         jobs.append((entry.path, entry.shown, entry.rel, digest))
+        stamps[entry.rel] = (Stamp.of(info), hashed_ns)
     summaries, store = index_all(jobs, folder, summarize, progress)
+    facts = {entry.rel: (s.sha256, s.id, s.kind) for entry, s in zip(tree.documents, summaries, strict=True)}
+    save_index(folder.parent, built_entries(stamps, facts))
     _unique_ids(tree, summaries)
     return summaries, store
 
