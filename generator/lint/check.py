@@ -22,7 +22,7 @@ from generator.lint.rules import RULES, bare_boxes, document_problems
 from generator.model import Document
 from generator.runs.store import all_run_files, read_record
 from generator.site.links import anchors_of, broken_links
-from generator.site.nav import output_path
+from generator.site.urls import output_path
 from generator.sources.bounds import read_document
 from generator.sources.cache import parse_cached
 from generator.sources.checklist import parse_document

@@ -33,17 +33,7 @@ from generator.parallel import Progress, map_chunks
 from generator.runs.digest import RunDigest
 from generator.runs.store import RunFile
 from generator.site.links import check_links
-from generator.site.nav import (
-    EXPAND_ALL_UP_TO,
-    HOME,
-    NavNode,
-    breadcrumbs,
-    build_nav,
-    output_path,
-    relative_url,
-    url_path,
-    walk,
-)
+from generator.site.nav import NavNode, NavRenderer, breadcrumbs, build_nav, walk
 from generator.site.render import render_page, site_environment
 from generator.site.result import BuildResult
 from generator.site.runpages import RunPages, render_runs
@@ -61,6 +51,7 @@ from generator.site.search import search_index_parts
 from generator.site.summary import summarize
 from generator.site.swap import discard, staging_dir, swap_in
 from generator.site.trend import trend_svg
+from generator.site.urls import HOME, output_path, relative_url, url_path
 from generator.site.writer import MANIFEST, OutputWriter
 from generator.sources.cache import CACHE_DIR, DocumentStore, quiet_gc
 from generator.sources.collect import SourceTree, collect_sources, index_sources
@@ -265,37 +256,6 @@ def render_site(
     writer.write_parts("assets/search-index.js", search_index_parts(documents, store))
     return count
 
-
-
-class NavRenderer:
-    """Renders the navigation once per folder and marks the current page by string edit.
-
-    Every page of a folder shares the same nav HTML (links are relative to the folder);
-    only ``aria-current`` differs, so a 1,000-page site renders 10s of navs, not 1,000.
-    """
-
-    def __init__(self, env: Any, nav: list[NavNode], config: SiteConfig) -> None:
-        self.env, self.nav, self.config = env, nav, config
-        self.expand_all = len(walk(nav)) <= EXPAND_ALL_UP_TO
-        self.cache: dict[str, str] = {}
-        self.digests: dict[str, str] = {}
-
-    def digest(self, page_url: str) -> str:
-        """Hash of the nav a page gets, less its own ``aria-current`` mark (its URL is known)."""
-        folder = page_url.rsplit("/", 1)[0] if "/" in page_url else ""
-        if folder not in self.digests:
-            self.for_page(page_url)
-            self.digests[folder] = hashlib.sha256(self.cache[folder].encode()).hexdigest()
-        return self.digests[folder]
-
-    def for_page(self, page_url: str) -> str:
-        folder = page_url.rsplit("/", 1)[0] if "/" in page_url else ""
-        if folder not in self.cache:
-            self.cache[folder] = render_page(self.env, "nav.html", page_url, self.config, nav=self.nav,
-                                             current_dir=folder, expand_all=self.expand_all)
-        html = self.cache[folder]
-        link = f'href="{page_url.rsplit("/", 1)[-1]}"'
-        return html.replace(link + ">", link + ' aria-current="page">', 1)
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 from generator.core.diagnostics import Diagnostic
 from generator.model import Checklist, Document, DocumentSummary
-from generator.site.nav import output_path
+from generator.site.urls import output_path
 
 Target = TypeVar("Target")
 

@@ -1,61 +1,18 @@
-"""Navigation: output paths, the nav tree mirroring ``content/``, breadcrumbs, links.
-
-Every link in the site is relative (``../ops/deploy.html``), and folders are linked
-through their explicit ``index.html``, so the site works from ``file://`` too.
-"""
+"""Navigation: the nav tree mirroring ``content/``, breadcrumbs, and its HTML per folder."""
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from urllib.parse import quote
+from typing import Any
 
+from generator.config import SiteConfig
 from generator.model import Document, DocumentSummary
-
-HOME = "index.html"
-
-
-def output_path(rel_path: str) -> str:
-    """``ops/deploy.md`` -> ``ops/deploy.html`` (string work: called for every link of every page)."""
-    slash = rel_path.rfind("/")
-    dot = rel_path.rfind(".")
-    return (rel_path[:dot] if dot > slash + 1 else rel_path) + ".html"
-
-
-def relative_url(target: str, from_page: str) -> str:
-    """URL of ``target`` (a site-relative output path) as seen from ``from_page`` (ditto).
-
-    Both are normalised output paths, so this is plain string work (no ``relpath``). The
-    result is percent-encoded (:func:`url_path`): a file or folder name can never be read as
-    a scheme (``javascript:…``), a query (``?``) or a fragment (``#``).
-    """
-    if not target:
-        return url_path(from_page.rsplit("/", 1)[-1])
-    here = from_page.split("/")[:-1]
-    there = target.split("/")
-    common = 0
-    while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
-        common += 1
-    return "../" * (len(here) - common) + url_path("/".join(there[common:]))
-
-
-_URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
-
-
-def url_path(path: str) -> str:
-    """A relative path as a URL: everything but letters, digits, ``-._~`` and ``/`` is
-    percent-encoded (UTF-8), so ``:`` ``?`` ``#`` ``%`` ``"`` ``<`` and spaces mean nothing."""
-    if _URL_SAFE.issuperset(path):
-        return path
-    return quote(path, safe="/-._~")
-
-
-def root_prefix(from_page: str) -> str:
-    """``""`` for top-level pages, ``"../"`` one folder down, and so on."""
-    depth = from_page.count("/")
-    return "../" * depth
+from generator.site.render import render_page
+from generator.site.urls import HOME, output_path
 
 
 @dataclass(slots=True)
@@ -157,3 +114,34 @@ def breadcrumbs(nav: list[NavNode]) -> dict[str, list[tuple[str, str | None]]]:
 
     visit(nav, [])
     return trails
+
+
+class NavRenderer:
+    """Renders the navigation once per folder and marks the current page by string edit.
+
+    Every page of a folder shares the same nav HTML (links are relative to the folder);
+    only ``aria-current`` differs, so a 1,000-page site renders 10s of navs, not 1,000.
+    """
+
+    def __init__(self, env: Any, nav: list[NavNode], config: SiteConfig) -> None:
+        self.env, self.nav, self.config = env, nav, config
+        self.expand_all = len(walk(nav)) <= EXPAND_ALL_UP_TO
+        self.cache: dict[str, str] = {}
+        self.digests: dict[str, str] = {}
+
+    def digest(self, page_url: str) -> str:
+        """Hash of the nav a page gets, less its own ``aria-current`` mark (its URL is known)."""
+        folder = page_url.rsplit("/", 1)[0] if "/" in page_url else ""
+        if folder not in self.digests:
+            self.for_page(page_url)
+            self.digests[folder] = hashlib.sha256(self.cache[folder].encode()).hexdigest()
+        return self.digests[folder]
+
+    def for_page(self, page_url: str) -> str:
+        folder = page_url.rsplit("/", 1)[0] if "/" in page_url else ""
+        if folder not in self.cache:
+            self.cache[folder] = render_page(self.env, "nav.html", page_url, self.config, nav=self.nav,
+                                             current_dir=folder, expand_all=self.expand_all)
+        html = self.cache[folder]
+        link = f'href="{page_url.rsplit("/", 1)[-1]}"'
+        return html.replace(link + ">", link + ' aria-current="page">', 1)

@@ -9,7 +9,7 @@ import jinja2
 
 from generator.config import SiteConfig
 from generator.core.templating import make_environment, render_template
-from generator.site.nav import relative_url, root_prefix
+from generator.site.urls import relative_url, root_prefix
 
 
 def site_environment(themes: list[Path], fingerprint: str = "") -> jinja2.Environment:

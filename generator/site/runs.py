@@ -25,7 +25,7 @@ from generator.runs.drift import Drift, compute_drift
 from generator.runs.outcome import RunSummary
 from generator.runs.record import RunRecord, Snapshot
 from generator.runs.store import RunFile, all_run_files, read_record, record_cache_keys
-from generator.site.nav import output_path, url_path
+from generator.site.urls import output_path, url_path
 from generator.sources.cache import quiet_gc
 from generator.sources.ids import document_id, slugify
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.model import Checklist, Document, DocumentSummary
-from generator.site.nav import output_path, url_path
+from generator.site.urls import output_path, url_path
 from generator.sources.cache import DocumentStore
 
 _PAGE_TEXT_LIMIT = 20_000
