@@ -40,6 +40,7 @@ from generator.site.manifest import (
     conflict_error,
     folders_of,
     read_manifest,
+    safe_name,
     user_entries,
 )
 
@@ -172,6 +173,9 @@ def _split(rel: str) -> tuple[str, str]:
 def run_publish(plan: dict[str, Any], area: Area) -> None:
     """Carry out (or complete, after a crash) the in-place publish ``plan``, phase by phase."""
     output, staging = Path(plan["output"]), Path(plan["staging"])
+    if not all(safe_name(rel) for rel in [*plan["remove"], *plan["prune"], *plan["replace"]]):
+        raise BuildError("swap journal names a path out of the output folder; remove it after checking the folders "
+                         "beside it", area.journal)
     if plan["phase"] == "remove":
         folders = _Folders(output)
         try:
