@@ -9,11 +9,13 @@ import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
 
-from generator.site import swap
+from generator.core.errors import BuildError
+from generator.site import build, swap
 from generator.site.manifest import MANIFEST
 from tests.helpers import RUN_SITE, SMALL_SITE, edit_text
 from tests.test_attacks_output import cli_process, leftovers, snapshot
@@ -44,6 +46,11 @@ def inodes(root: Path) -> dict[str, int]:
 def clean_build(project: Path, run_cli: RunCli, target: Path) -> dict[str, str]:
     result = run_cli("build", "-C", project, "-o", target, "--no-cache")
     assert result.exit_code == 0, result.output
+    return snapshot(target)
+
+
+def clean_site(project: Path, target: Path) -> dict[str, str]:
+    build.build_site(project, target, cache=False)
     return snapshot(target)
 
 
@@ -113,7 +120,7 @@ def test_a_users_entry_where_a_new_page_goes_is_refused_and_nothing_changes(site
     assert snapshot(out) == before and leftovers(site) == []
 
 
-def test_a_file_where_launchbooks_folder_was(site: Path, run_cli: RunCli, tmp_path: Path) -> None:
+def test_a_file_where_launchbooks_folder_was_and_back(site: Path, run_cli: RunCli, tmp_path: Path) -> None:
     out = site / "output"
     (site / "content/img/logo.svg").unlink()
     (site / "content/img").rmdir()
@@ -124,6 +131,13 @@ def test_a_file_where_launchbooks_folder_was(site: Path, run_cli: RunCli, tmp_pa
     assert (out / "img").read_text() == "now a file\n"
     assert snapshot(out) == clean_build(site, run_cli, tmp_path / "fresh")
     assert inodes(out)["index.html"] == numbers["index.html"]  # published in place
+    (site / "content/img").unlink()
+    (site / "content/img").mkdir()
+    (site / "content/img/logo.svg").write_text("<svg/>\n")
+    result = run_cli("build", "-C", site)
+    assert result.exit_code == 0, result.output
+    assert snapshot(out) == clean_build(site, run_cli, tmp_path / "fresh2")
+    assert inodes(out)["index.html"] == numbers["index.html"]
 
 
 def test_a_users_file_in_launchbooks_folder_where_a_file_now_goes_is_refused(site: Path, run_cli: RunCli) -> None:
@@ -193,3 +207,33 @@ def test_a_manifest_naming_paths_out_of_the_output_is_never_followed(site: Path,
     assert not (out / "guides/style.html").exists()
     if how == "link":
         assert (out / "link").is_symlink()  # the link is the user's entry, carried over
+
+
+@pytest.mark.parametrize("other", ["same-site", "edits-a-kept-page"])
+def test_another_build_publishing_meanwhile(site: Path, run_cli: RunCli, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch, other: str) -> None:
+    """A build whose output another build replaced while it rendered publishes against the
+    output as it is now, or (when a file it kept changed) stops with nothing changed."""
+    out = site / "output"
+    build.build_site(site)  # as the builds below: no archive audit (the CLI's build adds one)
+    real_swap_in = build.swap_in
+
+    def another_build_first(*args: Any, **kwargs: Any) -> list[str]:
+        monkeypatch.setattr(build, "swap_in", real_swap_in)
+        if other == "edits-a-kept-page":
+            edit_text(site / "content/ops/deploy.md", "Freeze merges", "Freeze all merges")
+        build.build_site(site)
+        return real_swap_in(*args, **kwargs)
+
+    edit_text(site / "content/guides/style.md", "no items", "no items at all")  # ops/deploy.html is kept
+    monkeypatch.setattr(build, "swap_in", another_build_first)
+    if other == "same-site":
+        build.build_site(site)
+        assert snapshot(out) == clean_site(site, tmp_path / "fresh")
+    else:
+        before = snapshot(out)
+        with pytest.raises(BuildError, match="the output folder changed while this build ran"):
+            build.build_site(site)
+        assert "Freeze all merges" in (out / "ops/deploy.html").read_text()  # the other build's output stays
+        assert snapshot(out) == clean_site(site, tmp_path / "fresh") != before
+    assert leftovers(site) == []

@@ -13,7 +13,6 @@ launchbook's, but no later build deletes, replaces or keeps anything on its word
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -57,8 +56,8 @@ class Manifest:
     """File -> its size in bytes."""
     data: dict[str, Any] = field(default_factory=dict)
     """The whole JSON object (fingerprint, summary, warnings, notes …)."""
-    sha256: str = ""
-    """Hash of the manifest's bytes (tells whether another build replaced it)."""
+    stamp: tuple[int, int, int] = (0, 0, 0)
+    """(inode, size, mtime) of the manifest file: another build's publish replaces it."""
 
     def record(self, rel: str) -> Record:
         return self.pages.get(rel), self.digests.get(rel), self.sizes.get(rel)
@@ -81,6 +80,7 @@ def read_manifest(output: Path) -> Manifest | None:
         return None
     try:
         with os.fdopen(descriptor, "rb") as handle:
+            info = os.fstat(handle.fileno())
             raw = handle.read()
         data = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError):
@@ -96,7 +96,16 @@ def read_manifest(output: Path) -> Manifest | None:
     safe = (len(files) == len(names) and MANIFEST in files and sized and pages is not None and digests is not None
             and set(sizes) | {MANIFEST} == set(files) and set(pages) <= files and set(digests) <= files)
     return Manifest(files, safe, pages or {}, digests or {}, dict(sizes) if safe else {}, data,
-                    hashlib.sha256(raw).hexdigest())
+                    (info.st_ino, info.st_size, info.st_mtime_ns))
+
+
+def unchanged(manifest: Manifest, output: Path) -> bool:
+    """Whether ``output``'s manifest file is still the one ``manifest`` was read from."""
+    try:
+        info = os.lstat(output / MANIFEST)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and (info.st_ino, info.st_size, info.st_mtime_ns) == manifest.stamp
 
 
 def created_by_us(output: Path) -> set[str] | None:

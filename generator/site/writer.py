@@ -12,7 +12,6 @@ written — and the publish step (:mod:`generator.site.publish`) touches only th
 
 from __future__ import annotations
 
-import filecmp
 import hashlib
 import json
 import os
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from generator.core.errors import BuildError
 from generator.core.files import file_sha256
-from generator.site.manifest import MANIFEST, PreviousOutput, Record
+from generator.site.manifest import MANIFEST, PreviousOutput, Record, safe_name
 from generator.site.publish import Changes
 
 
@@ -40,10 +39,13 @@ class OutputWriter:
         self.previous, self.file_hash = previous, file_hash
 
     def _target(self, rel: str) -> tuple[Path, str]:
-        target = (self.root / rel).resolve()
-        if not target.is_relative_to(self.root) or target == self.root:
-            raise BuildError(f"refusing to write outside the output folder: {rel}")
-        key = target.relative_to(self.root).as_posix()
+        if safe_name(rel):  # cannot leave the root, which holds no links
+            target, key = self.root / rel, rel
+        else:
+            target = (self.root / rel).resolve()
+            if not target.is_relative_to(self.root) or target == self.root:
+                raise BuildError(f"refusing to write outside the output folder: {rel}")
+            key = target.relative_to(self.root).as_posix()
         if key in self.written:
             raise BuildError(f"two sources want to write the same output file: {key}")
         return target, key
@@ -130,12 +132,12 @@ class OutputWriter:
             sizes[rel] = staged.stat().st_size
             previous = self.previous
             if (previous is not None and rel not in self.digests and previous.present(rel, sizes[rel])
-                    and filecmp.cmp(staged, previous.folder / rel, shallow=False)):
+                    and staged.read_bytes() == (previous.folder / rel).read_bytes()):
                 self.kept[rel] = previous.manifest.record(rel)
                 staged.unlink()
         names = sorted(self.written | {MANIFEST})
-        self.write(MANIFEST, json.dumps({"files": names, "sizes": sizes, "digests": dict(sorted(self.digests.items())),
-                                         **(extra or {})}, indent=1, sort_keys=True) + "\n")
+        manifest = {"files": names, "sizes": sizes, "digests": self.digests, **(extra or {})}
+        self.write(MANIFEST, json.dumps(manifest, sort_keys=True, separators=(",", ":")) + "\n")  # C encoder: quick
         self.digests.pop(MANIFEST, None)
         self.kept.pop(MANIFEST, None)
 
@@ -148,4 +150,4 @@ class OutputWriter:
         """What publishing in place needs (after :meth:`finish`); ``None`` when the whole site is staged."""
         if self.previous is None:
             return None
-        return Changes(frozenset(self.written), dict(self.kept), self.previous.manifest.sha256)
+        return Changes(frozenset(self.written), dict(self.kept), self.previous)
