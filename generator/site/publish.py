@@ -41,6 +41,7 @@ from generator.site.manifest import (
     folders_of,
     read_manifest,
     safe_name,
+    unchanged,
     user_entries,
 )
 
@@ -55,8 +56,8 @@ class Changes:
     """Every file of the new site (the manifest included)."""
     kept: dict[str, Record]
     """Files left in the output -> what the previous manifest recorded of each."""
-    previous: str
-    """sha256 of the previous manifest the build read."""
+    previous: PreviousOutput
+    """The previous output as the build found it."""
 
     @property
     def staged(self) -> list[str]:
@@ -67,11 +68,13 @@ def plan_publish(area: Area, output: Path, staging: Path, changes: Changes) -> d
     """The journal of an in-place publish, made before anything changes; a
     :class:`BuildError` when a user's entry is in the way, or when another build replaced
     the output meanwhile so that a kept file is no longer what this build relied on."""
-    manifest = read_manifest(output)
-    current = PreviousOutput.of(output, manifest, area.skip)
-    if current is None or (current.manifest.sha256 != changes.previous
-                           and any(current.manifest.record(rel) != record or not current.present(rel)
-                                   for rel, record in changes.kept.items())):
+    current: PreviousOutput | None = changes.previous
+    if not unchanged(changes.previous.manifest, output):  # another build published meanwhile
+        current = PreviousOutput.of(output, read_manifest(output), area.skip)
+        if current is not None and not all(current.manifest.record(rel) == record and current.present(rel)
+                                           for rel, record in changes.kept.items()):
+            current = None
+    if current is None:
         raise BuildError("the output folder changed while this build ran (another build?); nothing was changed: "
                          "build again", output)
     old, new = current.manifest.files, changes.files
