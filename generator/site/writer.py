@@ -141,11 +141,6 @@ class OutputWriter:
         self.digests.pop(MANIFEST, None)
         self.kept.pop(MANIFEST, None)
 
-    @property
-    def staged(self) -> set[str]:
-        """Files written into the root (every file of the site but the kept ones)."""
-        return self.written - set(self.kept)
-
     def changes(self) -> Changes | None:
         """What publishing in place needs (after :meth:`finish`); ``None`` when the whole site is staged."""
         if self.previous is None:
