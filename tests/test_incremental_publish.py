@@ -160,11 +160,13 @@ def test_publish_killed_between_replaces_is_completed_by_the_next_build(site: Pa
     (out / "CNAME").write_text("mine\n")
     edit_page(site)
     (site / "content/ops/new.md").write_text("# New\n")  # more than one staged file
+    manifest = (out / MANIFEST).read_bytes()
     killed = cli_process("build", "-C", site, env={swap.KILL_HOOK: "between-replaces"})
     killed.communicate(timeout=120)
     assert killed.returncode == -signal.SIGKILL
-    assert (site / ".output.swap.json").is_file()  # half published: the journal tells the rest
-    assert json.loads((site / ".output.swap.json").read_text())["phase"] == "replace"
+    plan = json.loads((site / ".output.swap.json").read_text())  # half published: the journal tells the rest
+    assert len(plan["replace"]) > 1 and (out / MANIFEST).read_bytes() == manifest  # the manifest goes in last
+    assert 0 < sum(not (Path(plan["staging"]) / rel).exists() for rel in plan["replace"]) < len(plan["replace"])
     again = cli_process("build", "-C", site)
     _, err = again.communicate(timeout=120)
     assert again.returncode == 0, err.decode()

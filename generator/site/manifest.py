@@ -71,6 +71,10 @@ def _str_map(value: object) -> dict[str, str] | None:
     return value
 
 
+_last: list[tuple[tuple[str, int, int, int, int, int], Manifest | None]] = []
+"""The last manifest read, by path and stamp: a build reads it more than once."""
+
+
 def read_manifest(output: Path) -> Manifest | None:
     """The manifest of ``output`` (never read through a link), or ``None`` when there is
     none or it is not one launchbook wrote."""
@@ -81,9 +85,21 @@ def read_manifest(output: Path) -> Manifest | None:
     try:
         with os.fdopen(descriptor, "rb") as handle:
             info = os.fstat(handle.fileno())
+            key = (str(output), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+            if _last and _last[0][0] == key:
+                return _last[0][1]
             raw = handle.read()
+        manifest = _parse(raw, (info.st_ino, info.st_size, info.st_mtime_ns))
+    except OSError:
+        return None
+    _last[:] = [(key, manifest)]
+    return manifest
+
+
+def _parse(raw: bytes, stamp: tuple[int, int, int]) -> Manifest | None:
+    try:
         data = json.loads(raw.decode("utf-8"))
-    except (OSError, ValueError):
+    except ValueError:
         return None
     names = data.get("files") if isinstance(data, dict) else None
     if not isinstance(names, list):
@@ -95,8 +111,7 @@ def read_manifest(output: Path) -> Manifest | None:
     sized = isinstance(sizes, dict) and all(isinstance(k, str) and type(v) is int for k, v in sizes.items())
     safe = (len(files) == len(names) and MANIFEST in files and sized and pages is not None and digests is not None
             and set(sizes) | {MANIFEST} == set(files) and set(pages) <= files and set(digests) <= files)
-    return Manifest(files, safe, pages or {}, digests or {}, dict(sizes) if safe else {}, data,
-                    (info.st_ino, info.st_size, info.st_mtime_ns))
+    return Manifest(files, safe, pages or {}, digests or {}, dict(sizes) if safe else {}, data, stamp)
 
 
 def unchanged(manifest: Manifest, output: Path) -> bool:
@@ -160,15 +175,15 @@ def conflict_error(output: Path, conflicts: list[tuple[str, str, str]]) -> Build
 class PreviousOutput:
     """The output folder as the last build left it, for a build that publishes in place.
 
-    Only a safe manifest qualifies, in an output folder reached without links whose
-    launchbook folders are all real folders (or gone): then a file the manifest records is
-    known by its record, without reading it, wherever it is still a regular file of the
-    recorded size.
+    Only a safe manifest qualifies, in an output folder that is no link and where every
+    folder launchbook made is a real folder (or gone, never a link): then a file the
+    manifest records is known by its record, without reading it, wherever it is still a
+    regular file of the recorded size.
     """
 
-    def __init__(self, folder: Path, manifest: Manifest) -> None:
-        self.folder, self.manifest = folder, manifest
-        self._real: dict[str, bool] = {"": True}
+    def __init__(self, folder: Path, manifest: Manifest, folders: set[str]) -> None:
+        self.folder, self.manifest, self.folders = folder, manifest, folders
+        self._base = f"{folder}/"
 
     @classmethod
     def of(cls, output: Path, manifest: Manifest | None, skip: str = "") -> PreviousOutput | None:
@@ -178,35 +193,27 @@ class PreviousOutput:
             return None
         if skip and any(name.startswith(skip) for name in manifest.files):
             return None
-        previous = cls(output, manifest)
-        if not all(previous.real_folder(folder) or not os.path.lexists(output / folder)
-                   for folder in folders_of(manifest.files)):
-            return None  # a link or a file where launchbook made a folder: publish the whole site
-        return previous
-
-    def real_folder(self, rel: str) -> bool:
-        """Whether ``rel`` and every folder above it is a real folder (no link on the way)."""
-        known = self._real.get(rel)
-        if known is None:
-            parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
+        folders = folders_of(manifest.files)
+        base = f"{output}/"
+        for rel in folders:
             try:
-                mode = os.lstat(self.folder / rel).st_mode
+                mode = os.lstat(base + rel).st_mode
+            except FileNotFoundError:
+                continue
             except OSError:
-                mode = 0
-            known = self.real_folder(parent) and stat.S_ISDIR(mode)
-            self._real[rel] = known
-        return known
+                return None
+            if not stat.S_ISDIR(mode):
+                return None  # a link or a file where launchbook made a folder: publish the whole site
+        return cls(output, manifest, folders)
 
     def present(self, rel: str, size: int | None = None) -> bool:
         """Whether ``rel`` is still the regular file of the size the manifest records (and
-        ``size``, when given), reached through real folders only."""
+        ``size``, when given). Every folder above it was found to be a real folder or gone."""
         recorded = self.manifest.sizes.get(rel)
         if recorded is None or (size is not None and size != recorded):
             return False
-        if not self.real_folder(rel.rsplit("/", 1)[0] if "/" in rel else ""):
-            return False
         try:
-            info = os.lstat(self.folder / rel)
+            info = os.lstat(self._base + rel)
         except OSError:
             return False
         return stat.S_ISREG(info.st_mode) and info.st_size == recorded

@@ -78,17 +78,17 @@ def plan_publish(area: Area, output: Path, staging: Path, changes: Changes) -> d
         raise BuildError("the output folder changed while this build ran (another build?); nothing was changed: "
                          "build again", output)
     old, new = current.manifest.files, changes.files
-    staged = changes.staged
-    conflicts = _conflicts(output, staged, old, old - new)
+    staged, removed = changes.staged, old - new
+    conflicts = _conflicts(output, staged, old, removed, current.folders)
     if conflicts:
         raise conflict_error(output, conflicts)
-    prune = sorted(folders_of(old) - folders_of(new), key=lambda rel: (-rel.count("/"), rel))
+    prune = sorted(folders_of(removed) - folders_of(new), key=lambda rel: (-rel.count("/"), rel)) if removed else []
     return {"mode": "publish", "output": str(output), "staging": str(staging), "phase": "remove",
-            "remove": sorted(old - new), "prune": prune, "replace": [rel for rel in staged if rel != MANIFEST]}
+            "remove": sorted(removed), "prune": prune, "replace": [rel for rel in staged if rel != MANIFEST]}
 
 
-def _conflicts(output: Path, staged: list[str], old: frozenset[str],
-               removed: frozenset[str]) -> list[tuple[str, str, str]]:
+def _conflicts(output: Path, staged: list[str], old: frozenset[str], removed: frozenset[str],
+               old_folders: set[str]) -> list[tuple[str, str, str]]:
     """(user's entry, kind of what the build writes there, its path) for every staged file
     that would land on a user's entry, or need a folder where the user has something else."""
     modes: dict[str, int] = {}
@@ -101,7 +101,6 @@ def _conflicts(output: Path, staged: list[str], old: frozenset[str],
                 modes[rel] = 0
         return modes[rel]
 
-    old_folders = folders_of(old)
     found: dict[str, tuple[str, str]] = {}
     for rel in staged:
         parts = rel.split("/")
@@ -197,12 +196,10 @@ def run_publish(plan: dict[str, Any], area: Area) -> None:
         finally:
             folders.close()
         plan["phase"] = "replace"
-        save_journal(area, plan)
-    if plan["phase"] == "replace":
+        if plan["remove"] or plan["prune"]:  # a redo must not remove what was put there since
+            save_journal(area, plan)
+    if plan["phase"] == "replace":  # redone, it moves only what is still staged: no phase of its own
         _replace_all(plan["replace"], staging, output, hook=True)
-        plan["phase"] = "manifest"
-        save_journal(area, plan)
-    if plan["phase"] == "manifest":
         staged = staging / MANIFEST
         if os.path.lexists(staged):
             with open(staged, "rb") as handle:

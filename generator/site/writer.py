@@ -71,7 +71,7 @@ class OutputWriter:
         if self._keep(key, self.digests[key], size):
             target.unlink()
 
-    def _keep(self, key: str, digest: str, size: int) -> bool:
+    def _keep(self, key: str, digest: str, size: int | None) -> bool:
         previous = self.previous
         if previous is None or previous.manifest.digests.get(key) != digest or not previous.present(key, size):
             return False
@@ -113,7 +113,7 @@ class OutputWriter:
         if self.previous is not None:
             _, key = self._target(rel)
             digest = self.file_hash(source) if self.file_hash is not None else file_sha256(source)
-            if self._keep(key, digest, source.stat().st_size):
+            if self._keep(key, digest, None):
                 self.written.add(key)
                 self.digests[key] = digest
                 return
