@@ -194,16 +194,16 @@ class PreviousOutput:
         if skip and any(name.startswith(skip) for name in manifest.files):
             return None
         folders = folders_of(manifest.files)
-        base = f"{output}/"
+        base, device = f"{output}/", output.stat().st_dev
         for rel in folders:
             try:
-                mode = os.lstat(base + rel).st_mode
+                info = os.lstat(base + rel)
             except FileNotFoundError:
                 continue
             except OSError:
                 return None
-            if not stat.S_ISDIR(mode):
-                return None  # a link or a file where launchbook made a folder: publish the whole site
+            if not stat.S_ISDIR(info.st_mode) or info.st_dev != device:
+                return None  # a link, a file or a mount point where launchbook made a folder: swap the whole site
         return cls(output, manifest, folders)
 
     def present(self, rel: str, size: int | None = None) -> bool:

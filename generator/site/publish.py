@@ -77,6 +77,9 @@ def plan_publish(area: Area, output: Path, staging: Path, changes: Changes) -> d
     if current is None:
         raise BuildError("the output folder changed while this build ran (another build?); nothing was changed: "
                          "build again", output)
+    if os.stat(staging).st_dev != os.stat(output).st_dev:
+        raise BuildError("the staging folder is on another file system than the output folder (a mount point "
+                         "launchbook did not recognise?); nothing was changed", output)
     old, new = current.manifest.files, changes.files
     staged, removed = changes.staged, old - new
     conflicts = _conflicts(output, staged, old, removed, current.folders)
@@ -178,6 +181,14 @@ def run_publish(plan: dict[str, Any], area: Area) -> None:
     if not all(safe_name(rel) for rel in [*plan["remove"], *plan["prune"], *plan["replace"]]):
         raise BuildError("swap journal names a path out of the output folder; remove it after checking the folders "
                          "beside it", area.journal)
+    try:
+        _run(plan, area, output, staging)
+    except OSError as exc:
+        raise BuildError(f"publishing stopped half way ({exc.strerror}: {exc.filename}); the next build finishes it "
+                         "once that is fixed", output) from None
+
+
+def _run(plan: dict[str, Any], area: Area, output: Path, staging: Path) -> None:
     if plan["phase"] == "remove":
         folders = _Folders(output)
         try:
