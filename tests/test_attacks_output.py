@@ -164,9 +164,11 @@ def test_output_on_a_real_mount_point(small_site: Path, run_cli: RunCli) -> None
     try:
         assert run_cli("build", "-C", small_site).exit_code == 0
         (out / "CNAME").write_text("mine\n")
+        unchanged = (out / "ops/deploy.html").stat().st_ino
         touch_content(small_site)
         result = run_cli("build", "-C", small_site)
         assert result.exit_code == 0, result.output
+        assert (out / "ops/deploy.html").stat().st_ino == unchanged  # published in place: only changes touched
         assert (out / "CNAME").read_text() == "mine\n" and "Edited" in (out / "guides/style.html").read_text()
         assert run_cli("build", "-C", small_site, "--clean").exit_code == 0
         assert (out / ".launchbook.kept/CNAME").read_text() == "mine\n" and not (out / "CNAME").exists()

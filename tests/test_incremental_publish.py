@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,35 @@ def test_publish_killed_between_replaces_is_completed_by_the_next_build(site: Pa
     assert leftovers(site) == []
     mine = {"CNAME": snapshot(out)["CNAME"]}
     assert snapshot(out) == {**clean_build(site, run_cli, tmp_path / "fresh"), **mine}
+
+
+def test_publish_into_a_mount_point_killed_between_replaces(write_project: Callable[..., Path], run_cli: RunCli,
+                                                             tmp_path: Path) -> None:
+    project = write_project(SMALL_SITE)
+    out = project / "output"
+    out.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(out)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        assert run_cli("build", "-C", project).exit_code == 0
+        (out / "CNAME").write_text("mine\n")
+        numbers = inodes(out)
+        edit_text(project / "content/guides/style.md", "no items", "no items at all")  # ops/deploy.html is kept
+        killed = cli_process("build", "-C", project, env={swap.KILL_HOOK: "between-replaces"})
+        killed.communicate(timeout=120)
+        assert killed.returncode == -signal.SIGKILL
+        plan = json.loads((out / ".launchbook.swap.json").read_text())  # the journal lives inside a mounted output
+        assert plan["replace"] == ["assets/search-index.js", "guides/style.html"]
+        again = cli_process("build", "-C", project)
+        _, err = again.communicate(timeout=120)
+        assert again.returncode == 0, err.decode()
+        assert leftovers(out) == [] and not (out / ".launchbook.kept").exists()
+        mine = {"CNAME": snapshot(out)["CNAME"]}
+        assert snapshot(out) == {**clean_build(project, run_cli, tmp_path / "fresh"), **mine}
+        assert inodes(out)["ops/deploy.html"] == numbers["ops/deploy.html"]
+    finally:
+        subprocess.run(["umount", str(out)], check=True)
 
 
 def _hostile(out: Path, outside: Path, how: str) -> Path:
