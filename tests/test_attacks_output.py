@@ -147,7 +147,7 @@ def test_swap_moves_entries_one_by_one_when_the_folder_cannot_be_renamed(
     monkeypatch.setattr(swap.os, "rename", busy_rename)
     inode = out.stat().st_ino
     touch_content(small_site)
-    build_site(small_site)
+    build_site(small_site, cache=False)  # no cache: the whole site is staged and swapped
     assert refused == [str(out)]
     assert out.stat().st_ino == inode  # the same folder, its contents swapped
     assert (out / "CNAME").read_text() == "mine\n"
@@ -164,9 +164,11 @@ def test_output_on_a_real_mount_point(small_site: Path, run_cli: RunCli) -> None
     try:
         assert run_cli("build", "-C", small_site).exit_code == 0
         (out / "CNAME").write_text("mine\n")
+        unchanged = (out / "ops/deploy.html").stat().st_ino
         touch_content(small_site)
         result = run_cli("build", "-C", small_site)
         assert result.exit_code == 0, result.output
+        assert (out / "ops/deploy.html").stat().st_ino == unchanged  # published in place: only changes touched
         assert (out / "CNAME").read_text() == "mine\n" and "Edited" in (out / "guides/style.html").read_text()
         assert run_cli("build", "-C", small_site, "--clean").exit_code == 0
         assert (out / ".launchbook.kept/CNAME").read_text() == "mine\n" and not (out / "CNAME").exists()
@@ -181,7 +183,7 @@ def test_build_killed_between_the_renames_is_completed_by_the_next_build(small_s
     assert run_cli("build", "-C", small_site).exit_code == 0
     (out / "CNAME").write_text("mine\n")
     touch_content(small_site)
-    killed = cli_process("build", "-C", small_site, env={swap.KILL_HOOK: "between-renames"})
+    killed = cli_process("build", "-C", small_site, "--no-cache", env={swap.KILL_HOOK: "between-renames"})
     killed.communicate(timeout=120)
     assert killed.returncode == -signal.SIGKILL
     assert not out.exists()  # the state the kill left: output gone, the user's file in staging

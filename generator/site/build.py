@@ -33,6 +33,7 @@ from generator.parallel import Progress, map_chunks
 from generator.runs.digest import RunDigest
 from generator.runs.store import RunFile
 from generator.site.links import check_links
+from generator.site.manifest import PreviousOutput, read_manifest
 from generator.site.nav import NavNode, NavRenderer, breadcrumbs, build_nav, walk
 from generator.site.render import render_page, site_environment
 from generator.site.result import BuildResult
@@ -52,7 +53,7 @@ from generator.site.summary import summarize
 from generator.site.swap import discard, staging_dir, swap_in
 from generator.site.trend import trend_svg
 from generator.site.urls import HOME, output_path, relative_url, url_path
-from generator.site.writer import MANIFEST, OutputWriter
+from generator.site.writer import OutputWriter
 from generator.sources.cache import CACHE_DIR, DocumentStore, quiet_gc
 from generator.sources.collect import SourceTree, collect_sources, index_sources
 from generator.sources.markdown import pygments_css
@@ -150,11 +151,12 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
         raise BuildError(f"--strict: {len(warnings)} warning{'s' if len(warnings) != 1 else ''}:\n{listing}")
 
     themes = theme_dirs(project_dir, config.theme)
-    previous = previous_pages(output) if cache else {}
-    staging = staging_dir(output)
+    staging = staging_dir(output)  # completes a publish a killed build left half done
     try:
-        writer = OutputWriter(staging.path)
-        reuse = PageReuse(output, previous, theme_fingerprint(themes))
+        manifest = read_manifest(output) if cache else None
+        previous = PreviousOutput.of(output, manifest, staging.area.skip) if not clean else None
+        writer = OutputWriter(staging.path, previous, file_hash)
+        reuse = PageReuse(output, manifest.pages if manifest is not None else {}, theme_fingerprint(themes))
         pages = render_site(writer, summaries, store, runs, nav, config, themes, checks, integrity, reuse, progress,
                             file_hash)
         for entry in tree.assets:
@@ -174,7 +176,7 @@ def _build(project_dir: Path, output: Path, config: SiteConfig, tree: SourceTree
     except BaseException:
         discard(staging)
         raise
-    kept = swap_in(staging, output, clean)
+    kept = swap_in(staging, output, clean, writer.changes())
     return BuildResult(
         output=output,
         pages=pages,
@@ -335,18 +337,8 @@ def theme_fingerprint(themes: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def previous_pages(output: Path) -> dict[str, str]:
-    """Page URL -> key of the page as the last build wrote it (from its manifest)."""
-    try:
-        manifest = json.loads((output / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    pages = manifest.get("pages") if isinstance(manifest, dict) else None
-    return pages if isinstance(pages, dict) else {}
-
-
 class PageReuse:
-    """Links unchanged pages from the previous output instead of rendering them again.
+    """Keeps (or links) unchanged pages of the previous output instead of rendering them again.
 
     A page is reused only when its key (source, nav, breadcrumbs, run history, config,
     theme and code, all hashed) equals the key recorded for the file already written, so
@@ -360,14 +352,6 @@ class PageReuse:
     def reused(self, key: str, url: str, writer: OutputWriter) -> bool:
         key = hashlib.sha256((self.theme + key).encode()).hexdigest()
         self.keys[url] = key
-        old = self.output / url
-        if self.previous.get(url) != key or not old.is_file():
+        if self.previous.get(url) != key:
             return False
-        target = writer.root / url
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(old, target)
-        except OSError:
-            shutil.copyfile(old, target)
-        writer.claim(url)
-        return True
+        return writer.keep(url) or writer.link(url, self.output / url)

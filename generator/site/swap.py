@@ -16,6 +16,10 @@ The swap is journaled (``.<tag>.swap.json``, written atomically before the first
 and at each phase): a build killed mid-swap is completed by the next build, which also
 removes staging folders whose build died (each is marked owned by a ``flock`` while its
 build runs, so a concurrent build's staging is never touched).
+
+A build that kept files of the previous output publishes in place instead (see
+:mod:`generator.site.publish`), under the same lock and journal. The whole-folder swap
+stays for first builds, ``--clean``, ``--no-cache`` and outputs without a safe manifest.
 """
 
 from __future__ import annotations
@@ -24,45 +28,20 @@ import contextlib
 import errno
 import json
 import os
-import re
 import shutil
-import signal
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from generator.core.errors import BuildError
-from generator.core.files import atomic_write
 from generator.core.locks import abandoned, locked_folder, mark_owned
-from generator.site.writer import MANIFEST
+from generator.site.journal import KILL_HOOK as KILL_HOOK
+from generator.site.journal import Area, area_of, kill_hook, save_journal
+from generator.site.manifest import conflict_error, created_by_us, describe, user_entries
+from generator.site.publish import Changes, plan_publish, run_publish
 
-INSIDE_TAG = "launchbook"
-"""Name tag of the control entries inside a mounted output folder (``.launchbook.*``)."""
-KILL_HOOK = "LAUNCHBOOK_TEST_KILL_AT"
-"""Test hook: ``between-renames`` makes the build SIGKILL itself in the middle of the swap."""
 _CANNOT_RENAME = {errno.EBUSY, errno.EXDEV, errno.EPERM}
-
-
-@dataclass(frozen=True, slots=True)
-class Area:
-    """Where staging folders, retired outputs, the journal and the swap lock live."""
-
-    folder: Path
-    tag: str
-    inside: bool
-
-    def name(self, kind: str) -> str:
-        return f".{self.tag}.{kind}"
-
-    @property
-    def journal(self) -> Path:
-        return self.folder / self.name("swap.json")
-
-    @property
-    def skip(self) -> str:
-        """Prefix of the control entries to leave alone in the output ("" beside it)."""
-        return f".{self.tag}." if self.inside else ""
 
 
 @dataclass(slots=True)
@@ -77,26 +56,6 @@ class Staging:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-
-
-def _mount_points() -> set[str]:
-    try:
-        lines = Path("/proc/self/mountinfo").read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return set()
-    points = set()
-    for line in lines:
-        fields = line.split(" ")
-        if len(fields) > 4:
-            points.add(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]))  # \040: space
-    return points
-
-
-def area_of(output: Path) -> Area:
-    """Beside the output, or inside it when it is a mount point (a bind mount included)."""
-    if output.is_dir() and not output.is_symlink() and (os.path.ismount(output) or str(output) in _mount_points()):
-        return Area(output, INSIDE_TAG, True)
-    return Area(output.parent, output.name, False)
 
 
 def staging_dir(output: Path) -> Staging:
@@ -135,52 +94,18 @@ def _recover(area: Area) -> list[str]:
         except (OSError, ValueError) as exc:
             raise BuildError(f"unreadable swap journal ({exc}); remove it after checking the folders beside it",
                              area.journal) from None
-        kept = _run(plan, area)
+        if plan.get("mode") == "publish":
+            run_publish(plan, area)
+        else:
+            kept = _run(plan, area)
     for entry in sorted(area.folder.iterdir()) if area.folder.is_dir() else []:
         stale = entry.name.startswith((area.name("building-"), area.name("old-")))
         if stale and entry.is_dir() and not entry.is_symlink() and abandoned(entry):
             if entry.name.startswith(area.name("old-")):
-                kept += _retire(entry, _output_of(area), area)
+                kept += _retire(entry, area.output, area)
             else:
                 shutil.rmtree(entry, ignore_errors=True)
     return kept
-
-
-def _output_of(area: Area) -> Path:
-    return area.folder if area.inside else area.folder / area.tag
-
-
-def created_by_us(output: Path) -> set[str] | None:
-    """Files the build that wrote ``output`` created (its manifest), or ``None``."""
-    try:
-        names = json.loads((output / MANIFEST).read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return {str(name) for name in names} if isinstance(names, list) else None
-
-
-def user_entries(root: Path, ours: set[str] | None, skip: str = "") -> list[str]:
-    """Entries under ``root`` that launchbook did not create, as ``/``-paths: the topmost
-    file, link, FIFO, socket or folder (empty or holding only the user's entries) of each.
-    Top-level names starting with ``skip`` (control entries) are left out."""
-    if not root.is_dir():
-        return []
-    ours = ours or set()
-    folders = {name.rsplit("/", i)[0] for name in ours for i in range(1, name.count("/") + 1)}
-    found: list[str] = []
-
-    def walk(folder: Path, prefix: str) -> None:
-        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-            rel = prefix + entry.name
-            if not prefix and skip and entry.name.startswith(skip):
-                continue
-            if entry.is_dir(follow_symlinks=False) and rel in folders:
-                walk(Path(entry.path), rel + "/")
-            elif not (rel in ours and entry.is_file(follow_symlinks=False)):
-                found.append(rel)
-
-    walk(root, "")
-    return found
 
 
 def user_files(output: Path) -> list[str]:
@@ -233,21 +158,21 @@ def _kept_folder(output: Path, area: Area, entries: list[str]) -> Path:
         number += 1
 
 
-def _describe(path: Path) -> str:
-    if path.is_symlink():
-        return "link"
-    if path.is_dir():
-        return "folder"
-    return "file" if path.is_file() else "special file"
-
-
-def swap_in(staging: Staging, output: Path, clean: bool) -> list[str]:
-    """Replace ``output`` with ``staging``; return where user entries were moved aside."""
+def swap_in(staging: Staging, output: Path, clean: bool, changes: Changes | None = None) -> list[str]:
+    """Replace ``output`` with ``staging``; return where user entries were moved aside.
+    With ``changes`` that keep files of the output, publish only the staged ones in place
+    (see :mod:`generator.site.publish`)."""
     area = staging.area
     planned = False
     try:
         with locked_folder(area.folder):
             _recover(area)
+            if changes is not None and changes.kept and not clean:
+                journal = plan_publish(area, output, staging.path, changes)
+                save_journal(area, journal)
+                planned = True  # from here on, a failure is completed by the next build
+                run_publish(journal, area)
+                return []
             if output.exists() and not output.is_dir():
                 raise BuildError("output path exists and is not a folder", output)
             entries = user_entries(output, created_by_us(output), area.skip)
@@ -258,14 +183,8 @@ def swap_in(staging: Staging, output: Path, clean: bool) -> list[str]:
                 carried = _carried(entries, output, staging.path)
                 conflicts = [(rel, hit) for rel in carried if (hit := _occupied(staging.path, rel)) is not None]
                 if conflicts:
-                    rel, hit = conflicts[0]
-                    more = f" (and {len(conflicts) - 1} more: {', '.join(r for r, _ in conflicts[1:4])})" \
-                        if len(conflicts) > 1 else ""
-                    raise BuildError(
-                        f"your {_describe(output / rel)} is where this build writes the "
-                        f"{_describe(hit)} {hit.relative_to(staging.path).as_posix()}{more}; nothing was changed: "
-                        f"move or rename it, or build with --clean to move your files aside to {output.name}.kept/",
-                        output / rel)
+                    raise conflict_error(output, [(rel, describe(hit), hit.relative_to(staging.path).as_posix())
+                                                  for rel, hit in conflicts])
                 moves = [(output / rel, staging.path / rel) for rel in carried]
             retired = Path(tempfile.mkdtemp(prefix=area.name("old-"), dir=area.folder))
             plan: dict[str, Any] = {
@@ -273,7 +192,7 @@ def swap_in(staging: Staging, output: Path, clean: bool) -> list[str]:
                 "moves": [[str(a), str(b)] for a, b in moves], "phase": "move" if output.exists() else "swap",
                 "entries": area.inside,
             }
-            _save(area, plan)
+            save_journal(area, plan)
             planned = True  # from here on, a failure is completed by the next build
             _run(plan, area)
             return [str(b) for a, b in moves if clean]
@@ -285,21 +204,12 @@ def swap_in(staging: Staging, output: Path, clean: bool) -> list[str]:
         staging.close()
 
 
-def _save(area: Area, plan: dict[str, Any]) -> None:
-    atomic_write(area.journal, (json.dumps(plan, indent=1, sort_keys=True) + "\n").encode("utf-8"))
-
-
 def _move(source: Path, target: Path) -> None:
     """Rename ``source`` to ``target`` unless done already; never over an existing entry."""
     if not os.path.lexists(source) or os.path.lexists(target):
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     os.rename(source, target)
-
-
-def _kill_hook(point: str) -> None:
-    if os.environ.get(KILL_HOOK) == point:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _run(plan: dict[str, Any], area: Area) -> list[str]:
@@ -310,7 +220,7 @@ def _run(plan: dict[str, Any], area: Area) -> list[str]:
         for source, target in plan["moves"]:
             _move(Path(source), Path(target))
         plan["phase"] = "entries" if plan["entries"] else "swap"
-        _save(area, plan)
+        save_journal(area, plan)
     if plan["phase"] == "swap":
         if output.exists() and not os.path.lexists(retired / "site"):
             try:
@@ -319,27 +229,27 @@ def _run(plan: dict[str, Any], area: Area) -> list[str]:
                 if exc.errno not in _CANNOT_RENAME:
                     raise
                 plan["phase"] = "entries"
-                _save(area, plan)
+                save_journal(area, plan)
         if plan["phase"] == "swap":
-            _kill_hook("between-renames")
+            kill_hook("between-renames")
             if staging.exists() and not output.exists():
                 os.rename(staging, output)
             plan["phase"] = "clean"
-            _save(area, plan)
+            save_journal(area, plan)
     if plan["phase"] == "entries":
         for entry in sorted(output.iterdir()):
             if not (area.skip and entry.name.startswith(area.skip)):
                 _move(entry, retired / entry.name)
         plan["phase"] = "fill"
-        _save(area, plan)
+        save_journal(area, plan)
     if plan["phase"] == "fill":
-        _kill_hook("between-renames")
+        kill_hook("between-renames")
         for entry in sorted(staging.iterdir()) if staging.is_dir() else []:
             _move(entry, output / entry.name)
         with contextlib.suppress(OSError):
             staging.rmdir()
         plan["phase"] = "clean"
-        _save(area, plan)
+        save_journal(area, plan)
     kept = _retire(retired, output, area)
     area.journal.unlink(missing_ok=True)
     return kept

@@ -25,10 +25,10 @@ from generator.core.files import check_output_folder, file_sha256, store_cache_b
 from generator.core.templating import default_theme_dir
 from generator.parallel import Progress
 from generator.site.build import Audit, build_site
+from generator.site.manifest import read_manifest
 from generator.site.result import BuildResult
 from generator.site.swap import recover
 
-MANIFEST = ".launchbook-manifest.json"
 RACY_NS = 3_000_000_000
 
 
@@ -95,16 +95,12 @@ def fingerprint(project: Path, options: dict[str, Any], hashes: _Hashes) -> str:
 
 def previous_build(output: Path, expected: str) -> dict[str, Any] | None:
     """The manifest of an output folder that is already up to date, else ``None``."""
-    try:
-        manifest = json.loads((output / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    manifest = read_manifest(output)
+    if manifest is None or not manifest.safe or manifest.data.get("fingerprint") != expected:
         return None
-    if not isinstance(manifest, dict) or manifest.get("fingerprint") != expected:
+    if not all((output / name).is_file() for name in manifest.files):
         return None
-    files = manifest.get("files", [])
-    if not all((output / name).is_file() for name in files):
-        return None
-    return manifest
+    return manifest.data
 
 
 def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cache: bool,

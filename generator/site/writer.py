@@ -3,25 +3,52 @@
 A build writes into a fresh staging folder (see :mod:`generator.site.swap`); the writer
 refuses paths that escape it and a second write of the same file, and records what it
 wrote in the manifest (so later builds know which files are theirs).
+
+Given the previous output (:class:`PreviousOutput`), the writer stages only what is new
+or changed: a file whose bytes the previous output already holds (same sha256, or for a
+page the same cache key, or the same bytes) is *kept* — left where it is, recorded, not
+written — and the publish step (:mod:`generator.site.publish`) touches only the rest.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable
+import os
+import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from generator.core.errors import BuildError
-
-MANIFEST = ".launchbook-manifest.json"
+from generator.core.files import file_sha256
+from generator.site.manifest import MANIFEST, PreviousOutput, Record, safe_name
+from generator.site.publish import Changes
 
 
 class OutputWriter:
     """Writes files below one root; refuses escapes and double writes."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, previous: PreviousOutput | None = None,
+                 file_hash: Callable[[Path], str] | None = None) -> None:
         self.root = root.resolve()
         self.written: set[str] = set()
+        """Every file of the new site: written into the root, or kept."""
+        self.kept: dict[str, Record] = {}
+        """Files left in the previous output -> what its manifest recorded of each."""
+        self.digests: dict[str, str] = {}
+        self.previous, self.file_hash = previous, file_hash
+
+    def _target(self, rel: str) -> tuple[Path, str]:
+        if safe_name(rel):  # cannot leave the root, which holds no links
+            target, key = self.root / rel, rel
+        else:
+            target = (self.root / rel).resolve()
+            if not target.is_relative_to(self.root) or target == self.root:
+                raise BuildError(f"refusing to write outside the output folder: {rel}")
+            key = target.relative_to(self.root).as_posix()
+        if key in self.written:
+            raise BuildError(f"two sources want to write the same output file: {key}")
+        return target, key
 
     def write(self, rel: str, data: bytes | str) -> None:
         """Write ``data`` at ``rel`` (``/``-separated, relative to the root)."""
@@ -29,17 +56,51 @@ class OutputWriter:
 
     def write_parts(self, rel: str, parts: Iterable[bytes | str]) -> None:
         """Write ``parts`` one after the other at ``rel`` (a large file need not be held whole)."""
-        target = (self.root / rel).resolve()
-        if not target.is_relative_to(self.root) or target == self.root:
-            raise BuildError(f"refusing to write outside the output folder: {rel}")
-        key = target.relative_to(self.root).as_posix()
-        if key in self.written:
-            raise BuildError(f"two sources want to write the same output file: {key}")
+        target, key = self._target(rel)
         self.written.add(key)
         target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
         with target.open("wb") as out:
             for data in parts:
-                out.write(data.encode("utf-8") if isinstance(data, str) else data)
+                chunk = data.encode("utf-8") if isinstance(data, str) else data
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        self.digests[key] = digest.hexdigest()
+        if self._keep(key, self.digests[key], size):
+            target.unlink()
+
+    def _keep(self, key: str, digest: str, size: int | None) -> bool:
+        previous = self.previous
+        if previous is None or previous.manifest.digests.get(key) != digest or not previous.present(key, size):
+            return False
+        self.kept[key] = previous.manifest.record(key)
+        return True
+
+    def keep(self, rel: str) -> bool:
+        """Keep the previous output's file at ``rel`` (a page whose cache key the caller
+        found unchanged in the previous manifest); ``False`` when there is none to keep."""
+        if self.previous is None or not self.previous.present(rel):
+            return False
+        self.claim(rel)
+        self.kept[rel] = self.previous.manifest.record(rel)
+        return True
+
+    def link(self, rel: str, old: Path) -> bool:
+        """Hard-link (or copy) the previous output's unchanged page ``old`` to ``rel``, when
+        the whole site is staged (publishing in place, a page that changed on disk is
+        rendered again instead); ``False`` when there is no such file."""
+        if self.previous is not None or not old.is_file():
+            return False
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(old, target)
+        except OSError:
+            shutil.copyfile(old, target)
+        self.claim(rel)
+        return True
 
     def claim(self, rel: str) -> None:
         """Record a file another process wrote under this root (refuses double writes)."""
@@ -48,11 +109,40 @@ class OutputWriter:
         self.written.add(rel)
 
     def copy(self, rel: str, source: Path) -> None:
-        """Copy a file into the output unchanged."""
+        """Copy a file into the output unchanged (kept when the previous output has its bytes)."""
+        if self.previous is not None:
+            _, key = self._target(rel)
+            digest = self.file_hash(source) if self.file_hash is not None else file_sha256(source)
+            if self._keep(key, digest, None):
+                self.written.add(key)
+                self.digests[key] = digest
+                return
         self.write(rel, source.read_bytes())
 
     def finish(self, extra: dict[str, object] | None = None) -> None:
         """Record what this build created (so later builds know what is theirs), plus
-        ``extra`` facts such as the input fingerprint."""
+        ``extra`` facts such as the input fingerprint and page keys. A page written anew
+        with the same bytes as the previous output's is kept after all."""
+        sizes: dict[str, int] = {}
+        for rel in sorted(self.written):
+            if rel in self.kept:
+                sizes[rel] = self.kept[rel][2] or 0
+                continue
+            staged = self.root / rel
+            sizes[rel] = staged.stat().st_size
+            previous = self.previous
+            if (previous is not None and rel not in self.digests and previous.present(rel, sizes[rel])
+                    and staged.read_bytes() == (previous.folder / rel).read_bytes()):
+                self.kept[rel] = previous.manifest.record(rel)
+                staged.unlink()
         names = sorted(self.written | {MANIFEST})
-        self.write(MANIFEST, json.dumps({"files": names, **(extra or {})}, indent=1, sort_keys=True) + "\n")
+        manifest = {"files": names, "sizes": sizes, "digests": self.digests, **(extra or {})}
+        self.write(MANIFEST, json.dumps(manifest, sort_keys=True, separators=(",", ":")) + "\n")  # C encoder: quick
+        self.digests.pop(MANIFEST, None)
+        self.kept.pop(MANIFEST, None)
+
+    def changes(self) -> Changes | None:
+        """What publishing in place needs (after :meth:`finish`); ``None`` when the whole site is staged."""
+        if self.previous is None:
+            return None
+        return Changes(frozenset(self.written), dict(self.kept), self.previous)
