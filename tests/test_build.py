@@ -254,19 +254,19 @@ def test_strict_still_fails_when_nothing_changed(write_project, run_cli: RunCli)
 
 def test_big_sites_parse_and_render_in_parallel_with_the_same_result(write_project, run_cli: RunCli,  # type: ignore[no-untyped-def]
                                                                       tmp_path: Path) -> None:
-    from generator.site import build
+    from generator.site import pages
     from generator.sources import cache
 
     files = {f"content/team-{n % 3}/c{n:03d}.md": f"# Check {n}\n\n## S\n\n- [ ] step {n}\n- [x] done {n}\n"
              for n in range(80)}
     project = write_project(files)
     assert run_cli("build", "-C", project, "-o", tmp_path / "parallel", "--no-cache").exit_code == 0
-    saved = (cache.PARALLEL_FROM, build.PARALLEL_PAGES_FROM)
-    cache.PARALLEL_FROM, build.PARALLEL_PAGES_FROM = 10**6, 10**6
+    saved = (cache.PARALLEL_FROM, pages.PARALLEL_PAGES_FROM)
+    cache.PARALLEL_FROM, pages.PARALLEL_PAGES_FROM = 10**6, 10**6
     try:
         assert run_cli("build", "-C", project, "-o", tmp_path / "serial", "--no-cache").exit_code == 0
     finally:
-        cache.PARALLEL_FROM, build.PARALLEL_PAGES_FROM = saved
+        cache.PARALLEL_FROM, pages.PARALLEL_PAGES_FROM = saved
     assert tree_digest(tmp_path / "parallel") == tree_digest(tmp_path / "serial")
 
 
@@ -293,11 +293,11 @@ def test_links_out_of_the_content_folder_are_refused(small_site: Path, run_cli: 
 
 def test_home_lists_folders_instead_of_thousands_of_cards(write_project, run_cli: RunCli,  # type: ignore[no-untyped-def]
                                                           monkeypatch) -> None:
-    from generator.site import build
+    from generator.site import pages
 
     files = {f"content/team-{n % 3}/c{n:02d}.md": f"# Check {n}\n\n- [ ] step {n}\n" for n in range(12)}
     project = write_project(files)
-    monkeypatch.setattr(build, "HOME_CARDS_UP_TO", 10)
+    monkeypatch.setattr(pages, "HOME_CARDS_UP_TO", 10)
     assert run_cli("build", "-C", project).exit_code == 0
     home = (project / "output/index.html").read_text()
     assert "Checklists <span class=\"muted\">(12)</span>" in home

@@ -69,11 +69,11 @@ def every_map_parallel(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every map leaves the process even for this small project; returns the names of the
     functions a Dask executor was given, in order."""
     from generator.archive import audit
-    from generator.site import build, runpages
+    from generator.site import pages, runpages
     from generator.site import runs as site_runs
     from generator.sources import cache
 
-    for module, name in ((cache, "PARALLEL_FROM"), (build, "PARALLEL_PAGES_FROM"), (runpages, "PARALLEL_RUNS_FROM"),
+    for module, name in ((cache, "PARALLEL_FROM"), (pages, "PARALLEL_PAGES_FROM"), (runpages, "PARALLEL_RUNS_FROM"),
                          (site_runs, "PARALLEL_RECORDS_FROM"), (audit, "PARALLEL_FROM")):
         monkeypatch.setattr(module, name, 1)
     names: list[str] = []
@@ -98,7 +98,7 @@ def test_build_on_a_dask_cluster_is_byte_identical_to_local(sealed_project: Path
     assert dask.exit_code == 0, dask.output
     assert every_map_parallel == [
         "generator.sources.cache._index_chunk", "generator.site.runs._digest_into_cache",
-        "generator.archive.audit._report_chunk", "generator.site.build._render_chunk",
+        "generator.archive.audit._report_chunk", "generator.site.pages._render_chunk",
         "generator.site.runpages._render_chunk",
     ]
     assert tree_digest(tmp_path / "dask") == tree_digest(tmp_path / "local")

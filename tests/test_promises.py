@@ -21,7 +21,7 @@ from generator.core.templating import default_theme_dir, make_environment
 from generator.model import Checklist
 from generator.runs.outcome import Outcome, summarize
 from generator.runs.record import Decision, Entry, ItemResult, RunRecord, Signoff, Snapshot, SnapshotItem, Status
-from generator.site import uptodate
+from generator.site import incremental
 from generator.sources.checklist import parse_document
 from tests.helpers import CONTENT, parse_checklist
 
@@ -347,23 +347,23 @@ def test_a_recently_modified_file_is_rehashed_even_with_the_same_stamp(tmp_path:
     path = tmp_path / "doc.md"
     path.write_bytes(b"aaaa")
     store = tmp_path / "hashes.json"
-    hashes = uptodate._Hashes(store)
+    hashes = incremental.FileHashes(store)
     assert hashes.of(path) == hashlib.sha256(b"aaaa").hexdigest()
     hashes.save()
     _rewrite_keeping_stamp(path, b"bbbb")
-    assert time.time_ns() - path.stat().st_mtime_ns < uptodate.RACY_NS
+    assert time.time_ns() - path.stat().st_mtime_ns < incremental.RACY_NS
     assert hashes.of(path) == hashlib.sha256(b"bbbb").hexdigest()               # remembered in memory
     _rewrite_keeping_stamp(path, b"cccc")
-    assert uptodate._Hashes(store).of(path) == hashlib.sha256(b"cccc").hexdigest()  # remembered on disk
+    assert incremental.FileHashes(store).of(path) == hashlib.sha256(b"cccc").hexdigest()  # remembered on disk
 
 
 def test_a_settled_file_with_the_same_stamp_is_not_reread(tmp_path: Path) -> None:
     """The counterpart: outside the racy window the stamp is trusted (so the test above is about the window)."""
     path = tmp_path / "doc.md"
     path.write_bytes(b"aaaa")
-    old = time.time_ns() - 2 * uptodate.RACY_NS
+    old = time.time_ns() - 2 * incremental.RACY_NS
     os.utime(path, ns=(old, old))
-    hashes = uptodate._Hashes(None)
+    hashes = incremental.FileHashes(None)
     assert hashes.of(path) == hashlib.sha256(b"aaaa").hexdigest()
     _rewrite_keeping_stamp(path, b"bbbb", old)
     assert hashes.of(path) == hashlib.sha256(b"aaaa").hexdigest()

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from generator.config import SiteConfig
 from generator.parallel import Progress, map_chunks
+from generator.site.incremental import run_page_key
 from generator.site.render import render_page
 from generator.site.runs import RunView, archive_js, archive_rows
 from generator.site.writer import OutputWriter
@@ -26,12 +26,6 @@ ARCHIVE = "runs/index.html"
 AUDIT = "runs/audit.html"
 PARALLEL_RUNS_FROM = 64
 _CRUMBS = [("Run archive", ARCHIVE)]
-_UNSHOWN_MOMENT = re.compile(r"certificate_checked_at='[^']*'")
-"""When a report's signer certificate was checked: "now" unless a timestamp proves the signing
-time (then it is that time, already in the check). No page shows it; keyed, it would make every
-build's key of every sealed run's page new (never reused, and the manifest not reproducible)."""
-
-
 class RunPages:
     """Everything a run page needs: the map's ``shared`` value (inherited by ``fork``
     workers, pickled for a Dask cluster)."""
@@ -56,10 +50,8 @@ class RunPages:
         """Everything the run page's bytes depend on, hashed."""
         path = view.file.path
         source = self.file_hash(path) if self.file_hash else hashlib.sha256(path.read_bytes()).hexdigest()
-        facts = _UNSHOWN_MOMENT.sub("", repr((source, view.url, view.checklist_url, view.drift,
-                                              self.checks.get(view.record.id), self.state(view),
-                                              self.navs.digest(view.url), self.shared)))
-        return hashlib.sha256(facts.encode()).hexdigest()
+        return run_page_key(source, view, self.checks.get(view.record.id), self.state(view),
+                            self.navs.digest(view.url), self.shared)
 
     def render(self, view: RunView) -> str:
         return render_page(self.env, "run.html", view.url, self.config, page=None, run=view.loaded(self.records),

@@ -1,0 +1,157 @@
+"""Everything that lets a build do less than everything: fingerprints, page keys, reuse.
+
+* :class:`FileHashes` remembers each input file's sha256 by (size, mtime_ns, inode), like
+  git's index, so an unchanged tree is fingerprinted (and its sources keyed) without being read.
+* :func:`input_fingerprint` hashes every input of a build (content, themes, trusted
+  certificates, launchbook's code, options, ``SOURCE_DATE_EPOCH``): the same fingerprint as
+  the output's manifest means the output is already what a build would write.
+* :func:`theme_fingerprint`, :func:`shared_digest`, :func:`page_key` and
+  :func:`run_page_key` say what a page's bytes depend on; :class:`PageReuse` keeps a page of
+  the previous output whose key is unchanged instead of rendering it again.
+
+The manifest that records keys and files is :mod:`generator.site.manifest`; publishing only
+what changed is :mod:`generator.site.publish`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from generator import code_digest
+from generator.config import SiteConfig, load_config
+from generator.core.files import file_sha256, store_cache_bytes
+from generator.core.templating import default_theme_dir
+from generator.model import DocumentSummary
+from generator.site.runs import RunView, item_history
+from generator.site.writer import OutputWriter
+
+RACY_NS = 3_000_000_000
+"""A file modified this recently (ns) may change again within the timestamp's granularity."""
+
+
+class FileHashes:
+    """Content hashes of input files, remembered by (size, mtime_ns, inode) in ``store``."""
+
+    def __init__(self, store: Path | None) -> None:
+        self.store = store
+        self.old: dict[str, list[Any]] = {}
+        self.new: dict[str, list[Any]] = {}
+        if store is not None:
+            try:
+                self.old = json.loads(store.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.old = {}
+
+    def of(self, path: Path) -> str:
+        """The sha256 of ``path``, read only when its stamp is new or too recent to trust."""
+        info = path.stat()
+        stamp = [info.st_size, info.st_mtime_ns, info.st_ino]
+        key = str(path)
+        known = self.new.get(key) or self.old.get(key)
+        # Like git's "racy" rule: a file modified in the last seconds may change again within
+        # the file system's timestamp granularity, so its remembered hash is not trusted.
+        settled = time.time_ns() - info.st_mtime_ns > RACY_NS
+        if isinstance(known, list) and known[:3] == stamp and settled:
+            self.new[key] = known
+            return str(known[3])
+        digest = file_sha256(path)
+        self.new[key] = [*stamp, digest]
+        return digest
+
+    def save(self) -> None:
+        if self.store is None or self.new == self.old:
+            return
+        store_cache_bytes(self.store, json.dumps(self.new, sort_keys=True).encode("utf-8"))
+
+
+def _tree(digest: Any, root: Path, label: str, hashes: FileHashes) -> None:
+    if not root.is_dir():
+        return
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.name.endswith(".lock"):
+            digest.update(f"{label}/{path.relative_to(root).as_posix()}\0{hashes.of(path)}\0".encode())
+
+
+def input_fingerprint(project: Path, options: dict[str, Any], hashes: FileHashes) -> str:
+    """sha256 over everything the build of ``project`` would read (file hashes go to
+    ``hashes``, so the build can reuse them)."""
+    digest = hashlib.sha256(code_digest().encode())
+    digest.update(json.dumps(options, sort_keys=True).encode())
+    digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
+    content = project / "content"
+    _tree(digest, content, "content", hashes)
+    _tree(digest, project / "themes", "themes", hashes)
+    _tree(digest, default_theme_dir(), "default-theme", hashes)
+    hashes.save()
+    if content.is_dir():
+        for cert in load_config(content, "content").trust:
+            digest.update(cert.read_bytes() if cert.is_file() else b"missing")
+    return digest.hexdigest()
+
+
+def theme_fingerprint(themes: list[Path]) -> str:
+    """Hash of every theme file and of launchbook's code (pages depend on both)."""
+    digest = hashlib.sha256(code_digest().encode())
+    for theme in themes:
+        for path in sorted(theme.rglob("*")):
+            if path.is_file():
+                digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def shared_digest(facts: dict[str, Any], config: SiteConfig) -> str:
+    """Hash of what every page depends on alike (the site-wide template facts, the config)."""
+    return hashlib.sha256(json.dumps([facts, repr(config)], sort_keys=True, default=str).encode()).hexdigest()
+
+
+def page_key(document: DocumentSummary, url: str, nav_digest: str, trail: list[tuple[str, str | None]],
+             shared: str, history: list[RunView]) -> str:
+    """Everything a document page's bytes depend on, hashed: its source, place in the nav,
+    breadcrumbs, the site-wide facts and its checklist's run history."""
+    facts = [
+        document.sha256, document.rel_path, nav_digest, trail, shared,
+        [(v.record.id, v.record.started_at, v.record.release, v.record.environment, v.summary.outcome.value,
+          v.summary.completion) for v in history],
+        sorted(item_history(history).items()),
+    ]
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_UNSHOWN_MOMENT = re.compile(r"certificate_checked_at='[^']*'")
+"""When a report's signer certificate was checked: "now" unless a timestamp proves the signing
+time (then it is that time, already in the check). No page shows it; keyed, it would make every
+build's key of every sealed run's page new (never reused, and the manifest not reproducible)."""
+
+
+def run_page_key(record_sha256: str, view: RunView, check: Any, state: Any, nav_digest: str, shared: str) -> str:
+    """Everything a run page's bytes depend on, hashed: the record file, its checklist's drift,
+    its report check and integrity state, its nav and the site-wide facts."""
+    facts = _UNSHOWN_MOMENT.sub("", repr((record_sha256, view.url, view.checklist_url, view.drift, check, state,
+                                          nav_digest, shared)))
+    return hashlib.sha256(facts.encode()).hexdigest()
+
+
+class PageReuse:
+    """Keeps (or links) unchanged pages of the previous output instead of rendering them again.
+
+    A page is reused only when its key (source, nav, breadcrumbs, run history, config,
+    theme and code, all hashed) equals the key recorded for the file already written, so
+    the result is byte-identical to rendering it.
+    """
+
+    def __init__(self, output: Path, previous: dict[str, str], theme: str) -> None:
+        self.output, self.previous, self.theme = output, previous, theme
+        self.keys: dict[str, str] = {}
+
+    def reused(self, key: str, url: str, writer: OutputWriter) -> bool:
+        key = hashlib.sha256((self.theme + key).encode()).hexdigest()
+        self.keys[url] = key
+        if self.previous.get(url) != key:
+            return False
+        return writer.keep(url) or writer.link(url, self.output / url)
