@@ -15,6 +15,17 @@ from tests.helpers import CONTENT, ROOT
 RunCli = Callable[..., Result]
 
 
+def test_inspect_gives_a_nested_file_the_id_the_build_gives_it(write_project: Callable[..., Path],
+                                                                run_cli: RunCli, tmp_path: Path) -> None:
+    project = write_project({"content/ops/deploy.md": "# Deploy\n\n- [ ] Announce\n"})
+    data = json.loads(run_cli("inspect", project / "content/ops/deploy.md", "--json").stdout)
+    assert data["id"] == "ops/deploy"  # what `run start ops/deploy` and the site call it
+    loose = tmp_path / "elsewhere" / "deploy.md"
+    loose.parent.mkdir()
+    loose.write_text("# Deploy\n\n- [ ] Announce\n")
+    assert json.loads(run_cli("inspect", loose, "--json").stdout)["id"] == "deploy"
+
+
 def test_inspect_json_shape(run_cli: RunCli) -> None:
     result = run_cli("inspect", CONTENT / "platform/go-live-readiness.md", "--json")
     assert result.exit_code == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,23 @@ _BOXES = {ItemState.OPEN: "[ ]", ItemState.DONE: "[x]", ItemState.NA: "[~]"}
 
 
 def inspect_file(path: Path) -> Document:
-    """Parse one Markdown file wherever it is."""
+    """Parse one Markdown file wherever it is; inside a project's ``content/`` folder it gets
+    the ID a build gives it (the path under ``content/``), elsewhere its file name's."""
     try:
         data = read_document(path, str(path))
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror}", path) from None
-    return parse_document(data, str(path), path.name)
+    return parse_document(data, str(path), content_relative(path))
+
+
+def content_relative(path: Path) -> str:
+    """``ops/deploy.md`` for ``…/content/ops/deploy.md`` (the nearest ``content`` folder
+    above it), else the file's name."""
+    absolute = Path(os.path.abspath(path))
+    for parent in absolute.parents:
+        if parent.name == "content":
+            return absolute.relative_to(parent).as_posix()
+    return absolute.name
 
 
 def as_json(document: Document) -> dict[str, Any]:
