@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 
 RunCli = Callable[..., Result]
@@ -305,9 +306,14 @@ def test_home_lists_folders_instead_of_thousands_of_cards(write_project, run_cli
     assert "Check 5" not in home.split("<main", 1)[1].split("</main>", 1)[0]
 
 
-def test_builds_in_one_process_see_theme_and_content_edits(small_site: Path, run_cli: RunCli) -> None:
-    """``serve`` builds again and again in one process, keeping compiled templates, summaries
-    and run digests in memory: every edit must still show, exactly as a fresh build writes it."""
+def test_builds_in_one_process_see_theme_and_content_edits(small_site: Path, run_cli: RunCli,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve`` builds again and again in one process, keeping compiled templates, summaries,
+    run digests and search entries in memory: every edit must still show, exactly as a fresh
+    build writes it."""
+    from generator.core import files
+
+    monkeypatch.setattr(files, "_MEMORY", {})  # as serve does (keep_in_memory), for this test only
     (small_site / "content/site.yml").write_text("title: Ops\ntheme: corporate\n")
     templates = small_site / "themes/corporate/templates"
     templates.mkdir(parents=True)
@@ -323,6 +329,8 @@ def test_builds_in_one_process_see_theme_and_content_edits(small_site: Path, run
     source.write_text(source.read_text().replace("# Style guide", "# House style"))
     assert run_cli("build", "-C", small_site).exit_code == 0
     assert '<div class="v2">House style</div>' in style.read_text()
+    assert "House style" in (small_site / "output/assets/search-index.js").read_text()
+    assert files._MEMORY  # the builds above did keep entries
     fresh = run_cli("build", "-C", small_site, "-o", small_site / "fresh", "--no-cache")
     assert fresh.exit_code == 0
     assert style.read_bytes() == (small_site / "fresh/guides/style.html").read_bytes()

@@ -182,10 +182,10 @@ def load_pickle(path: Path, *, remember: bool = False) -> object | None:
     """A cache entry written by :func:`store_pickle`, or ``None`` when missing or unreadable.
 
     ``remember``: the entry is content-addressed (its name is the hash of everything it was
-    made from) and small, so this process keeps it in memory and a later build in the same
-    process (``serve``) takes it from there instead of reading and unpickling it again.
+    made from), so a long-lived process that called :func:`keep_in_memory` (``serve``) keeps
+    it, and its next build takes it from memory instead of reading and unpickling it again.
     """
-    if remember and (known := _REMEMBERED.get(str(path))) is not None:
+    if remember and _MEMORY is not None and (known := _MEMORY.get(str(path))) is not None:
         return known
     with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError,
                              ValueError, ImportError, IndexError):
@@ -196,6 +196,20 @@ def load_pickle(path: Path, *, remember: bool = False) -> object | None:
     return None
 
 
+def load_cache_text(path: Path, *, remember: bool = False) -> str | None:
+    """A text cache entry, or ``None`` when missing or unreadable; ``remember`` as for
+    :func:`load_pickle`."""
+    if remember and _MEMORY is not None and isinstance(known := _MEMORY.get(str(path)), str):
+        return known
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    if remember:
+        _remember(str(path), text)
+    return text
+
+
 def store_pickle(path: Path, value: object, *, remember: bool = False) -> None:
     """Write a cache entry (atomic; a failure only means a slower next run); ``remember`` as
     for :func:`load_pickle`."""
@@ -204,15 +218,26 @@ def store_pickle(path: Path, value: object, *, remember: bool = False) -> None:
         _remember(str(path), value)
 
 
-_REMEMBERED: dict[str, object] = {}
+_MEMORY: dict[str, object] | None = None
+"""Content-addressed cache entries kept by a long-lived process; ``None`` in one-shot commands."""
 REMEMBER_UP_TO = 250_000
 """Entries a process keeps (a long ``serve`` session starts afresh beyond this)."""
 
 
+def keep_in_memory() -> None:
+    """From now on, this process keeps the cache entries it reads with ``remember`` (``serve``:
+    every rebuild after the first takes summaries, run digests and search entries from memory)."""
+    global _MEMORY
+    if _MEMORY is None:
+        _MEMORY = {}
+
+
 def _remember(key: str, value: object) -> None:
-    if len(_REMEMBERED) >= REMEMBER_UP_TO:
-        _REMEMBERED.clear()
-    _REMEMBERED[key] = value
+    if _MEMORY is None:
+        return
+    if len(_MEMORY) >= REMEMBER_UP_TO:
+        _MEMORY.clear()
+    _MEMORY[key] = value
 
 
 def store_cache_bytes(path: Path, data: bytes) -> None:

@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator.core.errors import ConfigError, LaunchbookError
+from generator.core.files import keep_in_memory
 from generator.site.asgi import App, run_asgi
 from generator.site.guard import host_allowed, locate, read_head, refuse
 
@@ -315,6 +316,7 @@ class LiveServer:
                  report: Callable[[str], None] = print,
                  console: Callable[[threading.Event], App] | None = None) -> None:
         self.project, self.output, self.build, self.report = project, output, build, report
+        keep_in_memory()  # every rebuild after the first takes unchanged summaries and digests from memory
         self.state = BuildState()
         self.stopping = threading.Event()
         self.output.mkdir(parents=True, exist_ok=True)

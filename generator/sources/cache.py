@@ -20,7 +20,7 @@ from typing import cast
 
 from generator import code_digest
 from generator.core.errors import SourceError
-from generator.core.files import load_pickle, store_cache_bytes, store_pickle
+from generator.core.files import load_cache_text, load_pickle, store_cache_bytes, store_pickle
 from generator.model import Document, DocumentSummary
 from generator.parallel import Progress, map_chunks
 from generator.sources.checklist import parse_document
@@ -133,10 +133,8 @@ class DocumentStore:
 
     def search_entry(self, key: str) -> str:
         """The document's search-index entry (JSON)."""
-        try:
-            return (self.folder / key[:2] / f"{key}.search").read_text(encoding="utf-8")
-        except OSError:
-            return self.summarize(self.load(key), key)[1]
+        text = load_cache_text(self.folder / key[:2] / f"{key}.search", remember=True)
+        return text if text is not None else self.summarize(self.load(key), key)[1]
 
 
 def _parse_source(path: Path, shown: str, rel: str, key: str) -> Document:
