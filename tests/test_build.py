@@ -330,7 +330,10 @@ def test_builds_in_one_process_see_theme_and_content_edits(small_site: Path, run
     assert run_cli("build", "-C", small_site).exit_code == 0
     assert '<div class="v2">House style</div>' in style.read_text()
     assert "House style" in (small_site / "output/assets/search-index.js").read_text()
+    folder_page = (small_site / "output/guides/index.html").read_text()  # generated: guides/ has no index.md
+    assert ">House style</a>" in folder_page and ">Style guide</a>" not in folder_page  # its listing and nav
+    assert ">House style</a>" in (small_site / "output/ops/deploy.html").read_text()  # every page's nav
     assert files._MEMORY  # the builds above did keep entries
     fresh = run_cli("build", "-C", small_site, "-o", small_site / "fresh", "--no-cache")
     assert fresh.exit_code == 0
-    assert style.read_bytes() == (small_site / "fresh/guides/style.html").read_bytes()
+    assert tree_digest(small_site / "output") == tree_digest(small_site / "fresh")

@@ -232,6 +232,17 @@ def keep_in_memory() -> None:
         _MEMORY = {}
 
 
+def recall(key: str) -> object | None:
+    """What :func:`remember` kept under ``key`` in this process, or ``None``."""
+    return _MEMORY.get(key) if _MEMORY is not None else None
+
+
+def remember(key: str, value: object) -> None:
+    """Keep ``value`` (derived only from what ``key`` names, hashes included) for a later build
+    in this process; nothing is kept unless :func:`keep_in_memory` was called."""
+    _remember(key, value)
+
+
 def _remember(key: str, value: object) -> None:
     if _MEMORY is None:
         return

@@ -10,6 +10,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from generator.config import SiteConfig
+from generator.core.files import recall, remember
 from generator.model import Document, DocumentSummary
 from generator.site.render import render_page
 from generator.site.urls import HOME, output_path
@@ -101,6 +102,11 @@ def _sort(node: NavNode, rank: dict[str, int]) -> None:
         _sort(child, rank)
 
 
+def tree_shape(nodes: list[NavNode]) -> tuple[Any, ...]:
+    """Everything of the tree a nav shows, as nested tuples (to hash it)."""
+    return tuple((n.title, n.url, n.key, n.kind, n.order, n.generated, tree_shape(n.children)) for n in nodes)
+
+
 def breadcrumbs(nav: list[NavNode]) -> dict[str, list[tuple[str, str | None]]]:
     """Page URL -> (title, url) of the folders above it, for every page at once."""
     trails: dict[str, list[tuple[str, str | None]]] = {}
@@ -123,11 +129,14 @@ class NavRenderer:
     only ``aria-current`` differs, so a 1,000-page site renders 10s of navs, not 1,000.
     """
 
-    def __init__(self, env: Any, nav: list[NavNode], config: SiteConfig) -> None:
+    def __init__(self, env: Any, nav: list[NavNode], config: SiteConfig, theme: str = "") -> None:
         self.env, self.nav, self.config = env, nav, config
         self.expand_all = len(walk(nav)) <= EXPAND_ALL_UP_TO
         self.cache: dict[str, str] = {}
         self.digests: dict[str, str] = {}
+        # Given the themes' fingerprint, a long-lived process (serve) keeps each folder's nav for
+        # the next build while the tree, the config and the themes stay the same.
+        self.memo = hashlib.sha256(f"{theme}\0{tree_shape(nav)!r}\0{config!r}".encode()).hexdigest() if theme else ""
 
     def digest(self, page_url: str) -> str:
         """Hash of the nav a page gets, less its own ``aria-current`` mark (its URL is known)."""
@@ -140,8 +149,14 @@ class NavRenderer:
     def for_page(self, page_url: str) -> str:
         folder = page_url.rsplit("/", 1)[0] if "/" in page_url else ""
         if folder not in self.cache:
-            self.cache[folder] = render_page(self.env, "nav.html", page_url, self.config, nav=self.nav,
-                                             current_dir=folder, expand_all=self.expand_all)
+            key = f"nav\0{self.memo}\0{folder}"
+            kept = recall(key) if self.memo else None
+            if not isinstance(kept, str):
+                kept = render_page(self.env, "nav.html", page_url, self.config, nav=self.nav, current_dir=folder,
+                                   expand_all=self.expand_all)
+                if self.memo:
+                    remember(key, kept)
+            self.cache[folder] = kept
         html = self.cache[folder]
         link = f'href="{page_url.rsplit("/", 1)[-1]}"'
         return html.replace(link + ">", link + ' aria-current="page">', 1)

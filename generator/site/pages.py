@@ -8,6 +8,7 @@ executor in effect), each worker getting one shared job.
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ def render_site(writer: OutputWriter, request: BuildRequest, sources: Sources, r
     env = site_environment(list(plan.themes), plan.reuse.theme)
     common = plan.facts.context()
     trails = breadcrumbs(nav)
-    navs = NavRenderer(env, nav, config)
+    navs = NavRenderer(env, nav, config, plan.reuse.theme)
     home_doc = next((d for d in documents if d.rel_path == "index.md"), None)
     writer.write(HOME, _home(env, config, sources, checked, home_doc, navs, common))
     pages = [d for d in documents if d is not home_doc]
@@ -59,10 +60,14 @@ def render_site(writer: OutputWriter, request: BuildRequest, sources: Sources, r
                                          nav_html=navs.for_page("404.html"), **common))
     for node in walk(nav):
         if node.kind == "folder" and node.generated and node.url:
-            writer.write(node.url, render_page(env, "folder.html", node.url, config, page=None, folder=node,
-                                               crumbs=trails.get(node.url, []), nav_html=navs.for_page(node.url),
-                                               **common))
             count += 1
+            listing = [(c.title, c.url, c.kind, len(c.children)) for c in node.children]
+            key = hashlib.sha256(repr((node.title, listing, trails.get(node.url, []), navs.digest(node.url),
+                                       shared)).encode()).hexdigest()
+            if not plan.reuse.reused(key, node.url, writer):
+                writer.write(node.url, render_page(env, "folder.html", node.url, config, page=None, folder=node,
+                                                   crumbs=trails.get(node.url, []),
+                                                   nav_html=navs.for_page(node.url), **common))
     run_pages = RunPages(env, list(runs.views), config, common, navs, checked.checks, checked.integrity, shared,
                          request.file_hash, sources.records)
     count += render_runs(writer, run_pages, plan.reuse, request.progress)

@@ -85,6 +85,9 @@ class OutputWriter:
             return False
         self.claim(rel)
         self.kept[rel] = self.previous.manifest.record(rel)
+        digest = self.previous.manifest.digests.get(rel)
+        if digest is not None:  # a page the parent writes records its sha256, kept or written
+            self.digests[rel] = digest
         return True
 
     def link(self, rel: str, old: Path) -> bool:
