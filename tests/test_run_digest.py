@@ -74,3 +74,30 @@ def test_runs_of_one_checklist_version_share_one_snapshot(started: tuple[Path, s
         digests = [load_digest(f, cache, k, snapshots) for f, k in zip(files, keys, strict=True)]
         assert digests[0].head.snapshot is digests[1].head.snapshot, cached
         assert len(digests[0].head.snapshot.items) == 4
+
+
+def test_fifos_and_links_planted_in_the_record_cache_are_ignored(started: tuple[Path, str],
+                                                                 run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    project, run_id = started
+    assert run_cli("build", "-C", project).exit_code == 0
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(b"not a pickle")
+    entries = [p for p in (project / ".launchbook-cache" / "records").rglob("*") if p.is_file()]
+    assert entries
+    for number, entry in enumerate(entries):
+        entry.unlink()
+        if number % 2:
+            entry.symlink_to(outside)
+        else:
+            os.mkfifo(entry)  # reading it would wait for a writer forever
+    (project / "content" / "deploy.md").write_text(
+        (project / "content" / "deploy.md").read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "generator", "build", "-C", str(project)], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert run_id in (project / "output" / "runs" / "index.html").read_text(encoding="utf-8") or \
+        (project / "output" / "runs" / "deploy" / f"{run_id}.html").is_file()

@@ -187,9 +187,12 @@ def load_pickle(path: Path, *, remember: bool = False) -> object | None:
     """
     if remember and _MEMORY is not None and (known := _MEMORY.get(str(path))) is not None:
         return known
-    with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError,
+    data = read_cache_bytes(path)
+    if data is None:
+        return None
+    with contextlib.suppress(pickle.UnpicklingError, EOFError, AttributeError, TypeError,
                              ValueError, ImportError, IndexError):
-        value = pickle.loads(path.read_bytes())
+        value = pickle.loads(data)
         if remember:
             _remember(str(path), value)
         return value  # type: ignore[no-any-return]
@@ -201,13 +204,33 @@ def load_cache_text(path: Path, *, remember: bool = False) -> str | None:
     :func:`load_pickle`."""
     if remember and _MEMORY is not None and isinstance(known := _MEMORY.get(str(path)), str):
         return known
+    data = read_cache_bytes(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, ValueError):
+        text = data.decode("utf-8") if data is not None else None
+    except ValueError:
         return None
-    if remember:
+    if remember and text is not None:
         _remember(str(path), text)
     return text
+
+
+def read_cache_bytes(path: Path) -> bytes | None:
+    """A cache file's bytes; ``None`` when it is missing, unreadable, a link or not a regular
+    file (a FIFO planted in the cache must not hang a build, a link must not be read through)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        with os.fdopen(os.dup(descriptor), "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
 
 
 def store_pickle(path: Path, value: object, *, remember: bool = False) -> None:
