@@ -101,3 +101,23 @@ def test_fifos_and_links_planted_in_the_record_cache_are_ignored(started: tuple[
     assert done.returncode == 0, done.stderr
     assert run_id in (project / "output" / "runs" / "index.html").read_text(encoding="utf-8") or \
         (project / "output" / "runs" / "deploy" / f"{run_id}.html").is_file()
+
+
+def test_a_build_with_a_future_time_is_never_skipped_as_up_to_date(started: tuple[Path, str]) -> None:
+    """Whether 2099 is in the future depends on the clock, not on the files: the up-to-date check
+    (which only sees the files) must not keep the old verdict."""
+    from generator.site.uptodate import build
+
+    project, run_id = started
+    run_file = find_run(project, run_id)
+    data = yaml.safe_load(run_file.path.read_text(encoding="utf-8"))
+    data["results"] = {"announce": {"status": "done", "by": "Ari", "at": "2099-01-01T00:00:00Z"}}
+    run_file.path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    first = build(project, None, strict=False, clean=False, cache=True, audit=None)
+    assert not first.skipped
+    again = build(project, None, strict=False, clean=False, cache=True, audit=None)
+    assert not again.skipped  # built again, so a time that is no longer in the future stops being flagged
+    data["results"] = {"announce": {"status": "done", "by": "Ari", "at": "2026-03-01T10:01:00Z"}}
+    run_file.path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    build(project, None, strict=False, clean=False, cache=True, audit=None)
+    assert build(project, None, strict=False, clean=False, cache=True, audit=None).skipped  # an ordinary archive

@@ -74,6 +74,9 @@ class RunDigest:
     """The record's cache key (the full record loads from the cache by it)."""
     snapshot_sha256: str = ""
     """The snapshot's hash: cached digests keep their snapshot apart, stored once per version."""
+    settled: bool = True
+    """False when the record holds a time that was in the future when this digest was made:
+    its time problems depend on the clock, so nothing derived from it may be reused later."""
 
     @property
     def impossible_times(self) -> list[Diagnostic]:
@@ -131,6 +134,8 @@ def load_digest(run: RunFile, cache: Path | None, key: str, snapshots: dict[str,
     snapshot = snapshots.setdefault(digest.snapshot_sha256, record.snapshot)
     latest = _latest(record)
     settled = latest is None or latest <= parse_time(now) + TOLERANCE
+    if not settled:
+        digest = replace(digest, settled=False)
     if cache is not None and name and settled:  # "in the future" may stop being true: never cached
         _store_snapshot(cache, digest.snapshot_sha256, snapshot)
         store_pickle(cache / name[:2] / name, replace(digest, head=replace(digest.head, snapshot=_NO_SNAPSHOT)),

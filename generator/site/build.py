@@ -147,6 +147,9 @@ def _render_and_publish(request: BuildRequest, sources: Sources, runs: RunSet, c
         writer.finish({
             "pages": dict(sorted(plan.reuse.keys.items())),
             "fingerprint": request.fingerprint,
+            # A record with a time in the future: whether it still is depends on the clock, so the
+            # next build may not be skipped as up to date.
+            "clock_dependent": any(not view.digest.settled for view in runs.views),
             "summary": {"pages": pages, "checklists": checklist_count, "runs": len(runs.views), "items": item_count},
             "warnings": [{"path": w.path, "line": w.line, "message": w.message} for w in checked.warnings],
             "notes": [{"path": n.path, "line": n.line, "message": n.message} for n in checked.notes],
