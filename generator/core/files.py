@@ -214,19 +214,22 @@ def load_cache_text(path: Path, *, remember: bool = False) -> str | None:
     return text
 
 
-def read_cache_bytes(path: Path) -> bytes | None:
-    """A cache file's bytes; ``None`` when it is missing, unreadable, a link or not a regular
-    file (a FIFO planted in the cache must not hang a build, a link must not be read through)."""
+def read_cache_bytes(path: Path, limit: int | None = None) -> bytes | None:
+    """A cache file's bytes; ``None`` when it is missing, unreadable, a link, not a regular
+    file (a FIFO planted in the cache must not hang a build, a link must not be read through)
+    or longer than ``limit`` bytes."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         descriptor = os.open(path, flags)
     except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or (limit is not None and info.st_size > limit):
             return None
         with os.fdopen(os.dup(descriptor), "rb") as handle:
-            return handle.read()
+            data = handle.read() if limit is None else handle.read(limit + 1)
+        return data if limit is None or len(data) <= limit else None
     except OSError:
         return None
     finally:

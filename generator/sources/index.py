@@ -20,14 +20,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from generator import code_digest
-from generator.core.files import store_cache_bytes
+from generator.core.files import read_cache_bytes, store_cache_bytes
 
 INDEX_NAME = "checklist-index.json"
 FORMAT = 1
@@ -86,7 +85,7 @@ def load_index(cache: Path) -> dict[str, IndexEntry]:
     Only a regular file is read, opened without following a link and without waiting on a
     FIFO; anything that is not exactly what :func:`save_index` writes for this code counts
     as no index."""
-    raw = _read_regular(index_path(cache))
+    raw = read_cache_bytes(index_path(cache), MAX_INDEX_BYTES)
     if raw is None:
         return {}
     try:
@@ -103,29 +102,6 @@ def load_index(cache: Path) -> dict[str, IndexEntry]:
             return {}  # one bad entry: the file was not written by us
         entries[rel] = entry
     return entries
-
-
-def _read_regular(path: Path) -> bytes | None:
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        descriptor = os.open(path, flags)
-    except OSError:
-        return None  # missing, a link (ELOOP), unreadable
-    try:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_INDEX_BYTES:
-            return None
-        chunks, size = [], 0
-        while chunk := os.read(descriptor, 1 << 20):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > MAX_INDEX_BYTES:
-                return None
-        return b"".join(chunks)
-    except OSError:
-        return None
-    finally:
-        os.close(descriptor)
 
 
 def _entry(value: Any) -> IndexEntry | None:
