@@ -460,3 +460,25 @@ def test_a_running_writers_temp_file_is_left_alone(started: tuple[Path, str], tm
     _, err = _PROCESSES[-1].communicate(timeout=120)
     assert _PROCESSES[-1].returncode == 0, err.decode()
     assert _temp_files(evidence) == [] and (evidence / "capture.bin").stat().st_size == 160 << 20
+
+
+def test_a_cache_file_already_holding_the_bytes_is_not_rewritten(tmp_path: Path) -> None:
+    """Every build rewrote the checklist index and the hash memo even when nothing changed
+    (10,000 entries each); a cache write of identical bytes now leaves the file alone, and a
+    link at the path is still replaced, never followed."""
+    from generator.core.files import store_cache_bytes
+
+    cache = tmp_path / "cache.json"
+    store_cache_bytes(cache, b"same")
+    before = cache.stat()
+    store_cache_bytes(cache, b"same")
+    assert cache.stat().st_ino == before.st_ino and cache.stat().st_mtime_ns == before.st_mtime_ns
+    store_cache_bytes(cache, b"other")
+    assert cache.read_bytes() == b"other" and cache.stat().st_ino != before.st_ino
+
+    target = tmp_path / "elsewhere"
+    target.write_bytes(b"same")
+    linked = tmp_path / "linked.json"
+    linked.symlink_to(target)
+    store_cache_bytes(linked, b"same")
+    assert not linked.is_symlink() and target.read_bytes() == b"same"

@@ -195,3 +195,23 @@ def test_the_executor_can_come_from_the_environment(small_site: Path, run_cli: R
                                              ("dask://[::1]:8786", "dask://[::1]:8786")])
 def test_the_valid_forms_name_their_executor_without_connecting(value: str, name: str) -> None:
     assert parse_executor(value).name == name
+
+
+def _collector_running(_shared: None, chunk: list[int]) -> list[bool]:
+    import gc
+
+    return [gc.isenabled() for _ in chunk]
+
+
+def test_a_local_worker_collects_its_own_garbage_when_the_parent_paused_it() -> None:
+    """serve pauses the parent's collector during a rebuild; forked render workers must not
+    inherit the pause (a worker rendering thousands of pages would only grow)."""
+    import gc
+
+    gc.disable()
+    try:
+        with use_executor("local"):
+            running = map_chunks(_collector_running, range(40), parallel_from=1)
+    finally:
+        gc.enable()
+    assert running == [True] * 40

@@ -154,3 +154,31 @@ def test_editor_temp_files_are_not_changes() -> None:
         assert editor_temp(name), name
     for name in ("release.md", "site.yml", "base.html", "2026-plan.md"):
         assert not editor_temp(name), name
+
+
+def test_a_rebuild_pauses_the_collector_and_restores_it(tmp_path: Path) -> None:
+    """serve keeps a large state between builds; a rebuild runs with the cyclic collector paused
+    (each full collection would cost ~0.1 s at 10,000 pages) and collects once afterwards:
+    after any rebuild, good or failed, the collector is running again."""
+    import gc
+
+    from generator.core.errors import BuildError
+    from generator.site.serve import LiveServer
+
+    seen: list[bool] = []
+
+    def good() -> None:
+        seen.append(gc.isenabled())
+
+    def bad() -> None:
+        seen.append(gc.isenabled())
+        raise BuildError("broken")
+
+    for build in (good, bad):
+        server = LiveServer(tmp_path, tmp_path / "output", build, port=0, report=lambda _: None)
+        try:
+            server.rebuild()
+        finally:
+            server.server.server_close()
+        assert gc.isenabled()
+    assert seen == [False, False]

@@ -22,7 +22,7 @@ import signal
 import stat
 import tempfile
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from generator.core.errors import ConfigError, SourceError
 from generator.core.locks import abandoned, mark_owned
@@ -165,7 +165,7 @@ def fsync_dir(folder: Path) -> None:
         os.close(directory)
 
 
-def file_digest(path: Path) -> tuple[str, int]:
+def file_digest(path: Path | str) -> tuple[str, int]:
     """(sha256 hex, size) of a file."""
     with open(path, "rb") as handle:
         digest = hashlib.file_digest(handle, "sha256")
@@ -173,12 +173,19 @@ def file_digest(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path | str) -> str:
     """sha256 hex of a file."""
     return file_digest(path)[0]
 
 
-def load_pickle(path: Path, *, remember: bool = False) -> object | None:
+class FileHash(Protocol):
+    """A file's sha256, possibly remembered from an earlier look (``info``: a ``stat`` of it
+    already made, saving another)."""
+
+    def __call__(self, path: Path | str, info: os.stat_result | None = None, /) -> str: ...
+
+
+def load_pickle(path: Path | str, *, remember: bool = False) -> object | None:
     """A cache entry written by :func:`store_pickle`, or ``None`` when missing or unreadable.
 
     ``remember``: the entry is content-addressed (its name is the hash of everything it was
@@ -199,7 +206,7 @@ def load_pickle(path: Path, *, remember: bool = False) -> object | None:
     return None
 
 
-def load_cache_text(path: Path, *, remember: bool = False) -> str | None:
+def load_cache_text(path: Path | str, *, remember: bool = False) -> str | None:
     """A text cache entry, or ``None`` when missing or unreadable; ``remember`` as for
     :func:`load_pickle`."""
     if remember and _MEMORY is not None and isinstance(known := _MEMORY.get(str(path)), str):
@@ -214,7 +221,7 @@ def load_cache_text(path: Path, *, remember: bool = False) -> str | None:
     return text
 
 
-def read_cache_bytes(path: Path, limit: int | None = None) -> bytes | None:
+def read_cache_bytes(path: Path | str, limit: int | None = None) -> bytes | None:
     """A cache file's bytes; ``None`` when it is missing, unreadable, a link, not a regular
     file (a FIFO planted in the cache must not hang a build, a link must not be read through)
     or longer than ``limit`` bytes."""
@@ -278,7 +285,10 @@ def _remember(key: str, value: object) -> None:
 
 
 def store_cache_bytes(path: Path, data: bytes) -> None:
-    """Write cache bytes atomically, without fsync; errors are ignored (a cache is optional)."""
+    """Write cache bytes atomically, without fsync; errors are ignored (a cache is optional).
+    A file that already holds exactly these bytes is left as it is."""
+    if read_cache_bytes(path, len(data)) == data:
+        return
     with contextlib.suppress(OSError):
         atomic_write(path, data, durable=False)
 

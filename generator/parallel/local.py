@@ -32,6 +32,7 @@ def _start_worker(parent: int, shared: Any) -> None:
     """Worker initializer: keep ``shared``; be killed when the parent dies (exit now if it has)."""
     global _WORKER_SHARED
     _WORKER_SHARED = shared
+    gc.enable()  # the parent may have paused its collector for a rebuild (serve); a worker collects its own
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from generator.core.errors import SourceError
 from generator.core.files import (
+    FileHash,
     atomic_write,
     inside_folder,
     load_pickle,
@@ -183,7 +184,7 @@ def _key_of_digest(run: RunFile, sha256: str) -> str:
     return hashlib.sha256(_CODEC_VERSION + run.shown.encode() + b"\0" + sha256.encode()).hexdigest()
 
 
-def record_cache_keys(files: list[RunFile], file_hash: Callable[[Path], str] | None = None) -> list[str]:
+def record_cache_keys(files: list[RunFile], file_hash: FileHash | None = None) -> list[str]:
     """:func:`record_cache_key` of each record (``""`` for one that cannot be read: reading
     it again reports the error). ``file_hash`` gives a file's sha256 without reading it when it
     is known unchanged (the up-to-date check's remembered hashes)."""

@@ -21,13 +21,13 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from generator.config import build_datetime, load_config
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import BuildError
-from generator.core.files import check_output_folder
+from generator.core.files import FileHash, check_output_folder
 from generator.core.locks import abandoned, mark_owned
 from generator.core.templating import theme_dirs
 from generator.parallel import Progress
@@ -51,7 +51,7 @@ __all__ = ["Audit", "build_site", "cache_folder"]
 def build_site(project_dir: Path, output: Path | None = None, *, strict: bool = False, clean: bool = False,
                audit: Audit | None = None, cache: bool = True,
                fingerprint: str = "", progress: Progress | None = None,
-               file_hash: Callable[[Path], str] | None = None) -> BuildResult:
+               file_hash: FileHash | None = None) -> BuildResult:
     """Build ``project_dir/content`` into ``output`` (default ``project_dir/output``).
 
     ``audit`` (the archive's integrity check, injected so the site does not depend on the

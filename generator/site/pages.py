@@ -83,17 +83,19 @@ def render_site(writer: OutputWriter, request: BuildRequest, sources: Sources, r
 def _home(env: Any, config: SiteConfig, sources: Sources, checked: Checked, home_doc: DocumentSummary | None,
           navs: NavRenderer, common: dict[str, Any]) -> str:
     checklists = [d for d in sources.summaries if d.kind == "checklist"]
-    catalogue = [
-        {"doc": c, "url": output_path(c.rel_path), "summary": c.counts}
-        for c in sorted(checklists,
-                        key=lambda c: (c.nav_order if c.nav_order is not None else 10**9, c.title.lower(), c.rel_path))
-    ]
-    tags = sorted({tag for c in checklists for tag in c.tags}, key=str.lower)
+    catalogue: list[dict[str, Any]] = []
+    tags: list[str] = []
     folders: list[dict[str, Any]] = []
-    if len(catalogue) > HOME_CARDS_UP_TO:  # a card per checklist stops helping: one per top-level folder
+    if len(checklists) > HOME_CARDS_UP_TO:  # a card per checklist stops helping: one per top-level folder
         folders = [{"node": node, "checklists": sum(n.kind == "checklist" for n in walk(node.children))}
                    for node in checked.nav if node.kind == "folder" and node.url]
-        catalogue, tags = [], []
+    else:
+        catalogue = [
+            {"doc": c, "url": output_path(c.rel_path), "summary": c.counts}
+            for c in sorted(checklists, key=lambda c: (c.nav_order if c.nav_order is not None else 10**9,
+                                                       c.title.lower(), c.rel_path))
+        ]
+        tags = sorted({tag for c in checklists for tag in c.tags}, key=str.lower)
     page = sources.store.load(home_doc.key) if home_doc else None
     return render_page(env, "home.html", HOME, config, page=page, catalogue=catalogue, tags=tags, folders=folders,
                        checklist_count=len(checklists), crumbs=[], nav_html=navs.for_page(HOME), **common)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from generator.config import SiteConfig
+from generator.core.files import FileHash
 from generator.parallel import Progress, map_chunks
 from generator.site.incremental import run_page_key
 from generator.site.render import render_page
@@ -32,7 +32,7 @@ class RunPages:
 
     def __init__(self, env: Any, runs: list[RunView], config: SiteConfig, common: dict[str, Any], navs: Any,
                  checks: dict[str, Any], integrity: Any, shared: str,
-                 file_hash: Callable[[Path], str] | None = None, records: Path | None = None) -> None:
+                 file_hash: FileHash | None = None, records: Path | None = None) -> None:
         self.env, self.runs, self.config, self.common, self.navs = env, runs, config, common, navs
         self.checks, self.integrity, self.shared, self.file_hash = checks, integrity, shared, file_hash
         self.records = records

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
-from generator.core.files import regular_file
+from generator.core.files import FileHash, regular_file
 from generator.model import Checklist, DocumentSummary
 from generator.parallel import Progress, map_chunks
 from generator.runs.codec import safe_evidence_path
@@ -111,7 +111,7 @@ def _digest_into_cache(cache: Path, jobs: list[tuple[RunFile, str]]) -> list[Non
 
 def load_runs(project: Path, checklists: Callable[[str], Checklist | None],
               cache: Path | None = None, progress: Progress | None = None,
-              file_hash: Callable[[Path], str] | None = None) -> list[RunView]:
+              file_hash: FileHash | None = None) -> list[RunView]:
     """Read every run record (reusing cached parses of unchanged files); newest first.
 
     ``checklists`` finds the current checklist with an ID (``None`` if there is none);

@@ -10,6 +10,7 @@ from typing import Any
 
 from generator.config import SiteConfig
 from generator.core.diagnostics import Diagnostic
+from generator.core.files import FileHash
 from generator.model import Checklist, DocumentSummary
 from generator.parallel import Progress
 from generator.runs.digest import RunDigest
@@ -39,7 +40,7 @@ class BuildRequest:
     """Hash of every input (recorded in the manifest for the next up-to-date check)."""
     audit: Audit | None = None
     progress: Progress | None = None
-    file_hash: Callable[[Path], str] | None = None
+    file_hash: FileHash | None = None
     """An input file's sha256 without reading it when it is known unchanged."""
 
 

@@ -16,11 +16,11 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from generator.core.errors import BuildError
-from generator.core.files import file_sha256
+from generator.core.files import FileHash, file_sha256
 from generator.site.manifest import MANIFEST, PreviousOutput, Record, safe_name
 from generator.site.publish import Changes
 
@@ -29,7 +29,7 @@ class OutputWriter:
     """Writes files below one root; refuses escapes and double writes."""
 
     def __init__(self, root: Path, previous: PreviousOutput | None = None,
-                 file_hash: Callable[[Path], str] | None = None) -> None:
+                 file_hash: FileHash | None = None) -> None:
         self.root = root.resolve()
         self.written: set[str] = set()
         """Every file of the new site: written into the root, or kept."""

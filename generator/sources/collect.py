@@ -15,14 +15,14 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.config import CONFIG_NAME, DEFAULT_MAX_DOCUMENT_SIZE
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
-from generator.core.files import inside_folder
+from generator.core.files import FileHash, inside_folder
 from generator.core.keyfiles import file_private_key_kind
 from generator.core.selection import Selection, hidden
 from generator.model import Document, DocumentSummary
@@ -167,7 +167,7 @@ def parse_sources(tree: SourceTree, cache_root: Path | None = None,
 
 
 def index_sources(tree: SourceTree, folder: Path, summarize: Summarize, progress: Progress | None = None,
-                  file_hash: Callable[[Path], str] | None = None, max_size: int = DEFAULT_MAX_DOCUMENT_SIZE,
+                  file_hash: FileHash | None = None, max_size: int = DEFAULT_MAX_DOCUMENT_SIZE,
                   ) -> tuple[list[DocumentSummary], DocumentStore]:
     """Summaries of every document (parsed in parallel, only when not already in ``folder``)
     and the store their full documents load from; checklist IDs must be unique.
@@ -183,9 +183,9 @@ def index_sources(tree: SourceTree, folder: Path, summarize: Summarize, progress
     for entry in tree.documents:
         try:
             hashed_ns = time.time_ns()
-            info = entry.path.stat()
+            info = os.stat(entry.path)
             check_document_size(info.st_size, entry.shown, max_size)
-            digest = file_hash(entry.path) if file_hash else hashlib.sha256(entry.path.read_bytes()).hexdigest()
+            digest = file_hash(entry.path, info) if file_hash else hashlib.sha256(entry.path.read_bytes()).hexdigest()
         except OSError as exc:
             raise SourceError(f"cannot read: {exc.strerror}", entry.shown) from None
         jobs.append((entry.path, entry.shown, entry.rel, digest))
