@@ -291,3 +291,24 @@ def test_fence_with_a_control_character_info_string_is_plain_code(run_project: P
     assert built.exit_code == 0, built.output
     page = (run_project / "output/deploy.html").read_text(encoding="utf-8")
     assert "<pre><code>rm -rf &lt;b&gt;\n</code></pre>" in page
+
+
+def test_a_fence_language_pygments_does_not_ship_is_plain_code_whatever_is_installed(
+        small_site: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """```env (from a real checklist) is no Pygments lexer; asking Pygments for it scanned every
+    installed package for plugin lexers (importing IPython: ~0.5 s a build) and would let a
+    plugin change the page. Only Pygments' own lexers highlight; the rest is plain code."""
+    from pygments.lexers import get_lexer_by_name
+
+    def no_plugins() -> None:
+        raise AssertionError("plugin lexers were looked up")
+
+    # pygments.lexers replaces its module object: patch the globals its functions see.
+    monkeypatch.setitem(get_lexer_by_name.__globals__, "find_plugin_lexers", no_plugins)
+    page = small_site / "content/guides/style.md"
+    page.write_text(page.read_text() + "\n```env\nFOO=<b>\n```\n\n```Python\nx = 1\n```\n", encoding="utf-8")
+    built = run_cli("build", "-C", small_site, "--no-cache")
+    assert built.exit_code == 0, built.output
+    html = (small_site / "output/guides/style.html").read_text(encoding="utf-8")
+    assert "<pre><code>FOO=&lt;b&gt;\n</code></pre>" in html or ">FOO=&lt;b&gt;\n</code></pre>" in html
+    assert '<code class="language-Python">' in html

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import subprocess
 from collections.abc import Callable
@@ -269,3 +270,21 @@ def test_another_build_publishing_meanwhile(site: Path, run_cli: RunCli, tmp_pat
         assert "Freeze all merges" in (out / "ops/deploy.html").read_text()  # the other build's output stays
         assert snapshot(out) == clean_site(site, tmp_path / "fresh") != before
     assert leftovers(site) == []
+
+
+@pytest.mark.parametrize("damage", ["bytes", "values", "keys", "type"])
+def test_a_damaged_summary_pack_is_ignored_and_replaced(site: Path, run_cli: RunCli, tmp_path: Path,
+                                                        damage: str) -> None:
+    """One-shot builds read every summary from one pack file; whatever is found there that is
+    not a summary under its key is ignored (the per-document entries or a parse stand in)."""
+    pack = site / ".launchbook-cache/parsed/summaries.pickle"
+    packed = pickle.loads(pack.read_bytes())
+    assert isinstance(packed, dict) and packed
+    damaged = {"bytes": b"not a pickle", "values": pickle.dumps({key: ["not a summary"] for key in packed}),
+               "keys": pickle.dumps({"k" * 64: next(iter(packed.values()))}), "type": pickle.dumps([1, 2])}[damage]
+    pack.write_bytes(damaged)
+    edit_page(site)
+    result = run_cli("build", "-C", site)
+    assert result.exit_code == 0, result.output
+    assert snapshot(site / "output") == clean_build(site, run_cli, tmp_path / "fresh")
+    assert isinstance(pickle.loads(pack.read_bytes()), dict) and pack.read_bytes() != damaged

@@ -265,6 +265,11 @@ def keep_in_memory() -> None:
         _MEMORY = {}
 
 
+def keeping_in_memory() -> bool:
+    """Whether :func:`keep_in_memory` was called in this process."""
+    return _MEMORY is not None
+
+
 def recall(key: str) -> object | None:
     """What :func:`remember` kept under ``key`` in this process, or ``None``."""
     return _MEMORY.get(key) if _MEMORY is not None else None

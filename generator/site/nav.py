@@ -6,11 +6,11 @@ import hashlib
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from generator.config import SiteConfig
-from generator.core.files import recall, remember
+from generator.core.files import load_cache_text, store_cache_bytes
 from generator.model import Document, DocumentSummary
 from generator.site.render import render_page
 from generator.site.urls import HOME, output_path
@@ -129,13 +129,14 @@ class NavRenderer:
     only ``aria-current`` differs, so a 1,000-page site renders 10s of navs, not 1,000.
     """
 
-    def __init__(self, env: Any, nav: list[NavNode], config: SiteConfig, theme: str = "") -> None:
-        self.env, self.nav, self.config = env, nav, config
+    def __init__(self, env: Any, nav: list[NavNode], config: SiteConfig, theme: str = "",
+                 cache: Path | None = None) -> None:
+        self.env, self.nav, self.config, self.store = env, nav, config, cache
         self.expand_all = len(walk(nav)) <= EXPAND_ALL_UP_TO
         self.cache: dict[str, str] = {}
         self.digests: dict[str, str] = {}
-        # Given the themes' fingerprint, a long-lived process (serve) keeps each folder's nav for
-        # the next build while the tree, the config and the themes stay the same.
+        # Given the themes' fingerprint, each folder's nav is kept for the next build while the
+        # tree, the config and the themes stay the same: in memory (serve) and in ``cache``.
         self.memo = hashlib.sha256(f"{theme}\0{tree_shape(nav)!r}\0{config!r}".encode()).hexdigest() if theme else ""
 
     def digest(self, page_url: str) -> str:
@@ -149,13 +150,14 @@ class NavRenderer:
     def for_page(self, page_url: str) -> str:
         folder = page_url.rsplit("/", 1)[0] if "/" in page_url else ""
         if folder not in self.cache:
-            key = f"nav\0{self.memo}\0{folder}"
-            kept = recall(key) if self.memo else None
-            if not isinstance(kept, str):
+            name = hashlib.sha256(f"{self.memo}\0{folder}".encode()).hexdigest()
+            stored = self.store / name[:2] / f"{name}.html" if self.memo and self.store is not None else None
+            kept = load_cache_text(stored, remember=True) if stored is not None else None
+            if kept is None:
                 kept = render_page(self.env, "nav.html", page_url, self.config, nav=self.nav, current_dir=folder,
                                    expand_all=self.expand_all)
-                if self.memo:
-                    remember(key, kept)
+                if stored is not None:
+                    store_cache_bytes(stored, kept.encode("utf-8"))
             self.cache[folder] = kept
         html = self.cache[folder]
         link = f'href="{page_url.rsplit("/", 1)[-1]}"'

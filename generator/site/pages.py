@@ -42,7 +42,7 @@ def render_site(writer: OutputWriter, request: BuildRequest, sources: Sources, r
     env = site_environment(list(plan.themes), plan.reuse.theme)
     common = plan.facts.context()
     trails = breadcrumbs(nav)
-    navs = NavRenderer(env, nav, config, plan.reuse.theme)
+    navs = NavRenderer(env, nav, config, plan.reuse.theme, store.folder.parent / "nav")
     home_doc = next((d for d in documents if d.rel_path == "index.md"), None)
     writer.write(HOME, _home(env, config, sources, checked, home_doc, navs, common))
     pages = [d for d in documents if d is not home_doc]

@@ -20,12 +20,15 @@ from typing import cast
 
 from generator import code_digest
 from generator.core.errors import SourceError
-from generator.core.files import load_cache_text, load_pickle, store_cache_bytes, store_pickle
+from generator.core.files import keeping_in_memory, load_cache_text, load_pickle, store_cache_bytes, store_pickle
 from generator.model import Document, DocumentSummary
 from generator.parallel import Progress, map_chunks
 from generator.sources.checklist import parse_document
 
 CACHE_DIR = ".launchbook-cache"
+SUMMARY_PACK = "summaries.pickle"
+"""The last build's summaries in one file (beside the per-document entries): a one-shot
+command at 10,000 pages reads one file instead of 10,000."""
 PARALLEL_FROM = 48  # below this, starting workers costs more than it saves
 
 
@@ -163,6 +166,14 @@ def _index_chunk(shared: tuple[Path, Summarize],
     return summaries
 
 
+def _load_pack(folder: Path) -> dict[str, object]:
+    """The summaries the last one-shot build left (none in a process that keeps them in memory)."""
+    if keeping_in_memory():
+        return {}
+    packed = load_pickle(folder / SUMMARY_PACK)
+    return packed if isinstance(packed, dict) else {}
+
+
 def index_all(jobs: list[tuple[Path, str, str, str]], folder: Path, summarize: Summarize,
               progress: Progress | None = None) -> tuple[list[DocumentSummary], DocumentStore]:
     """Summaries of ``(path, shown, rel, sha256 of the bytes)`` sources in order, parsing (on
@@ -172,17 +183,26 @@ def index_all(jobs: list[tuple[Path, str, str, str]], folder: Path, summarize: S
     results: list[DocumentSummary | None] = [None] * len(jobs)
     missing: list[int] = []
     base = f"{folder}/"  # plain strings: at 10,000 pages, Path joins cost more than the lookups
+    packed = _load_pack(folder)
+    unpacked = 0
     with quiet_gc():
         for index, key in enumerate(keys):
-            cached = load_pickle(f"{base}{key[:2]}/{key}.sum", remember=True)
-            if cached is None:
-                missing.append(index)
+            cached = packed.get(key)
+            if not isinstance(cached, DocumentSummary):
+                unpacked += 1
+                cached = load_pickle(f"{base}{key[:2]}/{key}.sum", remember=True)
+            if isinstance(cached, DocumentSummary):
+                results[index] = cached
             else:
-                results[index] = cast(DocumentSummary, cached)
+                missing.append(index)
     work = [(jobs[i][:3], keys[i]) for i in missing]
     made = map_chunks(_index_chunk, work, shared=(folder, summarize), parallel_from=PARALLEL_FROM,
                       progress=progress, label="Parsing")
     for index, summary in zip(missing, made, strict=True):
         results[index] = summary
+    if not keeping_in_memory() and unpacked + len(packed) - (len(keys) - unpacked) > len(keys) // 20:
+        # Rewritten once more than 5 % of it is missing or stale (not after every edit: at
+        # 10,000 pages writing it costs more than reading a few entries one by one).
+        store_pickle(folder / SUMMARY_PACK, dict(zip(keys, results, strict=True)))
     store = DocumentStore(folder, {key: job[:3] for key, job in zip(keys, jobs, strict=True)}, summarize)
     return [summary for summary in results if summary is not None], store

@@ -22,6 +22,7 @@ from markdown_it.utils import OptionsDict
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
+from pygments.lexers._mapping import LEXERS
 from pygments.util import ClassNotFound
 
 from generator.sources.bounds import MAX_NESTING, bounded_table
@@ -71,6 +72,12 @@ def _task_rule(state: StateCore) -> None:
         token.meta = {**(token.meta or {}), "task": _STATES[match.group(1)], "attrs": attrs}
 
 
+_BUILT_IN_ALIASES = frozenset(alias for _, _, aliases, _, _ in LEXERS.values() for alias in aliases)
+"""Pygments' own lexer names. A name outside them would make Pygments scan every installed
+package's entry points for plugin lexers (importing IPython and the like: ~0.5 s per build)
+and let whatever plugins happen to be installed change the output: such code stays plain."""
+
+
 def _highlight(code: str, lang: str, _attrs: Any) -> str:
     # markdown-it splits the info string on CommonMark's whitespace; Python's str.split() also
     # splits on control characters (U+001C-U+001F, U+0085), so an info string of one of those
@@ -79,6 +86,8 @@ def _highlight(code: str, lang: str, _attrs: Any) -> str:
     if not words:
         return f"<pre><code>{escapeHtml(code)}</code></pre>" if lang else ""
     name = words[0]
+    if name.lower() not in _BUILT_IN_ALIASES:
+        return ""
     try:
         lexer = get_lexer_by_name(name)
     except ClassNotFound:
