@@ -6,7 +6,7 @@ import hashlib
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from generator.config import SiteConfig
@@ -56,7 +56,7 @@ def build_nav(documents: Sequence[Document | DocumentSummary], order: tuple[str,
     for document in documents:
         parent_key = posixpath.dirname(document.rel_path)
         folder(parent_key)
-        if PurePosixPath(document.rel_path).name == "index.md":
+        if document.rel_path.rsplit("/", 1)[-1] == "index.md":
             node = folder(parent_key)
             if parent_key:
                 node.title = document.title

@@ -199,11 +199,13 @@ def report_files(views: list[RunView]) -> tuple[list[tuple[str, Path]], list[Dia
 def renamed_checklists(views: list[RunView], checklists: list[DocumentSummary]) -> list[Diagnostic]:
     """A warning for each checklist whose runs were recorded under its old file-name ID
     (before IDs defaulted to the path), naming the records and the one-line fix."""
+    known = {s.id for s in checklists if s.kind == "checklist"}
+    if all(view.record.checklist in known for view in views):
+        return []
     legacy: dict[str, list[DocumentSummary]] = {}
     for summary in checklists:
         if summary.kind == "checklist" and summary.id == document_id(summary.rel_path) and "/" in summary.id:
             legacy.setdefault(slugify(PurePosixPath(summary.rel_path).stem, "page"), []).append(summary)
-    known = {s.id for s in checklists if s.kind == "checklist"}
     orphans: dict[str, list[RunView]] = {}
     for view in views:
         if view.record.checklist in legacy and view.record.checklist not in known:
