@@ -84,24 +84,28 @@ def cold_rows(size: dict[str, Any], report: dict[str, Any]) -> list[Row]:
     if not cold:
         return []
     tools, stamp = cold["tools"], _stamp(cold, report)
-    lb = tools["launchbook"]
-    rows = [Row(corpus, "cold build: launchbook", _build(lb) + stamp)]
+    lb = tools.get("launchbook")  # absent when only an anchor was run at this size (--tools hugo)
+    rows = [Row(corpus, "cold build: launchbook", _build(lb) + stamp)] if lb else []
     mkdocs, hugo, floor = tools.get("mkdocs"), tools.get("hugo"), tools.get("floor")
     goal = f"launchbook ≥ {COLD_VS_MKDOCS:g}× faster"
-    if mkdocs:
+    if mkdocs and lb:
         ratio = mkdocs["wall"] / lb["wall"]
         rows.append(Row(corpus, f"cold build: {mkdocs['label']}", _build(mkdocs), f"MkDocs / launchbook {ratio:.2f}×",
                         goal, judge(ratio >= COLD_VS_MKDOCS, pages, 0)))
-    else:
+    elif mkdocs:
+        rows.append(Row(corpus, f"cold build: {mkdocs['label']}", _build(mkdocs) + stamp))
+    elif lb:
         rows.append(Row(corpus, "cold build: MkDocs", "not run", "", goal, "not measured"))
     goal = f"launchbook ≤ {COLD_VS_HUGO:g}× Hugo"
-    if hugo:
+    if hugo and lb:
         ratio = lb["wall"] / hugo["wall"]
         rows.append(Row(corpus, f"cold build: {hugo['label']}", _build(hugo), f"launchbook / Hugo {ratio:.2f}×",
                         goal, judge(ratio <= COLD_VS_HUGO, pages, 0)))
-    else:
+    elif hugo:
+        rows.append(Row(corpus, f"cold build: {hugo['label']}", _build(hugo) + stamp))
+    elif lb:
         rows.append(Row(corpus, "cold build: Hugo", "not run", "", goal, "not measured"))
-    if floor:
+    if floor and lb:
         rows.append(Row(corpus, f"cold build: {floor['label']}", _build(floor),
                         f"launchbook / floor {lb['wall'] / floor['wall']:.2f}×", "(no goal: the least possible)"))
     return rows

@@ -45,7 +45,7 @@ from bench.corpus import SEEDS, make_corpus, page_path  # noqa: E402
 from bench.live import serve_edits  # noqa: E402
 from bench.measure import launchbook_command, measure  # noqa: E402
 from bench.sealed import bench_verify, git_commit  # noqa: E402
-from bench.tools import cold_tools, launchbook_build  # noqa: E402
+from bench.tools import COLD_TOOLS, cold_tools, launchbook_build  # noqa: E402
 
 WORK = ROOT / "bench" / ".work"
 RESULTS = ROOT / "bench" / "results"
@@ -63,8 +63,8 @@ def digest_tree(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def bench_cold(corpus: Path, pages: int, reps: int, anchors: bool) -> dict[str, Any]:
-    tools = cold_tools(corpus, anchors=anchors, floor=True)
+def bench_cold(corpus: Path, pages: int, reps: int, anchors: bool, only: frozenset[str]) -> dict[str, Any]:
+    tools = cold_tools(corpus, anchors=anchors, floor=True, only=only)
     samples: dict[str, list[dict[str, float]]] = {tool.name: [] for tool in tools}
     for rep in range(reps):
         for tool in tools[rep % len(tools):] + tools[: rep % len(tools)]:  # alternate the order
@@ -188,7 +188,7 @@ def bench_size(pages: int, parts: set[str], args: argparse.Namespace) -> dict[st
     corpus = make_corpus(WORK / f"corpus-{pages}-0", pages)
     result: dict[str, Any] = {"pages": pages}
     steps: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (
-        ("cold", lambda: bench_cold(corpus, pages, args.reps, not args.no_anchors)),
+        ("cold", lambda: bench_cold(corpus, pages, args.reps, not args.no_anchors, args.tools)),
         ("noop", lambda: bench_noop(corpus, args.samples)),
         ("edit", lambda: bench_edit(corpus, pages, args.samples)),
         ("serve", lambda: bench_serve(corpus, pages, args.samples)),
@@ -224,6 +224,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=3, help="no-op, edit and serve repetitions (median)")
     parser.add_argument("--run-samples", type=int, default=3, help="run start/close repetitions (median)")
     parser.add_argument("--no-anchors", action="store_true", help="skip MkDocs and Hugo")
+    parser.add_argument("--tools", default=",".join(COLD_TOOLS),
+                        help=f"cold builds to run, of {','.join(COLD_TOOLS)} (e.g. hugo: Hugo's full build at 10k, "
+                             "for the no-op goal, without the slow ones)")
     parser.add_argument("--seal-workers", type=int, default=os.cpu_count() or 1,
                         help="processes sealing the verify archive (see bench/sealed.py)")
     parser.add_argument("--reseal", action="store_true", help="seal the verify archive again, even if cached")
@@ -235,6 +238,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--readme", action="store_true", help="rewrite the README's speed figures with this table")
     args = parser.parse_args(argv)
     args.parts = {p.strip() for p in args.only.split(",") if p.strip()}
+    args.tools = frozenset(t.strip() for t in args.tools.split(",") if t.strip())
+    if unknown := args.tools - set(COLD_TOOLS):
+        parser.error(f"unknown tool(s) {', '.join(sorted(unknown))}; choose from {', '.join(COLD_TOOLS)}")
     if unknown := args.parts - set(PARTS):
         parser.error(f"unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
     args.sizes = args.pages or ([30] if args.smoke else [10_000])

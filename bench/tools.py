@@ -98,18 +98,23 @@ def hugo_project(corpus: Path) -> Path:
     return site
 
 
-def cold_tools(corpus: Path, *, anchors: bool, floor: bool) -> list[Tool]:
-    """launchbook's cold build (``--no-cache``), then MkDocs, Hugo and the floor as asked and available."""
+COLD_TOOLS = ("launchbook", "mkdocs", "hugo", "floor")
+
+
+def cold_tools(corpus: Path, *, anchors: bool, floor: bool, only: frozenset[str] = frozenset(COLD_TOOLS),
+               ) -> list[Tool]:
+    """launchbook's cold build (``--no-cache``), then MkDocs, Hugo and the floor as asked and
+    available (``only``: the names of those to run)."""
     tools = [Tool("launchbook", "launchbook", launchbook_build(corpus, "--no-cache"))]
     if anchors:
-        mkdocs = ensure_mkdocs()
+        mkdocs = ensure_mkdocs() if "mkdocs" in only else None
         if mkdocs is not None:
             site = mkdocs_project(corpus)
             version = tool_version([str(mkdocs), "--version"]).split(" from ")[0].replace("mkdocs, version", "").strip()
             tools.append(Tool("mkdocs", f"MkDocs {version}".strip(),
                               [str(mkdocs), "build", "-q", "-f", str(site / "mkdocs.yml"), "-d", str(site / "site")],
                               site))
-        hugo = ensure_hugo()
+        hugo = ensure_hugo() if "hugo" in only else None
         if hugo is not None:
             site = hugo_project(corpus)
             words = tool_version([hugo, "version"]).split()[1:2]
@@ -119,4 +124,4 @@ def cold_tools(corpus: Path, *, anchors: bool, floor: bool) -> list[Tool]:
         workers = os.cpu_count() or 1
         tools.append(Tool("floor", f"markdown-it-py floor ({workers} workers)",
                           [sys.executable, str(ROOT / "bench" / "floor.py"), str(corpus / "content"), str(workers)]))
-    return tools
+    return [tool for tool in tools if tool.name in only]
