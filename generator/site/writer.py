@@ -51,8 +51,24 @@ class OutputWriter:
         return target, key
 
     def write(self, rel: str, data: bytes | str) -> None:
-        """Write ``data`` at ``rel`` (``/``-separated, relative to the root)."""
-        self.write_parts(rel, [data])
+        """Write ``data`` at ``rel`` (``/``-separated, relative to the root); kept instead when
+        the previous output already holds these bytes there (nothing is written)."""
+        chunk = data.encode("utf-8") if isinstance(data, str) else data
+        if self.previous is not None and self.reuse(rel, hashlib.sha256(chunk).hexdigest(), len(chunk)):
+            return
+        self.write_parts(rel, [chunk])
+
+    def reuse(self, rel: str, digest: str, size: int | None = None) -> bool:
+        """Keep the previous output's file at ``rel`` when its manifest records this sha256
+        (and ``size``) and the file is still there; ``False`` (nothing recorded) otherwise."""
+        if self.previous is None:
+            return False
+        _, key = self._target(rel)
+        if not self._keep(key, digest, size):
+            return False
+        self.written.add(key)
+        self.digests[key] = digest
+        return True
 
     def write_parts(self, rel: str, parts: Iterable[bytes | str]) -> None:
         """Write ``parts`` one after the other at ``rel`` (a large file need not be held whole)."""
@@ -114,13 +130,10 @@ class OutputWriter:
     def copy(self, rel: str, source: Path) -> None:
         """Copy a file into the output unchanged (kept when the previous output has its bytes)."""
         if self.previous is not None:
-            _, key = self._target(rel)
             digest = self.file_hash(source) if self.file_hash is not None else file_sha256(source)
-            if self._keep(key, digest, None):
-                self.written.add(key)
-                self.digests[key] = digest
+            if self.reuse(rel, digest):
                 return
-        self.write(rel, source.read_bytes())
+        self.write_parts(rel, [source.read_bytes()])
 
     def finish(self, extra: dict[str, object] | None = None) -> None:
         """Record what this build created (so later builds know what is theirs), plus
