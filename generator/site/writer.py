@@ -39,8 +39,12 @@ class OutputWriter:
         self.previous, self.file_hash = previous, file_hash
 
     def _target(self, rel: str) -> tuple[Path, str]:
+        key = self._key(rel)
+        return self.root / key, key
+
+    def _key(self, rel: str) -> str:
         if safe_name(rel):  # cannot leave the root, which holds no links
-            target, key = self.root / rel, rel
+            key = rel
         else:
             target = (self.root / rel).resolve()
             if not target.is_relative_to(self.root) or target == self.root:
@@ -48,7 +52,7 @@ class OutputWriter:
             key = target.relative_to(self.root).as_posix()
         if key in self.written:
             raise BuildError(f"two sources want to write the same output file: {key}")
-        return target, key
+        return key
 
     def write(self, rel: str, data: bytes | str) -> None:
         """Write ``data`` at ``rel`` (``/``-separated, relative to the root); kept instead when
@@ -63,7 +67,7 @@ class OutputWriter:
         (and ``size``) and the file is still there; ``False`` (nothing recorded) otherwise."""
         if self.previous is None:
             return False
-        _, key = self._target(rel)
+        key = self._key(rel)
         if not self._keep(key, digest, size):
             return False
         self.written.add(key)

@@ -43,17 +43,17 @@ def numbers(values: Iterable[int]) -> str:
 def read_numbers(text: str) -> list[int]:
     """The numbers written by :func:`numbers` (``ValueError`` on anything else)."""
     values: list[int] = []
-    value = 0
+    value, pending = 0, False
     for char in text:
         digit = _DIGITS.get(char)
         if digit is None:
             raise ValueError(f"not a digit of the index: {char!r}")
         if digit >= 32:
-            value = value * 32 + digit - 32
+            value, pending = value * 32 + digit - 32, True
         else:
             values.append(value * 32 + digit)
-            value = 0
-    if value:
+            value, pending = 0, False
+    if pending:
         raise ValueError("a number is cut short")
     return values
 

@@ -36,9 +36,10 @@ def shard_file(prefix: str) -> str:
     return prefix.encode("utf-8").hex() if prefix else "all"
 
 
-def partition(vocabulary: list[str], sizes: list[int], limit: int = SHARD_LIMIT) -> list[tuple[str, int, int]]:
+def partition(vocabulary: list[str], sizes: list[int], limit: int) -> list[tuple[str, int, int]]:
     """``(prefix, start, end)`` of each shard: ``vocabulary[start:end]`` (sorted words of
-    ``sizes`` characters each) all start with ``prefix``."""
+    ``sizes`` characters each) all start with ``prefix``, and hold at most ``limit``
+    characters unless they are one word."""
     total = [0, *itertools.accumulate(sizes)]
     shards: list[tuple[str, int, int]] = []
 
@@ -82,7 +83,8 @@ def write_search_index(writer: OutputWriter, summaries: list[DocumentSummary], s
         rel = f"{FOLDER}/doc/{names[url]}.js"
         if not writer.reuse(rel, digest):
             writer.write(rel, store.derived(key, "frag"))
-    shards = partition(postings.vocabulary, [len(postings.entries[word]) + 1 for word in postings.vocabulary])
+    shards = partition(postings.vocabulary, [len(postings.entries[word]) + 1 for word in postings.vocabulary],
+                       SHARD_LIMIT)
     for prefix, start, end in shards:
         name = f"words/{shard_file(prefix)}"
         entries = ",".join(postings.entries[word] for word in postings.vocabulary[start:end])

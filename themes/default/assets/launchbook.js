@@ -307,7 +307,7 @@
     var words = [];
     terms.forEach(function (term) {
       (term.match(/[\p{L}\p{N}]+/gu) || []).forEach(function (word) {
-        word = word.slice(0, MAX_WORD);
+        word = Array.from(word).slice(0, MAX_WORD).join("");  /* code points, as the index cuts them */
         if (words.indexOf(word) < 0) words.push(word);
       });
     });
