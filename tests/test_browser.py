@@ -288,3 +288,26 @@ def test_search_says_when_a_file_of_the_index_is_missing(search_site: Path, tmp_
     assert page.locator("#search-status").inner_text() == "The search index could not be loaded."
     assert any("zebra item" in text for text in results_for(page, "zebra"))  # the rest still works
     assert page.errors == []
+
+
+def test_search_finds_a_run_by_its_ticket_and_opens_its_page(tmp_path: Path, page) -> None:  # type: ignore[no-untyped-def]
+    """Issue #16: runs are in the index, shown as "Run" with outcome, ID, ticket and operator."""
+    from generator.runs.start import start_run
+
+    project = tmp_path / "project"
+    (project / "content").mkdir(parents=True)
+    (project / "content/deploy.md").write_text("# Deploy\n\n- [ ] Ship {#ship}\n")
+    _, record = start_run(project, "deploy", release="v2.5", change="CHG-42", operator="Olga Ivanova",
+                          environment="prod", at="2026-02-01T10:00:00Z")
+    build_site(project, project / "output")
+    page.goto((project / "output/index.html").as_uri())
+    texts = results_for(page, "chg-42")
+    assert len(texts) == 1, texts
+    option = page.locator("#search-results [role=option]").first
+    assert option.locator(".result-kind").text_content() == "Run"
+    assert "v2.5 · Deploy" in texts[0]
+    assert f"INCOMPLETE · run {record.id} · CHG-42 · Olga Ivanova · prod" in texts[0]
+    assert results_for(page, "olga") == texts and results_for(page, "incomplete v2") == texts
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"runs/deploy/{re.escape(record.id)}\.html$"), timeout=5000)
+    assert page.errors == []

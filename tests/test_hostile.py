@@ -340,6 +340,9 @@ def test_search_index_is_data_not_markup(hostile_site: Path) -> None:
     assert any(ATTACKS[7] in item and "\u202e" in item for item in items)        # Markdown ate only the *s
     words = {word for name, data in parts.items() if name.startswith("words/") for word in data}  # type: ignore[union-attr]
     assert {"img", "onerror", "alert", "script"} <= words
+    runs = [fragment for fragment in fragments if fragment[0] == "run"]  # type: ignore[index]
+    assert len(runs) == 1 and runs[0][1].startswith(HOSTILE)  # type: ignore[index]
+    assert f"{HOSTILE} · {HOSTILE} · {HOSTILE}" in runs[0][5]  # type: ignore[index]  # ticket, operator, environment
 
 
 def test_run_archive_index_is_data_not_markup(hostile_site: Path) -> None:

@@ -278,3 +278,34 @@ def test_the_index_of_a_1000_page_site_loads_in_small_pieces(write_project: Call
     assert meta < 64 * 1024 and max(fragments) < 16 * 1024, (meta, max(fragments))
     parts = search_parts(project / "output")
     assert parts["index"]["count"] == 1000 and len(parts["index"]["shards"]) == len(shards)
+
+
+def test_runs_are_in_the_index_with_release_ticket_operator_and_outcome(started: tuple[Path, str],
+                                                                         run_cli: RunCli) -> None:
+    """Issue #16: each run is an entry of kind "run", linking to its run page."""
+    project, run_id = started
+    assert run_cli("build", "-C", project).exit_code == 0
+    out = project / "output"
+    parts = search_parts(out)
+    url = f"runs/deploy/{run_id}.html"
+    fragment = parts[f"doc/{fragment_name(url)}"]
+    assert fragment[:5] == ["run", "v1.0 · Deploy the API", url, [], []]
+    assert fragment[5] == f"INCOMPLETE · run {run_id} · CHG-1 · Olga · prod"
+    assert (out / url).is_file()
+    shards = {word: code for name, data in parts.items() if name.startswith("words/") for word, code in data.items()}
+    assert {"chg", "olga", "prod", "incomplete", "v1", "deploy"} <= shards.keys()
+    assert parts["index"]["count"] == 2  # the checklist and its run
+    before = _search_files(out)
+    result = run_cli("run", "mark", run_id, "announce", "--status", "done", "--by", "Ada", "-C", project)
+    assert result.exit_code == 0, result.output
+    assert run_cli("build", "-C", project).exit_code == 0
+    assert _changed(before, _search_files(out)) == set()  # still incomplete: the same entry
+    result = run_cli("run", "mark", run_id, "migrate", "--status", "failed", "--by", "Ada", "--note", "x",
+                     "-C", project)
+    assert result.exit_code == 0, result.output
+    assert run_cli("build", "-C", project).exit_code == 0
+    changed = _changed(before, _search_files(out))
+    assert search_parts(out)[f"doc/{fragment_name(url)}"][5].startswith("NO-GO · ")
+    assert f"doc/{fragment_name(url)}.js" in changed and "doc/" + fragment_name("deploy.html") + ".js" not in changed
+    fresh = run_cli("build", "-C", project, "-o", project / "fresh", "--no-cache")
+    assert fresh.exit_code == 0 and _search_files(project / "fresh") == _search_files(out)

@@ -76,7 +76,7 @@ def render_site(writer: OutputWriter, request: BuildRequest, sources: Sources, r
     for rel, path in theme_assets(list(plan.themes)).items():
         writer.copy(rel, path)
     writer.write("assets/pygments.css", pygments_css())
-    write_search_index(writer, documents, store)
+    write_search_index(writer, documents, store, list(runs.views))
     return count
 
 

@@ -16,9 +16,11 @@ import itertools
 
 from generator.core.errors import BuildError
 from generator.model import DocumentSummary
+from generator.site.runs import RunView
 from generator.site.search.codec import numbers
 from generator.site.search.document import DocWords, fragment_name, page_url, read_words, script
 from generator.site.search.postings import Doc, Postings, doc_numbers, join, load_postings, save_postings
+from generator.site.search.runs import run_entry, store_run_words
 from generator.site.writer import OutputWriter
 from generator.sources.cache import DocumentStore
 
@@ -62,33 +64,46 @@ def partition(vocabulary: list[str], sizes: list[int], limit: int) -> list[tuple
     return shards
 
 
-def write_search_index(writer: OutputWriter, summaries: list[DocumentSummary], store: DocumentStore) -> None:
-    """Write the search index of ``summaries`` (every document of the site) into ``writer``."""
-    urls = [page_url(summary.rel_path) for summary in summaries]
-    names = {url: fragment_name(url) for url in urls}
+def write_search_index(writer: OutputWriter, summaries: list[DocumentSummary], store: DocumentStore,
+                       runs: list[RunView]) -> None:
+    """Write the search index of ``summaries`` (every document of the site) and ``runs`` into ``writer``."""
+    entries = [(page_url(summary.rel_path), summary.key) for summary in summaries]
+    run_entries = {entry.key: entry for entry in map(run_entry, runs)}
+    entries += [(entry.url, entry.key) for entry in run_entries.values()]
+    names = {url: fragment_name(url) for url, _ in entries}
+    if len(names) != len(entries):
+        raise BuildError("two entries of the search index have the same URL")
     owners: dict[str, str] = {}
     for url in sorted(names):
         owner = owners.setdefault(names[url], url)
         if owner != url:  # 64 bits of sha256: only a page made to collide on purpose
             raise BuildError(f"the pages {owner} and {url} have the same search fragment name; rename one of them")
     numbered, bits = doc_numbers({url: int(name, 16) for url, name in names.items()})
-    docs: list[Doc] = [(url, summary.key, numbered[url]) for url, summary in zip(urls, summaries, strict=True)]
+    docs: list[Doc] = [(url, key, numbered[url]) for url, key in entries]
+
+    def current(key: str) -> DocWords:
+        run = run_entries.get(key)
+        if run is None:
+            return _current(store, key)
+        store_run_words(store, run)  # a later build takes its words out of the index when it changes
+        return run.found
+
     state = store.folder.parent / "search-postings"
     previous = load_postings(state)
-    postings = join(previous, docs, bits, lambda key: _current(store, key),
-                    lambda key: _cached(store, key))
+    postings = join(previous, docs, bits, current, lambda key: _cached(store, key))
     if postings is not previous:
         save_postings(state, postings)
     for url, (key, _, digest) in sorted(postings.docs.items()):
         rel = f"{FOLDER}/doc/{names[url]}.js"
         if not writer.reuse(rel, digest):
-            writer.write(rel, store.derived(key, "frag"))
+            run = run_entries.get(key)
+            writer.write(rel, run.fragment if run is not None else store.derived(key, "frag"))
     shards = partition(postings.vocabulary, [len(postings.entries[word]) + 1 for word in postings.vocabulary],
                        SHARD_LIMIT)
     for prefix, start, end in shards:
         name = f"words/{shard_file(prefix)}"
-        entries = ",".join(postings.entries[word] for word in postings.vocabulary[start:end])
-        writer.write(f"{FOLDER}/{name}.js", f'window.LAUNCHBOOK_SEARCH_PART("{name}",{{{entries}}});\n')
+        entries_text = ",".join(postings.entries[word] for word in postings.vocabulary[start:end])
+        writer.write(f"{FOLDER}/{name}.js", f'window.LAUNCHBOOK_SEARCH_PART("{name}",{{{entries_text}}});\n')
     writer.write(f"{FOLDER}/index.js", _meta(postings, names, [prefix for prefix, _, _ in shards]))
 
 

@@ -218,7 +218,7 @@
   var CANDIDATES = 40;
   var MAX_WORD = 32;
   var FORMAT = 1;
-  var KIND = { checklist: "Checklist", section: "Section", item: "Item", page: "Page" };
+  var KIND = { checklist: "Checklist", section: "Section", item: "Item", page: "Page", run: "Run" };
   var KINDS = { s: "section", i: "item" };
   var own = Object.prototype.hasOwnProperty;
 
@@ -336,12 +336,13 @@
     return Object.keys(scores || {}).map(function (number) { return [Number(number), scores[number]]; })
       .sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
   }
-  /* A fragment's entries: the page itself (every query word is in it: its words said so),
+  /* A fragment's entries: the page (or run) itself, every query word being in it (its words
+     said so), shown with its detail line if it has one (a run's outcome, ID, ticket …);
      then its headings and items. */
   function expand(d) {
     var out = [];
     if (!Array.isArray(d) || d.length < 5) return out;
-    var e = { k: d[0], t: d[1], u: d[2], p: "" };
+    var e = { k: d[0], t: d[1], u: d[2], p: typeof d[5] === "string" ? d[5] : "" };
     out.push({ e: e, t: fold(e.t), o: "", all: true });
     var folded = d[3].map(fold);
     d[4].forEach(function (r) {
