@@ -118,7 +118,7 @@ def _meta(postings: Postings, names: dict[str, str], prefixes: list[str]) -> str
 
 
 def _current(store: DocumentStore, key: str) -> DocWords:
-    found = read_words(store.derived(key, "words", remember=True))
+    found = read_words(store.derived(key, "words"))  # read once per new key: not worth keeping in memory
     if found is None:  # a damaged cache entry: made again from the document
         found = read_words(store.derived(key, "words", fresh=True))
     if found is None:
@@ -127,5 +127,5 @@ def _current(store: DocumentStore, key: str) -> DocWords:
 
 
 def _cached(store: DocumentStore, key: str) -> DocWords | None:
-    text = store.cached(key, "words", remember=True)
+    text = store.cached(key, "words")
     return read_words(text) if text is not None else None
