@@ -70,14 +70,7 @@ def write_search_index(writer: OutputWriter, summaries: list[DocumentSummary], s
     entries = [(page_url(summary.rel_path), summary.key) for summary in summaries]
     run_entries = {entry.key: entry for entry in map(run_entry, runs)}
     entries += [(entry.url, entry.key) for entry in run_entries.values()]
-    names = {url: fragment_name(url) for url, _ in entries}
-    if len(names) != len(entries):
-        raise BuildError("two entries of the search index have the same URL")
-    owners: dict[str, str] = {}
-    for url in sorted(names):
-        owner = owners.setdefault(names[url], url)
-        if owner != url:  # 64 bits of sha256: only a page made to collide on purpose
-            raise BuildError(f"the pages {owner} and {url} have the same search fragment name; rename one of them")
+    names = _fragment_names([url for url, _ in entries])
     numbered, bits = doc_numbers({url: int(name, 16) for url, name in names.items()})
     docs: list[Doc] = [(url, key, numbered[url]) for url, key in entries]
 
@@ -105,6 +98,18 @@ def write_search_index(writer: OutputWriter, summaries: list[DocumentSummary], s
         entries_text = ",".join(postings.entries[word] for word in postings.vocabulary[start:end])
         writer.write(f"{FOLDER}/{name}.js", f'window.LAUNCHBOOK_SEARCH_PART("{name}",{{{entries_text}}});\n')
     writer.write(f"{FOLDER}/index.js", _meta(postings, names, [prefix for prefix, _, _ in shards]))
+
+
+def _fragment_names(urls: list[str]) -> dict[str, str]:
+    names = {url: fragment_name(url) for url in urls}
+    if len(names) != len(urls):  # the writer refuses two pages at one URL before this
+        raise BuildError("two entries of the search index have the same URL")
+    owners: dict[str, str] = {}
+    for url in sorted(names):
+        owner = owners.setdefault(names[url], url)
+        if owner != url:  # 64 bits of sha256: only a page made to collide on purpose
+            raise BuildError(f"the pages {owner} and {url} have the same search fragment name; rename one of them")
+    return names
 
 
 def _meta(postings: Postings, names: dict[str, str], prefixes: list[str]) -> str:
