@@ -15,7 +15,7 @@ import pytest
 from click.testing import Result
 
 from generator.site.search import files as search_files
-from generator.site.search.codec import decode_block, encode_codes, numbers, read_numbers, word_code
+from generator.site.search.codec import decode_block, encode_codes, numbers, read_numbers, read_word_code, word_code
 from generator.site.search.document import TITLE, DocWords, fragment_name, read_words, search_derived
 from generator.site.search.files import partition, shard_file
 from generator.site.search.postings import Postings, doc_numbers, join, join_all
@@ -45,7 +45,7 @@ def test_postings_decode_to_what_was_encoded() -> None:
     for block, text in blocks.items():
         decoded.update(decode_block(text, block << bits))
     assert sorted(decoded.items()) == postings
-    assert word_code(blocks).startswith("~")
+    assert word_code(blocks).startswith("~") and read_word_code(word_code(blocks)) == blocks
 
 
 def test_page_numbers_survive_other_pages_coming_and_going() -> None:
@@ -99,10 +99,10 @@ def test_a_patched_join_is_the_join_made_afresh() -> None:
         docs = [(url, key, numbered[url]) for url, key in pages.items()]
         if previous is not None:
             renumbered += sum(previous.docs[url][1] != numbered[url] for url in pages if url in previous.docs)
-        patched = join(previous, docs, bits, store.__getitem__, store.get)
-        fresh = join_all(docs, bits, store.__getitem__)
-        assert (patched.docs, patched.blocks, patched.entries, patched.vocabulary) == (
-            fresh.docs, fresh.blocks, fresh.entries, fresh.vocabulary), step
+        names = {url: fragment_name(url) for url in pages}
+        patched = join(previous, docs, bits, names, store.__getitem__, store.get)
+        fresh = join_all(docs, bits, names, store.__getitem__)
+        assert (patched.docs, patched.entries, patched.vocabulary) == (fresh.docs, fresh.entries, fresh.vocabulary), step
         previous = patched
     assert renumbered > 0  # the displaced-page path was taken
 
@@ -110,11 +110,12 @@ def test_a_patched_join_is_the_join_made_afresh() -> None:
 def test_a_join_without_an_old_page_s_words_starts_afresh() -> None:
     store = {"a": DocWords("0" * 64, {"alpha": TITLE}), "b": DocWords("1" * 64, {"beta": 0})}
     numbered, bits = doc_numbers({"a.html": 1, "b.html": 2})
-    first = join(None, [("a.html", "a", numbered["a.html"]), ("b.html", "b", numbered["b.html"])], bits,
+    names = {"a.html": "1", "b.html": "2"}
+    first = join(None, [("a.html", "a", numbered["a.html"]), ("b.html", "b", numbered["b.html"])], bits, names,
                  store.__getitem__, store.get)
     store["a2"] = DocWords("2" * 64, {"gamma": 0})
     gone = {k: v for k, v in store.items() if k != "a"}  # the cache lost the old page's words
-    again = join(first, [("a.html", "a2", numbered["a.html"]), ("b.html", "b", numbered["b.html"])], bits,
+    again = join(first, [("a.html", "a2", numbered["a.html"]), ("b.html", "b", numbered["b.html"])], bits, names,
                  store.__getitem__, gone.get)
     assert again.vocabulary == ["beta", "gamma"]
 

@@ -74,6 +74,22 @@ class OutputWriter:
         self.digests[key] = digest
         return True
 
+    def reuse_unchanged(self, files: Iterable[tuple[str, str]]) -> list[str]:
+        """:meth:`reuse` for many ``(rel, sha256)`` at once (10,000 search fragments: one
+        lstat each and little else); returns the rels not kept, in order, to be written."""
+        previous = self.previous
+        if previous is None:
+            return [rel for rel, _ in files]
+        recorded, written, rest = previous.manifest.digests, self.written, []
+        for rel, digest in files:
+            if recorded.get(rel) == digest and rel not in written and safe_name(rel) and previous.present(rel):
+                written.add(rel)
+                self.kept[rel] = previous.manifest.record(rel)
+                self.digests[rel] = digest
+            else:
+                rest.append(rel)
+        return rest
+
     def write_parts(self, rel: str, parts: Iterable[bytes | str]) -> None:
         """Write ``parts`` one after the other at ``rel`` (a large file need not be held whole)."""
         target, key = self._target(rel)

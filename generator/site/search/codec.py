@@ -102,3 +102,14 @@ def encode_codes(codes: list[int], bits: int) -> dict[int, str]:
 def word_code(blocks: dict[int, str]) -> str:
     """A word's whole posting list, as a shard file holds it."""
     return "".join(BLOCK + number(block) + blocks[block] for block in sorted(blocks))
+
+
+def read_word_code(code: str) -> dict[int, str]:
+    """Block number -> encoded block, from a list written by :func:`word_code`."""
+    blocks: dict[int, str] = {}
+    for segment in code.split(BLOCK)[1:]:
+        end = next((at for at, char in enumerate(segment) if char in LAST), -1) + 1
+        if not end:
+            raise ValueError(f"a block without its number: {segment!r}")
+        blocks[read_numbers(segment[:end])[0]] = segment[end:]
+    return blocks

@@ -70,8 +70,17 @@ def write_search_index(writer: OutputWriter, summaries: list[DocumentSummary], s
     entries = [(page_url(summary.rel_path), summary.key) for summary in summaries]
     run_entries = {entry.key: entry for entry in map(run_entry, runs)}
     entries += [(entry.url, entry.key) for entry in run_entries.values()]
-    names = _fragment_names([url for url, _ in entries])
-    numbered, bits = doc_numbers({url: int(name, 16) for url, name in names.items()})
+    urls = {url for url, _ in entries}
+    if len(urls) != len(entries):  # the writer refuses two pages at one URL before this
+        raise BuildError("two entries of the search index have the same URL")
+    state = store.folder.parent / "search-postings"
+    previous = load_postings(state)
+    known = previous.numbers_for(urls) if previous is not None else None  # an edit: the same pages
+    if previous is None or known is None:
+        names = _fragment_names(urls)
+        numbered, bits = doc_numbers({url: int(name, 16) for url, name in names.items()})
+    else:
+        (numbered, names), bits = known, previous.bits
     docs: list[Doc] = [(url, key, numbered[url]) for url, key in entries]
 
     def current(key: str) -> DocWords:
@@ -81,16 +90,14 @@ def write_search_index(writer: OutputWriter, summaries: list[DocumentSummary], s
         store_run_words(store, run)  # a later build takes its words out of the index when it changes
         return run.found
 
-    state = store.folder.parent / "search-postings"
-    previous = load_postings(state)
-    postings = join(previous, docs, bits, current, lambda key: _cached(store, key))
+    postings = join(previous, docs, bits, names, current, lambda key: _cached(store, key))
     if postings is not previous:
         save_postings(state, postings)
-    for url, (key, _, digest) in sorted(postings.docs.items()):
-        rel = f"{FOLDER}/doc/{names[url]}.js"
-        if not writer.reuse(rel, digest):
-            run = run_entries.get(key)
-            writer.write(rel, run.fragment if run is not None else store.derived(key, "frag"))
+    fragments = {f"{FOLDER}/doc/{names[url]}.js": (key, digest) for url, (key, _, digest) in postings.docs.items()}
+    for rel in writer.reuse_unchanged(sorted((rel, digest) for rel, (_, digest) in fragments.items())):
+        key = fragments[rel][0]
+        run = run_entries.get(key)
+        writer.write(rel, run.fragment if run is not None else store.derived(key, "frag"))
     shards = partition(postings.vocabulary, [len(postings.entries[word]) + 1 for word in postings.vocabulary],
                        SHARD_LIMIT)
     for prefix, start, end in shards:
@@ -100,10 +107,8 @@ def write_search_index(writer: OutputWriter, summaries: list[DocumentSummary], s
     writer.write(f"{FOLDER}/index.js", _meta(postings, names, [prefix for prefix, _, _ in shards]))
 
 
-def _fragment_names(urls: list[str]) -> dict[str, str]:
+def _fragment_names(urls: set[str]) -> dict[str, str]:
     names = {url: fragment_name(url) for url in urls}
-    if len(names) != len(urls):  # the writer refuses two pages at one URL before this
-        raise BuildError("two entries of the search index have the same URL")
     owners: dict[str, str] = {}
     for url in sorted(names):
         owner = owners.setdefault(names[url], url)

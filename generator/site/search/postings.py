@@ -26,7 +26,7 @@ from pathlib import Path
 
 from generator import code_digest
 from generator.core.files import load_pickle, recall, remember, store_pickle
-from generator.site.search.codec import LEVELS, decode_block, encode_block, encode_codes, word_code
+from generator.site.search.codec import LEVELS, decode_block, encode_block, encode_codes, read_word_code, word_code
 from generator.site.search.document import DocWords
 
 BLOCKS = 16
@@ -53,27 +53,42 @@ class Postings:
     bits: int
     docs: dict[str, tuple[str, int, str]]
     """URL -> (document key, number, sha256 of its fragment file)."""
-    blocks: dict[str, dict[int, str]]
-    """Word -> block number -> encoded postings."""
+    names: dict[str, str]
+    """URL -> fragment name (a function of the URL: kept to save hashing them again)."""
     entries: dict[str, str]
-    """Word -> its entry in a shard file (``"word":"postings"``)."""
+    """Word -> its entry in a shard file (``"word":"postings"``; a patch reads its blocks back)."""
     vocabulary: list[str]
     """Every word, sorted."""
+
+    def numbers_for(self, urls: set[str]) -> tuple[dict[str, int], dict[str, str]] | None:
+        """URL -> number and URL -> fragment name of exactly these URLs, when this join was
+        made for the same ones by this code (numbers depend on the set of URLs alone)."""
+        if self.version != _version() or self.docs.keys() != urls:
+            return None
+        return {url: doc[1] for url, doc in self.docs.items()}, self.names
 
 
 Doc = tuple[str, str, int]
 """(URL, document key, number)."""
 
 
+def _key(word: str) -> str:
+    return f"{json.dumps(word, ensure_ascii=False)}:\""
+
+
 def _entry(word: str, blocks: dict[int, str]) -> str:
-    return f"{json.dumps(word, ensure_ascii=False)}:\"{word_code(blocks)}\""
+    return f"{_key(word)}{word_code(blocks)}\""
+
+
+def _blocks(word: str, entry: str) -> dict[int, str]:
+    return read_word_code(entry[len(_key(word)):-1])
 
 
 def _version() -> str:
-    return f"1:{code_digest()}"
+    return f"2:{code_digest()}"
 
 
-def join_all(docs: list[Doc], bits: int, current: Callable[[str], DocWords]) -> Postings:
+def join_all(docs: list[Doc], bits: int, names: dict[str, str], current: Callable[[str], DocWords]) -> Postings:
     """Every document's words (``current``: by document key), joined afresh."""
     codes: dict[str, list[int]] = {}
     table: dict[str, tuple[str, int, str]] = {}
@@ -87,25 +102,25 @@ def join_all(docs: list[Doc], bits: int, current: Callable[[str], DocWords]) -> 
                 codes[word] = [base + level]
             else:
                 listed.append(base + level)
-    blocks = {word: encode_codes(listed, bits) for word, listed in codes.items()}
-    return Postings(_version(), bits, table, blocks, {word: _entry(word, b) for word, b in blocks.items()},
-                    sorted(blocks))
+    entries = {word: _entry(word, encode_codes(listed, bits)) for word, listed in codes.items()}
+    return Postings(_version(), bits, table, names, entries, sorted(entries))
 
 
-def join(previous: Postings | None, docs: list[Doc], bits: int, current: Callable[[str], DocWords],
-         cached: Callable[[str], DocWords | None]) -> Postings:
-    """The join of ``docs``: ``previous`` patched with what changed, else :func:`join_all`.
-    ``cached`` gives the words of a document key from the cache only (``None`` if gone)."""
+def join(previous: Postings | None, docs: list[Doc], bits: int, names: dict[str, str],
+         current: Callable[[str], DocWords], cached: Callable[[str], DocWords | None]) -> Postings:
+    """The join of ``docs`` (``names``: their fragment names by URL): ``previous`` patched
+    with what changed, else :func:`join_all`. ``cached`` gives the words of a document key
+    from the cache only (``None`` if gone)."""
     if previous is None or previous.version != _version() or previous.bits != bits:
-        return join_all(docs, bits, current)
+        return join_all(docs, bits, names, current)
     changes = _changes(previous, docs, current, cached)
     if changes is None:
-        return join_all(docs, bits, current)
+        return join_all(docs, bits, names, current)
     table, touched = changes
     if not touched:
         return previous if table == previous.docs else Postings(
-            previous.version, bits, table, previous.blocks, previous.entries, previous.vocabulary)
-    return _patched(previous, table, touched)
+            previous.version, bits, table, names, previous.entries, previous.vocabulary)
+    return _patched(previous, table, names, touched)
 
 
 def _changes(previous: Postings, docs: list[Doc], current: Callable[[str], DocWords],
@@ -155,14 +170,15 @@ def _changes(previous: Postings, docs: list[Doc], current: Callable[[str], DocWo
     return table, touched
 
 
-def _patched(previous: Postings, table: dict[str, tuple[str, int, str]],
+def _patched(previous: Postings, table: dict[str, tuple[str, int, str]], names: dict[str, str],
              touched: dict[str, dict[int, int | None]]) -> Postings:
     bits = previous.bits
-    blocks, entries = dict(previous.blocks), dict(previous.entries)
+    entries = dict(previous.entries)
     new: list[str] = []
     gone: list[str] = []
     for word, changes in touched.items():
-        word_blocks = dict(blocks.get(word, {}))
+        old = entries.get(word)
+        word_blocks = _blocks(word, old) if old is not None else {}
         by_block: dict[int, list[tuple[int, int | None]]] = {}
         for number, level in changes.items():
             by_block.setdefault(number >> bits, []).append((number, level))
@@ -179,22 +195,22 @@ def _patched(previous: Postings, table: dict[str, tuple[str, int, str]],
             else:
                 word_blocks.pop(block, None)
         if word_blocks:
-            if word not in blocks:
+            if old is None:
                 new.append(word)
-            blocks[word], entries[word] = word_blocks, _entry(word, word_blocks)
-        elif word in blocks:
-            del blocks[word], entries[word]
+            entries[word] = _entry(word, word_blocks)
+        elif old is not None:
+            del entries[word]
             gone.append(word)
     vocabulary = previous.vocabulary
     if len(new) + len(gone) > 1000:
-        vocabulary = sorted(blocks)
+        vocabulary = sorted(entries)
     elif new or gone:
         vocabulary = list(vocabulary)
         for word in gone:
             del vocabulary[bisect.bisect_left(vocabulary, word)]
         for word in new:
             bisect.insort(vocabulary, word)
-    return Postings(previous.version, bits, table, blocks, entries, vocabulary)
+    return Postings(previous.version, bits, table, names, entries, vocabulary)
 
 
 def load_postings(path: Path) -> Postings | None:
