@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from generator.model import Checklist, Document
 from generator.sources.checklist import parse_document
@@ -22,6 +24,24 @@ DEMO_SEEDS = {
     "platform/go-live-readiness.md": "003_2ab096fbb3223d3f.txt",
     "platform/sv-sdk.md": "004_c7f8187d53b4e032.txt",
 }
+
+
+def search_parts(out: Path) -> dict[str, Any]:
+    """Every file of a built site's search index (``assets/search/``): its name -> its data."""
+    parts: dict[str, Any] = {}
+    for path in sorted((out / "assets" / "search").rglob("*.js")):
+        text = path.read_text(encoding="utf-8")
+        head, tail = "window.LAUNCHBOOK_SEARCH_PART(", ");\n"
+        assert text.startswith(head) and text.endswith(tail), path
+        name, data = json.loads("[" + text[len(head):-len(tail)] + "]")
+        assert f"assets/search/{name}.js" == path.relative_to(out).as_posix()
+        parts[name] = data
+    return parts
+
+
+def search_fragments(out: Path) -> dict[str, list[Any]]:
+    """Each page's search fragment (``[kind, title, url, paths, entries]``) by its URL."""
+    return {data[2]: data for name, data in search_parts(out).items() if name.startswith("doc/")}
 
 
 def parse(text: str, name: str = "doc.md") -> Document:

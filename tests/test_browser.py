@@ -5,13 +5,16 @@ from __future__ import annotations
 import functools
 import http.server
 import re
+import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from generator.site.build import build_site
+from generator.site.search.document import fragment_name
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.browser
@@ -166,4 +169,145 @@ def test_archive_filters_and_pages_from_file_url(archive_site: Path, page) -> No
     rows.first.locator("a").click()
     page.wait_for_url(re.compile(r"runs/deploy/.+\.html$"))
     assert "NO-GO" in page.locator("h1").inner_text()
+    assert page.errors == []
+
+
+SEARCH_SITE = {
+    "content/ops/cluster.md": "# Cluster upgrade\n\n## Nodes\n\n- [ ] Drain every Kubernetes node {#drain}\n"
+                              "- [ ] Restart the kubelet {#kubelet}\n",
+    "content/hostile.md": '---\ntitle: "<img src=x onerror=window.__pwned=1> zebra title"\n---\n\n## Steps\n\n'
+                          "- [ ] <img src=x onerror=window.__pwned=2> zebra item {#img}\n"
+                          "- [ ] javascript:window.__pwned=3 zebra crossing {#js}\n",
+    "content/javascript:zebra.md": "# Zebra notes\n\nStripes.\n",
+    **{f"content/notes/note-{n}.md": f"# Note {n}\n\nAbout the kubelet, part {n}.\n" for n in range(3)},
+}
+
+
+@pytest.fixture(scope="module")
+def search_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small site for the search box: an item to find by a prefix, hostile titles and items."""
+    project = tmp_path_factory.mktemp("search")
+    for rel, text in SEARCH_SITE.items():
+        (project / rel).parent.mkdir(parents=True, exist_ok=True)
+        (project / rel).write_text(text, encoding="utf-8")
+    build_site(project, project / "output")
+    return project / "output"
+
+
+def results_for(page, query: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Type ``query`` into the search box and wait for its answer; the results' texts."""
+    page.evaluate("document.getElementById('search-status').textContent = ''")
+    page.locator("#search-input").fill(query)
+    page.wait_for_function("(s => s && !s.startsWith('Loading'))(document.getElementById('search-status').textContent)",
+                           timeout=5000)
+    return page.locator("#search-results [role=option]").all_inner_texts()  # type: ignore[no-any-return]
+
+
+def test_search_matches_the_start_of_words_from_a_file_url(search_site: Path, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto((search_site / "index.html").as_uri())
+    texts = results_for(page, "kube")
+    assert any("Drain every Kubernetes node" in text for text in texts), texts
+    assert any("Restart the kubelet" in text for text in texts), texts
+    assert page.locator("#search-results mark").first.inner_text().lower() == "kube"
+    page.locator("#search-results a", has_text="Drain every Kubernetes node").click()
+    page.wait_for_url(re.compile(r"ops/cluster\.html#drain$"), timeout=5000)
+    page.go_back()
+    page.wait_for_url(re.compile(r"index\.html$"))
+    assert results_for(page, "ubernetes") == []  # words match from their start, not inside
+    assert page.locator("#search-status").inner_text().startswith("No results")
+    assert page.errors == []
+
+
+def test_search_shows_hostile_titles_and_items_as_text(search_site: Path, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto((search_site / "ops/cluster.html").as_uri())
+    texts = results_for(page, "zebra")
+    joined = "\n".join(texts)
+    assert "<img src=x onerror=window.__pwned=1> zebra title" in joined
+    assert "<img src=x onerror=window.__pwned=2> zebra item" in joined
+    assert "javascript:window.__pwned=3 zebra crossing" in joined
+    assert "Zebra notes" in joined
+    assert page.locator("#search-results img, #search-results script").count() == 0
+    hrefs = [a.get_attribute("href") or "" for a in page.locator("#search-results a").all()]
+    assert hrefs and all(href.startswith("../") for href in hrefs), hrefs  # relative: never a scheme
+    resolved = page.evaluate("[...document.querySelectorAll('#search-results a')].map(a => a.href)")
+    assert all(url.startswith("file:") for url in resolved), resolved
+    page.locator("#search-results a", has_text="Zebra notes").click()
+    page.wait_for_url(re.compile(r"javascript%3Azebra\.html$"), timeout=5000)
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.__pwned") is None
+    assert page.errors == []
+
+
+@pytest.fixture
+def slow_server(search_site: Path) -> Iterator[tuple[str, list[str]]]:
+    """The search site over HTTP; files named in the returned list are served 1.5 s late."""
+    slow: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server API
+            if any(name in self.path for name in slow):
+                time.sleep(1.5)
+            super().do_GET()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(search_site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", slow
+    server.shutdown()
+    server.server_close()
+
+
+def test_search_shows_only_the_latest_query_when_files_arrive_late(slow_server, page) -> None:  # type: ignore[no-untyped-def]
+    base, slow = slow_server
+    page.goto(base + "index.html")
+    assert any("zebra item" in text for text in results_for(page, "zebra"))  # meta and shard loaded
+    slow.append(fragment_name("ops/cluster.html"))  # what "kubelet" needs and "zebra" does not
+    page.locator("#search-input").fill("kubelet")
+    page.wait_for_timeout(300)  # its fragment is on the way
+    page.locator("#search-input").fill("zebra crossing")
+    page.wait_for_function("(document.querySelector('#search-results [role=option]') || {textContent: ''})"
+                           ".textContent.includes('zebra crossing')", timeout=5000)
+    answer = page.locator("#search-results [role=option]").all_inner_texts()
+    status = page.locator("#search-status").inner_text()
+    page.wait_for_timeout(2000)  # the kubelet answer arrives now, and is dropped
+    assert page.locator("#search-results [role=option]").all_inner_texts() == answer
+    assert page.locator("#search-status").inner_text() == status == "2 results"
+    assert not any("kubelet" in text for text in answer), answer
+    assert page.errors == []
+
+
+def test_search_says_when_a_file_of_the_index_is_missing(search_site: Path, tmp_path: Path, page) -> None:  # type: ignore[no-untyped-def]
+    site = tmp_path / "site"
+    shutil.copytree(search_site, site)
+    (site / "assets/search/doc" / f"{fragment_name('ops/cluster.html')}.js").unlink()
+    page.goto((site / "index.html").as_uri())
+    assert results_for(page, "drain") == []
+    assert page.locator("#search-status").inner_text() == "The search index could not be loaded."
+    assert any("zebra item" in text for text in results_for(page, "zebra"))  # the rest still works
+    assert page.errors == []
+
+
+def test_search_finds_a_run_by_its_ticket_and_opens_its_page(tmp_path: Path, page) -> None:  # type: ignore[no-untyped-def]
+    """Issue #16: runs are in the index, shown as "Run" with outcome, ID, ticket and operator."""
+    from generator.runs.start import start_run
+
+    project = tmp_path / "project"
+    (project / "content").mkdir(parents=True)
+    (project / "content/deploy.md").write_text("# Deploy\n\n- [ ] Ship {#ship}\n")
+    _, record = start_run(project, "deploy", release="v2.5", change="CHG-42", operator="Olga Ivanova",
+                          environment="prod", at="2026-02-01T10:00:00Z")
+    build_site(project, project / "output")
+    page.goto((project / "output/index.html").as_uri())
+    texts = results_for(page, "chg-42")
+    assert len(texts) == 1, texts
+    option = page.locator("#search-results [role=option]").first
+    assert option.locator(".result-kind").text_content() == "Run"
+    assert "v2.5 · Deploy" in texts[0]
+    assert f"INCOMPLETE · run {record.id} · CHG-42 · Olga Ivanova · prod" in texts[0]
+    assert results_for(page, "olga") == texts and results_for(page, "incomplete v2") == texts
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"runs/deploy/{re.escape(record.id)}\.html$"), timeout=5000)
     assert page.errors == []

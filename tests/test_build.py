@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from tests.helpers import search_fragments
+
 RunCli = Callable[..., Result]
 
 
@@ -27,7 +29,7 @@ def test_builds_pages_assets_and_sitemap(small_site: Path, run_cli: RunCli) -> N
     assert result.exit_code == 0, result.output
     out = small_site / "output"
     for rel in ("index.html", "ops/deploy.html", "guides/style.html", "404.html", "sitemap.xml",
-                "assets/launchbook.css", "assets/launchbook.js", "assets/search-index.js", "assets/pygments.css"):
+                "assets/launchbook.css", "assets/launchbook.js", "assets/search/index.js", "assets/pygments.css"):
         assert (out / rel).is_file(), rel
     assert "Built 6 pages (1 checklist, 6 items)" in result.stdout  # counted nouns: never "1 checklists"
     sitemap = (out / "sitemap.xml").read_text()
@@ -68,13 +70,11 @@ def test_untrusted_text_is_escaped_everywhere(small_site: Path, run_cli: RunCli)
             assert "<script>alert(1)" not in path.read_text(), path
         if path.suffix == ".js":  # data in a script: it must not be able to close the element
             assert "</script" not in path.read_text(), path
-    index = (out / "assets/search-index.js").read_text()
-    data = json.loads(index.removeprefix("window.LAUNCHBOOK_SEARCH = ").rstrip(";\n"))
-    deploy = next(d for d in data if d[2] == "ops/deploy.html")
-    smoke = next(e for e in deploy[5] if e[1].startswith("Smoke test"))
+    deploy = search_fragments(out)["ops/deploy.html"]
+    smoke = next(e for e in deploy[4] if e[1].startswith("Smoke test"))
     assert smoke[1] == "Smoke test <script>alert(1)</script>"
     assert smoke[3].startswith("smoke-test-script-alert-1-")
-    assert deploy[4][smoke[2]] == "Deploy the API › During"
+    assert deploy[3][smoke[2]] == "Deploy the API › During"
 
 
 def test_same_input_gives_identical_bytes(small_site: Path, run_cli: RunCli, tmp_path: Path) -> None:
@@ -289,7 +289,7 @@ def test_links_out_of_the_content_folder_are_refused(small_site: Path, run_cli: 
     out = small_site / "output"
     assert not (out / "_drafts").exists()
     assert (out / "guides" / "alias.html").is_file()  # a link inside the folder is fine
-    assert "do not publish" not in (out / "assets/search-index.js").read_text()
+    assert all("do not publish" not in path.read_text() for path in (out / "assets/search").rglob("*.js"))
 
 
 def test_home_lists_folders_instead_of_thousands_of_cards(write_project, run_cli: RunCli,  # type: ignore[no-untyped-def]
@@ -329,7 +329,7 @@ def test_builds_in_one_process_see_theme_and_content_edits(small_site: Path, run
     source.write_text(source.read_text().replace("# Style guide", "# House style"))
     assert run_cli("build", "-C", small_site).exit_code == 0
     assert '<div class="v2">House style</div>' in style.read_text()
-    assert "House style" in (small_site / "output/assets/search-index.js").read_text()
+    assert search_fragments(small_site / "output")["guides/style.html"][1] == "House style"
     folder_page = (small_site / "output/guides/index.html").read_text()  # generated: guides/ has no index.md
     assert ">House style</a>" in folder_page and ">Style guide</a>" not in folder_page  # its listing and nav
     assert ">House style</a>" in (small_site / "output/ops/deploy.html").read_text()  # every page's nav

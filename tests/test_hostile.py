@@ -310,17 +310,39 @@ def evaluate(script: Path, name: str) -> object:
     return json.loads(node.stdout)
 
 
+def evaluate_parts(folder: Path) -> dict[str, object]:
+    """Run every script of the search index under ``folder`` in node; what each handed to
+    ``LAUNCHBOOK_SEARCH_PART``, by name."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed (scripts/test installs it)")
+    scripts = [str(path) for path in sorted(folder.rglob("*.js"))]
+    program = ("const parts={};global.window={LAUNCHBOOK_SEARCH_PART:(n,d)=>{parts[n]=d;}};"
+               "for(const f of process.argv.slice(1))require(f);process.stdout.write(JSON.stringify(parts))")
+    node = subprocess.run(["node", "-e", program, *scripts], capture_output=True, text=True, timeout=60, check=False)
+    assert node.returncode == 0, node.stderr
+    parts = json.loads(node.stdout)
+    assert isinstance(parts, dict) and len(parts) == len(scripts)
+    return parts
+
+
 def test_search_index_is_data_not_markup(hostile_site: Path) -> None:
-    """The search index parses as JavaScript and gives back the hostile strings unchanged."""
-    script = hostile_site / "assets" / "search-index.js"
-    assert "</script" not in script.read_text(encoding="utf-8").lower()
-    entries = evaluate(script, "LAUNCHBOOK_SEARCH")
-    assert isinstance(entries, list)
-    titles = [entry[1] for entry in entries]
+    """Every file of the search index parses as JavaScript and gives back the hostile strings unchanged."""
+    folder = hostile_site / "assets" / "search"
+    for path in folder.rglob("*.js"):
+        assert "</script" not in path.read_text(encoding="utf-8").lower(), path
+    parts = evaluate_parts(folder)
+    fragments = [data for name, data in parts.items() if name.startswith("doc/")]
+    assert all(isinstance(data, list) for data in fragments)
+    titles = [fragment[1] for fragment in fragments]  # type: ignore[index]
     assert HOSTILE in titles
-    items = [sub[1] for entry in entries for sub in entry[5] if sub[0] == "i"]
+    items = [sub[1] for fragment in fragments for sub in fragment[4] if sub[0] == "i"]  # type: ignore[index]
     assert ATTACKS[0] in items                                                   # {#img}
     assert any(ATTACKS[7] in item and "\u202e" in item for item in items)        # Markdown ate only the *s
+    words = {word for name, data in parts.items() if name.startswith("words/") for word in data}  # type: ignore[union-attr]
+    assert {"img", "onerror", "alert", "script"} <= words
+    runs = [fragment for fragment in fragments if fragment[0] == "run"]  # type: ignore[index]
+    assert len(runs) == 1 and runs[0][1].startswith(HOSTILE)  # type: ignore[index]
+    assert f"{HOSTILE} · {HOSTILE} · {HOSTILE}" in runs[0][5]  # type: ignore[index]  # ticket, operator, environment
 
 
 def test_run_archive_index_is_data_not_markup(hostile_site: Path) -> None:

@@ -194,7 +194,7 @@ def test_publish_into_a_mount_point_killed_between_replaces(write_project: Calla
         killed.communicate(timeout=120)
         assert killed.returncode == -signal.SIGKILL
         plan = json.loads((out / ".launchbook.swap.json").read_text())  # the journal lives inside a mounted output
-        assert plan["replace"] == ["assets/search-index.js", "guides/style.html"]
+        assert plan["replace"] == ["assets/search/words/all.js", "guides/style.html"]  # new words: "at", "all"
         again = cli_process("build", "-C", project)
         _, err = again.communicate(timeout=120)
         assert again.returncode == 0, err.decode()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from generator.site.search.document import fragment_name
 from tests.helpers import edit_text
 
 RunCli = Callable[..., Result]
@@ -122,7 +123,8 @@ def test_run_pages_match_golden(run_site: tuple[Path, str], update_golden: bool)
     project, run_id = run_site
     out = project / "output"
     files = {"run.html": out / f"runs/deploy/{run_id}.html", "archive.html": out / "runs/index.html",
-             "checklist.html": out / "deploy.html", "runs-index.js": out / "assets/runs-index.js"}
+             "checklist.html": out / "deploy.html", "runs-index.js": out / "assets/runs-index.js",
+             "search-run.js": out / "assets/search/doc" / f"{fragment_name(f'runs/deploy/{run_id}.html')}.js"}
     if update_golden:
         shutil.rmtree(GOLDEN, ignore_errors=True)
         GOLDEN.mkdir(parents=True)

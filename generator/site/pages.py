@@ -22,7 +22,7 @@ from generator.site.nav import NavRenderer, breadcrumbs, walk
 from generator.site.render import render_page, site_environment
 from generator.site.runpages import RunPages, render_runs
 from generator.site.runs import RunView, fill_history, item_history, runs_by_checklist
-from generator.site.search import search_index_parts
+from generator.site.search.files import write_search_index
 from generator.site.stages import BuildRequest, Checked, Plan, RunSet, Sources
 from generator.site.trend import trend_svg
 from generator.site.urls import HOME, output_path, relative_url, url_path
@@ -76,7 +76,7 @@ def render_site(writer: OutputWriter, request: BuildRequest, sources: Sources, r
     for rel, path in theme_assets(list(plan.themes)).items():
         writer.copy(rel, path)
     writer.write("assets/pygments.css", pygments_css())
-    writer.write_parts("assets/search-index.js", search_index_parts(documents, store))
+    write_search_index(writer, documents, store, list(runs.views))
     return count
 
 

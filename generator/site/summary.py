@@ -1,13 +1,14 @@
 """A document's summary: what the whole-site stages need, made once per parse and cached.
 
-Navigation, the home page catalogue, link checks, warnings and the search index all read
-summaries; only a page's own render loads its full document (see ``DocumentStore``).
+Navigation, the home page catalogue, link checks and warnings read summaries (the search
+index reads the words cached beside them); only a page's own render loads its full
+document (see ``DocumentStore``).
 """
 
 from __future__ import annotations
 
 from generator.model import Checklist, Document, DocumentSummary, ItemState
-from generator.site.search import search_entry
+from generator.site.search.document import search_derived
 
 
 def checklist_summary(checklist: Checklist) -> dict[str, int]:
@@ -23,8 +24,9 @@ def checklist_summary(checklist: Checklist) -> dict[str, int]:
     }
 
 
-def summarize(document: Document, key: str) -> tuple[DocumentSummary, str]:
-    """The summary of ``document`` (stored under ``key``) and its search-index entry."""
+def summarize(document: Document, key: str) -> tuple[DocumentSummary, dict[str, str]]:
+    """The summary of ``document`` (stored under ``key``) and its search-index data (the
+    texts the document store caches beside it, see :mod:`generator.site.search.document`)."""
     summary = DocumentSummary(
         key=key,
         kind=document.kind,
@@ -41,4 +43,4 @@ def summarize(document: Document, key: str) -> tuple[DocumentSummary, str]:
         links=document.links,
         counts=checklist_summary(document) if isinstance(document, Checklist) else {},
     )
-    return summary, search_entry(document)
+    return summary, search_derived(document)

@@ -39,8 +39,12 @@ class OutputWriter:
         self.previous, self.file_hash = previous, file_hash
 
     def _target(self, rel: str) -> tuple[Path, str]:
+        key = self._key(rel)
+        return self.root / key, key
+
+    def _key(self, rel: str) -> str:
         if safe_name(rel):  # cannot leave the root, which holds no links
-            target, key = self.root / rel, rel
+            key = rel
         else:
             target = (self.root / rel).resolve()
             if not target.is_relative_to(self.root) or target == self.root:
@@ -48,11 +52,43 @@ class OutputWriter:
             key = target.relative_to(self.root).as_posix()
         if key in self.written:
             raise BuildError(f"two sources want to write the same output file: {key}")
-        return target, key
+        return key
 
     def write(self, rel: str, data: bytes | str) -> None:
-        """Write ``data`` at ``rel`` (``/``-separated, relative to the root)."""
-        self.write_parts(rel, [data])
+        """Write ``data`` at ``rel`` (``/``-separated, relative to the root); kept instead when
+        the previous output already holds these bytes there (nothing is written)."""
+        chunk = data.encode("utf-8") if isinstance(data, str) else data
+        if self.previous is not None and self.reuse(rel, hashlib.sha256(chunk).hexdigest(), len(chunk)):
+            return
+        self.write_parts(rel, [chunk])
+
+    def reuse(self, rel: str, digest: str, size: int | None = None) -> bool:
+        """Keep the previous output's file at ``rel`` when its manifest records this sha256
+        (and ``size``) and the file is still there; ``False`` (nothing recorded) otherwise."""
+        if self.previous is None:
+            return False
+        key = self._key(rel)
+        if not self._keep(key, digest, size):
+            return False
+        self.written.add(key)
+        self.digests[key] = digest
+        return True
+
+    def reuse_unchanged(self, files: Iterable[tuple[str, str]]) -> list[str]:
+        """:meth:`reuse` for many ``(rel, sha256)`` at once (10,000 search fragments: one
+        lstat each and little else); returns the rels not kept, in order, to be written."""
+        previous = self.previous
+        if previous is None:
+            return [rel for rel, _ in files]
+        recorded, written, rest = previous.manifest.digests, self.written, []
+        for rel, digest in files:
+            if recorded.get(rel) == digest and rel not in written and safe_name(rel) and previous.present(rel):
+                written.add(rel)
+                self.kept[rel] = previous.manifest.record(rel)
+                self.digests[rel] = digest
+            else:
+                rest.append(rel)
+        return rest
 
     def write_parts(self, rel: str, parts: Iterable[bytes | str]) -> None:
         """Write ``parts`` one after the other at ``rel`` (a large file need not be held whole)."""
@@ -114,13 +150,10 @@ class OutputWriter:
     def copy(self, rel: str, source: Path) -> None:
         """Copy a file into the output unchanged (kept when the previous output has its bytes)."""
         if self.previous is not None:
-            _, key = self._target(rel)
             digest = self.file_hash(source) if self.file_hash is not None else file_sha256(source)
-            if self._keep(key, digest, None):
-                self.written.add(key)
-                self.digests[key] = digest
+            if self.reuse(rel, digest):
                 return
-        self.write(rel, source.read_bytes())
+        self.write_parts(rel, [source.read_bytes()])
 
     def finish(self, extra: dict[str, object] | None = None) -> None:
         """Record what this build created (so later builds know what is theirs), plus

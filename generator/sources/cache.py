@@ -107,8 +107,9 @@ def _parse_many(jobs: list[tuple[bytes, str, str]]) -> list[Document]:
 
 # -- The site build's view: summaries in memory, full documents on disk -----------------------
 
-Summarize = Callable[[Document, str], tuple[DocumentSummary, str]]
-"""Makes a document's summary and its search-index entry (given the document and its key)."""
+Summarize = Callable[[Document, str], tuple[DocumentSummary, dict[str, str]]]
+"""Makes a document's summary and the texts derived from it for whole-site stages (given the
+document and its key): ``{suffix: text}``, each cached beside the document as ``KEY.suffix``."""
 
 
 class DocumentStore:
@@ -134,10 +135,21 @@ class DocumentStore:
         store_pickle(self.folder / key[:2] / key, document)
         return document
 
-    def search_entry(self, key: str) -> str:
-        """The document's search-index entry (JSON)."""
-        text = load_cache_text(f"{self.folder}/{key[:2]}/{key}.search", remember=True)
-        return text if text is not None else self.summarize(self.load(key), key)[1]
+    def cached(self, key: str, suffix: str, *, remember: bool = False) -> str | None:
+        """A text derived from the document with this key (see :data:`Summarize`), when the
+        cache holds it; the key need not be one of this build's."""
+        return load_cache_text(f"{self.folder}/{key[:2]}/{key}.{suffix}", remember=remember)
+
+    def derived(self, key: str, suffix: str, *, remember: bool = False, fresh: bool = False) -> str:
+        """A text derived from the document with this key, made again (and stored) when the
+        cache does not hold it or ``fresh`` says its copy is unusable."""
+        text = None if fresh else self.cached(key, suffix, remember=remember)
+        if text is None:
+            derived = self.summarize(self.load(key), key)[1]
+            for name, value in derived.items():
+                store_cache_bytes(self.folder / key[:2] / f"{key}.{name}", value.encode("utf-8"))
+            text = derived[suffix]
+        return text
 
 
 def _parse_source(path: Path, shown: str, rel: str, key: str) -> Document:
@@ -158,9 +170,10 @@ def _index_chunk(shared: tuple[Path, Summarize],
     with quiet_gc():
         for (path, shown, rel), key in work:
             document = _parse_source(path, shown, rel, key)
-            summary, search = summarize(document, key)
+            summary, derived = summarize(document, key)
             store_pickle(folder / key[:2] / key, document)
-            store_cache_bytes(folder / key[:2] / f"{key}.search", search.encode("utf-8"))
+            for suffix, text in derived.items():
+                store_cache_bytes(folder / key[:2] / f"{key}.{suffix}", text.encode("utf-8"))
             store_pickle(folder / key[:2] / f"{key}.sum", summary, remember=True)
             summaries.append(summary)
     return summaries

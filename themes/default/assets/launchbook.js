@@ -1,5 +1,5 @@
 /* launchbook site script: theme toggle, navigation, copy links, offline search.
-   Works from file:// — the search index is a <script>, never fetch()ed. All text from the
+   Works from file:// — the search index is loaded as <script>s, never fetch()ed. All text from the
    index is inserted with textContent, never as HTML. */
 (function () {
   "use strict";
@@ -204,45 +204,174 @@
     if (document.readyState === "complete") { setupArchive(); } else { window.addEventListener("load", setupArchive); }
   }
 
-  /* Search. */
+  /* Search: a sharded index of small <script> files under assets/search/, so it works from
+     file:// too (see generator/site/search/). The meta file first, then the word shards the
+     query's words need, then the fragments of the best candidate pages; each file hands its
+     data to LAUNCHBOOK_SEARCH_PART. Query words match the start of indexed words. */
   var input = document.getElementById("search-input");
   var panel = document.getElementById("search-panel");
   var list = document.getElementById("search-results");
   var status = document.getElementById("search-status");
   if (!input || !panel || !list) return;
-  var entries = null;
-  var loading = false;
   var selected = -1;
   var LIMIT = 30;
-  var KIND = { checklist: "Checklist", section: "Section", item: "Item", page: "Page" };
-
+  var CANDIDATES = 40;
+  var MAX_WORD = 32;
+  var FORMAT = 1;
+  var KIND = { checklist: "Checklist", section: "Section", item: "Item", page: "Page", run: "Run" };
   var KINDS = { s: "section", i: "item" };
-  function prepare(raw) {
-    /* Expand the compact index: one [kind, title, url, text, paths, entries] per document,
-       entries being headings and items [kind, title, path index, anchor]. */
-    var out = [];
-    raw.forEach(function (d) {
-      var e = { k: d[0], t: d[1], u: d[2], p: "", x: d[3] };
-      out.push({ e: e, t: fold(e.t), o: fold(e.x) });
-      var folded = d[4].map(fold);
-      d[5].forEach(function (r) {
-        var x = { k: KINDS[r[0]], t: r[1], u: d[2] + "#" + r[3], p: d[4][r[2]], x: "" };
-        out.push({ e: x, t: fold(x.t), o: folded[r[2]] });
+  var own = Object.prototype.hasOwnProperty;
+
+  var parts = {};
+  var waiting = {};
+  window.LAUNCHBOOK_SEARCH_PART = function (name, data) {
+    if (typeof name === "string") parts[name] = data;
+  };
+  var PART_NAME = /^(index|words\/(all|[0-9a-f]+)|doc\/[0-9a-f]{16})$/;
+  /* Load one file of the index by its name; then(data), or then(null) when it cannot be. */
+  function loadPart(name, then) {
+    if (own.call(parts, name)) { then(parts[name]); return; }
+    if (!PART_NAME.test(name)) { then(null); return; }
+    if (waiting[name]) { waiting[name].push(then); return; }
+    waiting[name] = [then];
+    var script = document.createElement("script");
+    script.src = root + "assets/search/" + name + ".js";
+    script.onload = script.onerror = function () {
+      var callbacks = waiting[name];
+      delete waiting[name];
+      script.parentNode.removeChild(script);
+      var data = own.call(parts, name) ? parts[name] : null;
+      callbacks.forEach(function (callback) { callback(data); });
+    };
+    document.head.appendChild(script);
+  }
+  function loadParts(names, then) {
+    var results = [], left = names.length, failed = false;
+    if (!left) { then(results); return; }
+    names.forEach(function (name, i) {
+      loadPart(name, function (data) {
+        if (data === null) failed = true;
+        results[i] = data;
+        if (--left === 0) then(failed ? null : results);
       });
+    });
+  }
+
+  var DIGIT = {};
+  "0123456789abcdefghijklmnopqrstuv".split("").forEach(function (c, i) { DIGIT[c] = i; });
+  "wxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_".split("").forEach(function (c, i) { DIGIT[c] = 32 + i; });
+  /* The numbers of the index's base 32 (see generator/site/search/codec.py); "~" starts a block. */
+  function readNumbers(code, each) {
+    var value = 0;
+    for (var i = 0; i < code.length; i++) {
+      var c = code.charAt(i);
+      if (c === "~") { each(-1); continue; }
+      var digit = DIGIT[c];
+      if (digit === undefined) return;
+      if (digit >= 32) { value = value * 32 + digit - 32; continue; }
+      each(value * 32 + digit);
+      value = 0;
+    }
+  }
+  /* A word's postings: each(page number, level), level 2 in the title, 1 in a heading or item, 0 in the text. */
+  function postings(code, bits, each) {
+    var previous = -1, header = false;
+    readNumbers(code, function (value) {
+      if (value < 0) { header = true; return; }
+      if (header) { previous = value * Math.pow(2, bits) - 1; header = false; return; }
+      previous += Math.floor(value / 3) + 1;
+      each(previous, value % 3);
+    });
+  }
+  function hex(text) {
+    var out = "";
+    new TextEncoder().encode(text).forEach(function (b) { out += (b < 16 ? "0" : "") + b.toString(16); });
+    return out;
+  }
+  var meta = null;
+  function readMeta(data) {
+    if (!data || data.v !== FORMAT || typeof data.numbers !== "string" || typeof data.names !== "string" ||
+        !Array.isArray(data.shards)) return null;
+    var names = {}, previous = -1, i = 0;
+    readNumbers(data.numbers, function (gap) {
+      previous += gap + 1;
+      names[previous] = data.names.substr(16 * i++, 16);
+    });
+    return { bits: data.bits, count: data.count, names: names, shards: data.shards };
+  }
+  function loadMeta(then) {
+    if (meta) { then(meta); return; }
+    loadPart("index", function (data) { meta = meta || readMeta(data); then(meta); });
+  }
+  function queryWords(terms) {
+    var words = [];
+    terms.forEach(function (term) {
+      (term.match(/[\p{L}\p{N}]+/gu) || []).forEach(function (word) {
+        word = Array.from(word).slice(0, MAX_WORD).join("");  /* code points, as the index cuts them */
+        if (words.indexOf(word) < 0) words.push(word);
+      });
+    });
+    return words;
+  }
+  /* Pages holding every query word (as the start of one of theirs), best first: [number, score]. */
+  function candidates(words, shards) {
+    var scores = null;
+    words.forEach(function (word) {
+      var best = {};
+      shards.forEach(function (shard) {
+        if (shard.prefix.lastIndexOf(word, 0) !== 0 && word.lastIndexOf(shard.prefix, 0) !== 0) return;
+        Object.keys(shard.data).forEach(function (key) {
+          if (key.lastIndexOf(word, 0) !== 0) return;
+          postings(shard.data[key], meta.bits, function (number, level) {
+            if (!(own.call(best, number)) || best[number] < level) best[number] = level;
+          });
+        });
+      });
+      var next = {};
+      Object.keys(scores || best).forEach(function (number) {
+        if (own.call(best, number)) next[number] = (scores ? scores[number] : 0) + best[number] + 1;
+      });
+      scores = next;
+    });
+    return Object.keys(scores || {}).map(function (number) { return [Number(number), scores[number]]; })
+      .sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
+  }
+  /* A fragment's entries: the page (or run) itself, every query word being in it (its words
+     said so), shown with its detail line if it has one (a run's outcome, ID, ticket …);
+     then its headings and items. */
+  function expand(d) {
+    var out = [];
+    if (!Array.isArray(d) || d.length < 5) return out;
+    var e = { k: d[0], t: d[1], u: d[2], p: typeof d[5] === "string" ? d[5] : "" };
+    out.push({ e: e, t: fold(e.t), o: "", all: true });
+    var folded = d[3].map(fold);
+    d[4].forEach(function (r) {
+      var x = { k: KINDS[r[0]], t: r[1], u: d[2] + "#" + r[3], p: d[3][r[2]] };
+      out.push({ e: x, t: fold(x.t), o: folded[r[2]] });
     });
     return out;
   }
-  function load(then) {
-    if (entries) { then(); return; }
-    if (window.LAUNCHBOOK_SEARCH) { entries = prepare(window.LAUNCHBOOK_SEARCH); then(); return; }
-    if (loading) return;
-    loading = true;
-    status.textContent = "Loading search index…";
-    var script = document.createElement("script");
-    script.src = root + "assets/search-index.js";
-    script.onload = function () { entries = prepare(window.LAUNCHBOOK_SEARCH || []); then(); };
-    script.onerror = function () { status.textContent = "The search index could not be loaded."; };
-    document.head.appendChild(script);
+  /* Everything a query needs, loaded: then({entries, pages}) or then(null) when a file is missing. */
+  function gather(terms, then) {
+    loadMeta(function (found) {
+      if (!found) { then(null); return; }
+      var words = queryWords(terms);
+      if (!words.length) { then({ entries: [], pages: 0 }); return; }
+      var prefixes = found.shards.filter(function (prefix) {
+        return words.some(function (word) { return prefix.lastIndexOf(word, 0) === 0 || word.lastIndexOf(prefix, 0) === 0; });
+      });
+      loadParts(prefixes.map(function (prefix) { return "words/" + (prefix ? hex(prefix) : "all"); }), function (datas) {
+        if (!datas) { then(null); return; }
+        var ranked = candidates(words, prefixes.map(function (prefix, i) { return { prefix: prefix, data: datas[i] }; }));
+        var best = ranked.slice(0, CANDIDATES).map(function (c) { return "doc/" + found.names[c[0]]; });
+        loadParts(best, function (fragments) {
+          if (!fragments) { then(null); return; }
+          var entries = [];
+          fragments.forEach(function (d) { entries = entries.concat(expand(d)); });
+          then({ entries: entries, pages: ranked.length, indexed: terms.map(function (t) { return queryWords([t]).length > 0; }) });
+        });
+      });
+    });
   }
   function wordStart(text, term) {
     var at = text.indexOf(term);
@@ -252,10 +381,9 @@
     }
     return false;
   }
-  function search(query) {
-    var terms = fold(query).split(/\s+/).filter(Boolean);
-    if (!terms.length) return [];
+  function search(terms, found) {
     var hits = [];
+    var entries = found.entries;
     for (var i = 0; i < entries.length; i++) {
       var entry = entries[i];
       var score = 0;
@@ -263,7 +391,7 @@
         var term = terms[j];
         if (entry.t.indexOf(term) >= 0) {
           score += wordStart(entry.t, term) ? 10 : 6;
-        } else if (entry.o.indexOf(term) >= 0) {
+        } else if ((entry.all && found.indexed[j]) || entry.o.indexOf(term) >= 0) {
           score += 2;
         } else { score = 0; break; }
       }
@@ -304,19 +432,40 @@
     input.setAttribute("aria-activedescendant", options[selected].id);
     options[selected].scrollIntoView({ block: "nearest" });
   }
-  function show() {
-    var query = input.value.trim();
+  var asked = 0;
+  function clear() {
     list.textContent = "";
     selected = -1;
     input.removeAttribute("aria-activedescendant");
-    if (!query) { panel.hidden = true; input.setAttribute("aria-expanded", "false"); return; }
+  }
+  /* Each query gets a ticket: an answer arriving after a newer query was asked is dropped,
+     so files loading out of order never show stale or mixed results. */
+  function show() {
+    var query = input.value.trim();
+    var ticket = ++asked;
+    if (!query) { clear(); panel.hidden = true; input.setAttribute("aria-expanded", "false"); return; }
     panel.hidden = false;
     input.setAttribute("aria-expanded", "true");
-    if (!entries) { load(show); return; }
+    if (!meta) status.textContent = "Loading search index…";
     var terms = fold(query).split(/\s+/).filter(Boolean);
-    var hits = search(query);
-    status.textContent = hits.length ? hits.length + (hits.length === 1 ? " result" : " results") +
-      (hits.length > LIMIT ? ", showing the best " + LIMIT : "") : "No results for “" + query + "”";
+    gather(terms, function (found) {
+      if (ticket !== asked) return;
+      clear();
+      if (!found) { status.textContent = "The search index could not be loaded."; return; }
+      render(query, terms, found);
+    });
+  }
+  function render(query, terms, found) {
+    var hits = search(terms, found);
+    var shown = Math.min(hits.length, LIMIT);
+    if (!hits.length) {
+      status.textContent = "No results for “" + query + "”";
+    } else if (found.pages > CANDIDATES) {
+      status.textContent = found.pages + " pages match; showing the best " + shown + (shown === 1 ? " result" : " results");
+    } else {
+      status.textContent = hits.length + (hits.length === 1 ? " result" : " results") +
+        (hits.length > LIMIT ? ", showing the best " + LIMIT : "");
+    }
     hits.slice(0, LIMIT).forEach(function (hit, i) {
       var e = hit.entry.e;
       var li = document.createElement("li");
@@ -345,7 +494,9 @@
   }
   var timer = null;
   input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(show, 60); });
-  input.addEventListener("focus", function () { load(function () { if (input.value.trim()) show(); }); });
+  input.addEventListener("focus", function () {
+    if (input.value.trim()) { show(); } else { loadMeta(function () { /* ready for the first key */ }); }
+  });
   input.addEventListener("keydown", function (event) {
     if (event.key === "ArrowDown") { event.preventDefault(); select(selected + 1); }
     else if (event.key === "ArrowUp") { event.preventDefault(); select(selected - 1); }
