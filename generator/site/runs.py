@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
 from generator.core.files import regular_file
+from generator.core.quietgc import quiet_gc
 from generator.model import Checklist, DocumentSummary
 from generator.parallel import Progress, map_chunks
 from generator.runs.codec import safe_evidence_path
@@ -26,7 +27,6 @@ from generator.runs.outcome import RunSummary
 from generator.runs.record import RunRecord, Snapshot
 from generator.runs.store import RunFile, all_run_files, read_record, record_cache_keys
 from generator.site.urls import output_path, url_path
-from generator.sources.cache import quiet_gc
 from generator.sources.ids import document_id, slugify
 
 HISTORY_WINDOW = 10
