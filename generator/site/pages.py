@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.config import SiteConfig
+from generator.core.quietgc import freeing_cycles, quiet_gc
 from generator.core.templating import theme_assets
 from generator.model import Checklist, DocumentSummary
 from generator.parallel import map_chunks
@@ -27,7 +28,7 @@ from generator.site.stages import BuildRequest, Checked, Plan, RunSet, Sources
 from generator.site.trend import trend_svg
 from generator.site.urls import HOME, output_path, relative_url, url_path
 from generator.site.writer import OutputWriter
-from generator.sources.cache import DocumentStore, quiet_gc
+from generator.sources.cache import DocumentStore
 from generator.sources.markdown import pygments_css
 
 HOME_CARDS_UP_TO = 300
@@ -148,6 +149,6 @@ class _PageJob:
 def _render_chunk(root: str, job: _PageJob, documents: list[DocumentSummary]) -> list[str]:
     writer = OutputWriter(Path(root))
     with quiet_gc():
-        for document in documents:
+        for document in freeing_cycles(documents):  # each render leaves its document in a Jinja cycle
             writer.write(*job.render(document))
     return sorted(writer.written)

@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from generator.config import SiteConfig
+<<<<<<< HEAD
 from generator.core.files import FileHash
+=======
+from generator.core.quietgc import freeing_cycles, quiet_gc
+>>>>>>> mem
 from generator.parallel import Progress, map_chunks
 from generator.site.incremental import run_page_key
 from generator.site.render import render_page
 from generator.site.runs import RunView, archive_js, archive_rows
 from generator.site.writer import OutputWriter
-from generator.sources.cache import quiet_gc
 
 ARCHIVE = "runs/index.html"
 AUDIT = "runs/audit.html"
@@ -63,7 +66,7 @@ class RunPages:
 def _render_chunk(root: str, job: RunPages, indexes: list[int]) -> list[str]:
     writer = OutputWriter(Path(root))
     with quiet_gc():
-        for index in indexes:
+        for index in freeing_cycles(indexes):  # each render leaves its record in a Jinja cycle
             view = job.runs[index]
             writer.write(view.url, job.render(view))
     return sorted(writer.written)

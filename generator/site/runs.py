@@ -16,7 +16,12 @@ from pathlib import Path, PurePosixPath
 
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
+<<<<<<< HEAD
 from generator.core.files import FileHash, regular_file
+=======
+from generator.core.files import regular_file
+from generator.core.quietgc import quiet_gc
+>>>>>>> mem
 from generator.model import Checklist, DocumentSummary
 from generator.parallel import Progress, map_chunks
 from generator.runs.codec import safe_evidence_path
@@ -26,7 +31,6 @@ from generator.runs.outcome import RunSummary
 from generator.runs.record import RunRecord, Snapshot
 from generator.runs.store import RunFile, all_run_files, read_record, record_cache_keys
 from generator.site.urls import output_path, url_path
-from generator.sources.cache import quiet_gc
 from generator.sources.ids import document_id, slugify
 
 HISTORY_WINDOW = 10

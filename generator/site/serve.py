@@ -36,9 +36,9 @@ from urllib.parse import urlsplit
 
 from generator.core.errors import ConfigError, LaunchbookError
 from generator.core.files import keep_in_memory
+from generator.core.quietgc import quiet_gc
 from generator.site.asgi import App, run_asgi
 from generator.site.guard import host_allowed, locate, read_head, refuse
-from generator.sources.cache import quiet_gc
 
 REQUEST_TIMEOUT = 5.0
 """Seconds a client has to send a whole request head, and to take each write of the answer."""

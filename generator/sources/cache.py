@@ -11,16 +11,15 @@ results merged in source order, so the outcome does not depend on scheduling).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
 from generator import code_digest
 from generator.core.errors import SourceError
 from generator.core.files import keeping_in_memory, load_cache_text, load_pickle, store_cache_bytes, store_pickle
+from generator.core.quietgc import quiet_gc
 from generator.model import Document, DocumentSummary
 from generator.parallel import Progress, map_chunks
 from generator.sources.checklist import parse_document
@@ -42,18 +41,6 @@ def key_of_digest(source_sha256: str, shown: str, rel: str) -> str:
     digest = hashlib.sha256(code_digest().encode())
     digest.update(shown.encode() + b"\0" + rel.encode() + b"\0" + source_sha256.encode())
     return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def quiet_gc() -> Iterator[None]:
-    """Parsing makes millions of short-lived tokens; the cyclic GC only slows it down."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _parse_chunk(shared: None, jobs: list[tuple[bytes, str, str]]) -> list[Document]:
