@@ -28,6 +28,15 @@ def _no_source_date_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _one_shot_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts as a one-shot command: a LiveServer made in-process by an earlier test
+    must not leave this process keeping cache entries in memory (it changes what is written)."""
+    from generator.core import files
+
+    monkeypatch.setattr(files, "_MEMORY", None)
+
+
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))

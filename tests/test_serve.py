@@ -156,14 +156,17 @@ def test_editor_temp_files_are_not_changes() -> None:
         assert not editor_temp(name), name
 
 
-def test_a_rebuild_pauses_the_collector_and_restores_it(tmp_path: Path) -> None:
+def test_a_rebuild_pauses_the_collector_and_restores_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """serve keeps a large state between builds; a rebuild runs with the cyclic collector paused
     (each full collection would cost ~0.1 s at 10,000 pages) and collects once afterwards:
     after any rebuild, good or failed, the collector is running again."""
     import gc
 
+    from generator.core import files
     from generator.core.errors import BuildError
     from generator.site.serve import LiveServer
+
+    monkeypatch.setattr(files, "_MEMORY", None)  # a LiveServer keeps cache entries for the process: not after this test
 
     seen: list[bool] = []
 

@@ -14,11 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.config import SiteConfig
-<<<<<<< HEAD
 from generator.core.files import FileHash
-=======
 from generator.core.quietgc import freeing_cycles, quiet_gc
->>>>>>> mem
 from generator.parallel import Progress, map_chunks
 from generator.site.incremental import run_page_key
 from generator.site.render import render_page

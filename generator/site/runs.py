@@ -16,12 +16,8 @@ from pathlib import Path, PurePosixPath
 
 from generator.core.diagnostics import Diagnostic
 from generator.core.errors import SourceError
-<<<<<<< HEAD
 from generator.core.files import FileHash, regular_file
-=======
-from generator.core.files import regular_file
 from generator.core.quietgc import quiet_gc
->>>>>>> mem
 from generator.model import Checklist, DocumentSummary
 from generator.parallel import Progress, map_chunks
 from generator.runs.codec import safe_evidence_path
