@@ -28,7 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.corpus import make_corpus  # noqa: E402
-from bench.run import WORK, digest_tree, launchbook, measure  # noqa: E402
+from bench.measure import measure  # noqa: E402
+from bench.run import WORK, digest_tree  # noqa: E402
+from bench.tools import launchbook_build  # noqa: E402
 
 
 def _worker_cpu() -> float:
@@ -56,9 +58,9 @@ def main() -> None:
             for name in names[rep % len(names):] + names[: rep % len(names)]:  # alternate the order
                 output = corpus / "output"
                 shutil.rmtree(output, ignore_errors=True)
-                command = [*launchbook(corpus, "--no-cache", "-q", "--executor", ways[name])]
+                command = launchbook_build(corpus, "--no-cache", "-q", "--executor", ways[name])
                 before = sum(client.run(_worker_cpu).values())
-                sample = measure(command)
+                sample = measure(command).data()
                 sample["cpu"] += sum(client.run(_worker_cpu).values()) - before  # 0 unless the running cluster ran
                 samples[name].append({**sample, "load": os.getloadavg()[0]})
                 digests[name] = digest_tree(output)
