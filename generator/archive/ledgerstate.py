@@ -71,6 +71,17 @@ def frontier_root(frontier: tuple[tuple[int, bytes], ...]) -> bytes:
     return root
 
 
+def prefix_roots(leaves: list[bytes]) -> list[bytes]:
+    """The root of the first ``size`` leaves for every size from 0 to ``len(leaves)``: one pass,
+    O(log n) hashes per size (``merkle.root`` of each prefix would be O(n²) for the archive)."""
+    roots = [merkle.EMPTY_ROOT]
+    frontier: tuple[tuple[int, bytes], ...] = ()
+    for leaf in leaves:
+        frontier = push_leaf(frontier, leaf)
+        roots.append(frontier_root(frontier))
+    return roots
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerState:
     """The ledger read for appending: checked in full, every line."""
