@@ -44,10 +44,10 @@ def install() -> None:
 
     original_match = getattr(general, "match_issuer_serial", None)
     if callable(original_match):
-        general.match_issuer_serial = remembered_match(original_match)  # type: ignore[attr-defined]
+        setattr(general, "match_issuer_serial", remembered_match(original_match))  # noqa: B010 - a module's function
     original_hex = getattr(generic, "read_hex_string_from_stream", None)
     if callable(original_hex):
-        generic.read_hex_string_from_stream = quick_hex(original_hex, generic.pdf_string)  # type: ignore[attr-defined]
+        setattr(generic, "read_hex_string_from_stream", quick_hex(original_hex, generic.pdf_string))  # noqa: B010
     _installed = True
 
 
