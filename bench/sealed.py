@@ -215,6 +215,19 @@ def _smaller_archive(count: int, version: str) -> Path | None:
     return max(found)[1] if found else None
 
 
+def covering_archive(count: int, *, workers: int, any_version: bool = False) -> Path:
+    """The smallest complete archive of this seal format (of any, with ``any_version``) with at least
+    ``count`` runs; sealed if there is none."""
+    version = code_version()
+    found = []
+    for candidate in WORK.glob("sealed-*"):
+        marker = read_marker(candidate)
+        same = any_version or marker.get("version") == version
+        if marker.get("complete") and same and marker.get("sealed", 0) >= count:
+            found.append((marker["sealed"], candidate))
+    return min(found)[1] if found else Path(sealed_archive(count, workers=workers)["project"])
+
+
 def sealed_archive(count: int, *, workers: int, reseal: bool = False, any_version: bool = False) -> dict[str, Any]:
     """The archive of ``count`` sealed runs (made, resumed, extended or reused); what it took."""
     from generator.archive.seal import close_run
