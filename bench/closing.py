@@ -4,7 +4,7 @@ Each archive of n runs is the first n sealed runs of the cached verify archive (
 the same checklist, key and ledger, cut at line n), so the ledger, the records and the reports
 are real ones. In each, one close is made untimed first (as in use, the previous close left its
 ledger state and the checklist index behind), then ``--samples`` closes of fresh runs are timed
-as subprocesses; ``render`` and ``sign`` come from ``run close --json``, and ``other`` (the
+as subprocesses, the sizes taking turns; ``render`` and ``sign`` come from ``run close --json``, and ``other`` (the
 close less both) is the part that used to grow with the archive (finding the run, reading the
 ledger).
 """
@@ -78,11 +78,15 @@ def bench_close_growth(sizes: tuple[int, ...], samples: int, *, workers: int,
     source = covering_archive(max(sizes), workers=workers, any_version=any_version)
     result: dict[str, Any] = {"source": source.name, "archive_version": read_marker(source).get("version"),
                               "sizes": {}}
-    for size in sizes:
-        project = cut_archive(source, size, WORK / f"close-at-{size}")
+    projects = {size: cut_archive(source, size, WORK / f"close-at-{size}") for size in sizes}
+    for project in projects.values():
         _close(project, FIRST)  # untimed: leaves the ledger state and the checklist index, as a previous close does
-        rows = [_close(project, FIRST + sample + 1) for sample in range(samples)]
-        result["sizes"][str(size)] = {key: statistics.median(row[key] for row in rows) for key in rows[0]}
-        result["sizes"][str(size)]["samples"] = [row["wall"] for row in rows]
+    rows: dict[int, list[dict[str, float]]] = {size: [] for size in sizes}
+    for sample in range(samples):  # sizes take turns, so a burst of load on the machine hits them alike
+        for size, project in projects.items():
+            rows[size].append(_close(project, FIRST + sample + 1))
+    for size, project in projects.items():
+        result["sizes"][str(size)] = {key: statistics.median(row[key] for row in rows[size]) for key in rows[size][0]}
+        result["sizes"][str(size)]["samples"] = [row["wall"] for row in rows[size]]
         shutil.rmtree(project, ignore_errors=True)
     return result
