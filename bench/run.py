@@ -13,6 +13,7 @@ Parts (``--only``, comma-separated; default all):
   serve   one page edited under `launchbook serve`: file write -> the served page shows it
   runcmd  `run start` and `run close` on the corpus and on a 1-page project with the same checklist
   memory  cold build of PAGES pages + RUNS run records: peak memory
+  close   `run close` in archives of 1, 100 and 1,000 sealed runs (cut from the verify archive)
   verify  `launchbook verify` of SEALED sealed runs (archive cached in bench/.work/sealed-N)
 
 Each command is a subprocess timed by bench/measure.py; cold builds alternate between tools
@@ -41,6 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench import report as tables  # noqa: E402
+from bench.closing import SIZES, bench_close_growth  # noqa: E402
 from bench.corpus import SEEDS, make_corpus, page_path  # noqa: E402
 from bench.live import serve_edits  # noqa: E402
 from bench.measure import launchbook_command, measure  # noqa: E402
@@ -49,7 +51,7 @@ from bench.tools import COLD_TOOLS, cold_tools, launchbook_build  # noqa: E402
 
 WORK = ROOT / "bench" / ".work"
 RESULTS = ROOT / "bench" / "results"
-PARTS = ("cold", "noop", "edit", "serve", "runcmd", "memory", "verify")
+PARTS = ("cold", "noop", "edit", "serve", "runcmd", "memory", "close", "verify")
 RUN_CHECKLIST = 4
 """Corpus page used by runcmd: seed 4 (sv-sdk, 140 items), the smallest report to render."""
 
@@ -227,6 +229,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tools", default=",".join(COLD_TOOLS),
                         help=f"cold builds to run, of {','.join(COLD_TOOLS)} (e.g. hugo: Hugo's full build at 10k, "
                              "for the no-op goal, without the slow ones)")
+    parser.add_argument("--close-sizes", default=",".join(map(str, SIZES)),
+                        help="archive sizes (sealed runs) that run close is timed in; default 1,100,1000")
+    parser.add_argument("--close-samples", type=int, default=3, help="timed closes per archive size (median)")
     parser.add_argument("--seal-workers", type=int, default=os.cpu_count() or 1,
                         help="processes sealing the verify archive (see bench/sealed.py)")
     parser.add_argument("--reseal", action="store_true", help="seal the verify archive again, even if cached")
@@ -246,6 +251,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.sizes = args.pages or ([30] if args.smoke else [10_000])
     args.runs = args.runs if args.runs is not None else (20 if args.smoke else 10_000)
     args.sealed = args.sealed if args.sealed is not None else (3 if args.smoke else 10_000)
+    args.close_sizes = (1, 3) if args.smoke else tuple(int(n) for n in args.close_sizes.split(",") if n.strip())
+    if args.smoke:
+        args.close_samples = 1
     if args.smoke:
         args.run_samples = 1
     return args
@@ -260,6 +268,8 @@ def result_name(args: argparse.Namespace) -> str:
         names.append("-".join(short(p) for p in args.sizes) + "-pages")
     if "memory" in args.parts:
         names.append(f"memory-{short(max(args.sizes))}-pages-{short(args.runs)}-runs")
+    if "close" in args.parts:
+        names.append(f"close-{short(max(args.close_sizes))}")
     if "verify" in args.parts:
         names.append(f"verify-{short(args.sealed)}")
     return "_".join(names) + ".json"
@@ -275,7 +285,7 @@ def merged(report: dict[str, Any], previous: Path) -> dict[str, Any]:
     for key, value in report["sizes"].items():
         sizes[key] = {**sizes.get(key, {}), **value}
     return {**report, "sizes": sizes, "memory": report["memory"] or old.get("memory"),
-            "verify": report["verify"] or old.get("verify")}
+            "close": report["close"] or old.get("close"), "verify": report["verify"] or old.get("verify")}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -285,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "processor": platform.processor() or platform.machine(), "load_at_start": os.getloadavg()[0]},
         **stamp(), "command": "python3 bench/run.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
-        "sizes": {}, "memory": None, "verify": None,
+        "sizes": {}, "memory": None, "close": None, "verify": None,
     }
     report["command"] = report["command"].strip()
     for pages in args.sizes:
@@ -293,6 +303,10 @@ def main(argv: list[str] | None = None) -> None:
             report["sizes"][str(pages)] = bench_size(pages, args.parts, args)
     if "memory" in args.parts:
         report["memory"] = attempt("memory", lambda: bench_memory(max(args.sizes), args.runs))
+    if "close" in args.parts:
+        say(f"run close in archives of {', '.join(map(str, args.close_sizes))} sealed runs")
+        report["close"] = attempt("close", lambda: bench_close_growth(
+            args.close_sizes, args.close_samples, workers=args.seal_workers, any_version=args.keep_sealed))
     if "verify" in args.parts:
         say(f"verify of {args.sealed} sealed runs")
         report["verify"] = attempt("verify", lambda: bench_verify(

@@ -1,21 +1,23 @@
 """An archive of N sealed runs, made once and kept, and ``launchbook verify`` of it.
 
-Sealing is the slow part (each ``run close`` renders and signs a PDF: ~0.6 s on an idle
-core), so the archive is cached at ``bench/.work/sealed-N`` with a marker file,
-``bench-sealed.json``, naming the code version that sealed it (a hash of every file under
-``generator/`` and of this recipe). A later benchmark reuses a complete archive of the same
-version, resumes an interrupted one, or starts from a copy of the largest smaller archive of
-the same version and seals only the rest (the ledger simply grows, as it does in use).
+Each run is a real one of a 15-item checklist in three sections (two items optional) with two
+sign-off roles, every item done, closed by the real ``close_run``: a WeasyPrint PDF/A-3b,
+a pyHanko PAdES signature, a ledger line. Sealing is the slow part, so the archive is cached
+at ``bench/.work/sealed-N`` with a marker file, ``bench-sealed.json``, naming the *seal
+format* that made it (a hash of the recipe below, of the files that decide what a sealed
+record, its report and its ledger line hold — :data:`SEAL_FORMAT` — and of the WeasyPrint and
+pyHanko versions). A change to ``verify`` keeps the archive; a change to the seal rebuilds it.
+A later benchmark reuses a complete archive of the same format, resumes an interrupted one,
+or starts from a copy of the largest smaller archive of the same format and seals only the
+rest (the ledger simply grows, as it does in use).
 
 Workers: ``run close`` renders and signs while it holds the ledger's lock (the sealed record
 and its PDF name the ledger head they extend, so they cannot be made before the previous
-line is written). Sealing from several processes is therefore safe — ``flock`` on the ledger
-and on each record, records created under a lock — but only the parts outside the lock
-overlap: finding the record (``find_run`` lists every record), loading the key and the config.
-Measured on this 2-core machine (loaded), 12 more seals after 1,000: one process 15.6–18.0 s,
-two 15.6–16.5 s. Each close also costs more as the archive grows (``find_run`` and the
-ledger parse are linear in the runs: ~0.07 s + ~0.04 s per 1,000 runs), so 10,000 runs take
-hours to seal the first time; hence the cache.
+line is written). Sealing from several processes is safe — ``flock`` on the ledger and on
+each record, records created under a lock — and what lies outside the lock overlaps (making
+the record, finding it, loading the key and the config), but the renders and signatures
+follow one another: sealing takes about (render + sign) x N whatever the worker count.
+A close no longer costs more as the archive grows (see generator/archive/ledgerstate.py).
 """
 
 from __future__ import annotations
@@ -37,20 +39,67 @@ from bench.measure import ROOT, launchbook_command, measure
 
 WORK = ROOT / "bench" / ".work"
 MARKER = "bench-sealed.json"
-RECIPE = "2: deploy.md with two items, all done, closed --force at its start time, self-signed key"
-CHECKLIST = ("# Deploy\n\n## Before\n\n- [ ] Announce {#announce}\n- [ ] Freeze {#freeze}\n\n## Sign-off\n\n"
-             "| Role | Name | Signature | Date |\n|---|---|---|---|\n| Release Manager | | | |\n")
+RECIPE = "3: deploy.md (15 items, 3 sections, 2 optional, 2 roles), all done, closed --force at its start, own key"
+CHECKLIST = """# Deploy the payments API
+
+## Before
+
+- [ ] Announce the maintenance window in #ops {#announce}
+- [ ] Freeze merges to main {#freeze}
+- [ ] Confirm the change ticket is approved {#ticket}
+- [ ] Take a database snapshot {#snapshot}
+- [ ] Check the error budget on the dashboard (optional) {#budget}
+
+## Deploy
+
+- [ ] Run the schema migration {#migrate}
+- [ ] Deploy the canary (5 % of traffic) {#canary}
+- [ ] Watch canary error rate for 15 minutes {#watch}
+- [ ] Promote to all regions {#promote}
+- [ ] Purge the CDN cache {#purge}
+
+## After
+
+- [ ] Run the smoke tests against production {#smoke}
+- [ ] Verify payment webhooks arrive {#webhooks}
+- [ ] Notify partners (optional) {#partners}
+- [ ] Unfreeze merges {#unfreeze}
+- [ ] Close the change ticket {#close-ticket}
+
+## Sign-off
+
+| Role | Name | Signature | Date |
+|---|---|---|---|
+| Release Manager | | | |
+| Security | | | |
+"""
+SEAL_FORMAT = (
+    "generator/archive/seal.py", "generator/archive/ledger.py", "generator/archive/merkle.py",
+    "generator/archive/halfclosed.py", "generator/report/render.py", "generator/report/sign.py",
+    "generator/report/keys.py", "generator/report/certs.py", "generator/report/glyphs.py",
+    "generator/core/templating.py", "generator/runs/record.py", "generator/runs/codec.py",
+    "generator/runs/outcome.py", "generator/runs/operations.py", "generator/runs/drift.py",
+    "generator/runs/start.py", "generator/runs/timeline.py", "themes/default/report",
+)
+"""What decides the bytes of a sealed record, its report and its ledger line (folders: every file)."""
 START = datetime(2026, 1, 1, tzinfo=UTC)
 CHUNK = 25
 """Runs a worker seals before reporting back (the marker's time is saved after each)."""
 
 
 def code_version() -> str:
-    """Hash of every source under generator/ (and of the recipe): what makes a sealed archive."""
-    digest = hashlib.sha256(RECIPE.encode())
-    for path in sorted((ROOT / "generator").rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    """The seal format: a hash of the recipe, the :data:`SEAL_FORMAT` files and the versions of the
+    libraries that write the PDF and its signature. What verifies the archive is not part of it."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(RECIPE.encode() + CHECKLIST.encode())
+    for name in ("weasyprint", "pyHanko", "pyhanko-certvalidator", "pydyf", "fonttools"):
+        digest.update(f"{name}=={version(name)}".encode())
+    for rel in SEAL_FORMAT:
+        base = ROOT / rel
+        for path in sorted(base.rglob("*")) if base.is_dir() else [base]:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -111,23 +160,28 @@ def deploy_snapshot(project: Path) -> Any:
 
 
 def seal_one(project: Path, n: int, snapshot: Any) -> None:
-    """Run ``n`` of deploy.md, every item done, closed: sealed, signed, in the ledger.
+    """Run ``n`` of deploy.md, every item done, both roles signed off, closed: sealed, signed, in the ledger.
 
-    The record is what ``run start`` and ``run mark`` would write, written at once under
-    its ``run start`` id (``run start`` itself lists every record to find a free id, which
-    would make the archive quadratic to build); ``run close`` is the real one.
+    The record is what ``run start``, ``run mark`` and ``run signoff`` would write, written at
+    once under its ``run start`` id (``run start`` itself lists every record to find a free id,
+    which would make the archive quadratic to build); ``run close`` is the real one.
     """
     from generator.archive.seal import close_run
     from generator.runs.operations import apply_entry
-    from generator.runs.record import Entry, RunRecord, Status
+    from generator.runs.record import Decision, Entry, RunRecord, Signoff, Status
     from generator.runs.store import create_record, run_file
 
     moment = START + timedelta(minutes=n)
     at = moment.strftime("%Y-%m-%dT%H:%M:00Z")
     record = RunRecord(id=f"{moment:%Y%m%d-%H%M}-r{n}", checklist="deploy", release=f"r{n}", snapshot=snapshot,
-                       started_at=at)
-    for item in snapshot.items:
-        record = apply_entry(record, item.id, Entry(Status.DONE, "bench", at))
+                       started_at=at, change=f"CHG-{n}", environment="production", operator="Olga Bench",
+                       summary=f"Payments API release r{n}",
+                       signoffs=tuple(Signoff(role, name, Decision.APPROVE, "approved for production", at)
+                                      for role, name in zip(snapshot.signoff_roles, ("Rhea Lead", "Sam Sec"),
+                                                            strict=False)))
+    for number, item in enumerate(snapshot.items):
+        record = apply_entry(record, item.id, Entry(Status.DONE, ("Ari", "Bo", "Cy")[number % 3], at,
+                                                    note="as planned" if number % 5 == 0 else ""))
     create_record(run_file(project, "deploy", record.id), record)
     close_run(project, record.id, key=str(key_files(project)[0]), force=True, at=at)
 
@@ -159,6 +213,19 @@ def _smaller_archive(count: int, version: str) -> Path | None:
         if marker.get("complete") and marker.get("version") == version and 0 < marker.get("sealed", 0) < count:
             found.append((marker["sealed"], candidate))
     return max(found)[1] if found else None
+
+
+def covering_archive(count: int, *, workers: int, any_version: bool = False) -> Path:
+    """The smallest complete archive of this seal format (of any, with ``any_version``) with at least
+    ``count`` runs; sealed if there is none."""
+    version = code_version()
+    found = []
+    for candidate in WORK.glob("sealed-*"):
+        marker = read_marker(candidate)
+        same = any_version or marker.get("version") == version
+        if marker.get("complete") and same and marker.get("sealed", 0) >= count:
+            found.append((marker["sealed"], candidate))
+    return min(found)[1] if found else Path(sealed_archive(count, workers=workers)["project"])
 
 
 def sealed_archive(count: int, *, workers: int, reseal: bool = False, any_version: bool = False) -> dict[str, Any]:

@@ -322,12 +322,12 @@ def test_concurrent_closes_serialise(tmp_path: Path, signing_key: Any) -> None:
 
 
 def test_parallel_audit_finds_the_same(archive: tuple[Path, list[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator.archive import audit
+    from generator.archive import reportcheck
 
     project, runs, _ = archive
     (project / f"content/runs/deploy/{runs[2]}/evidence/check-v3.txt").write_text("swapped\n")
     pdf = pdf_of(project, runs[0])
     pdf.write_bytes(pdf.read_bytes() + b"%\n")
     serial = findings(project)
-    monkeypatch.setattr(audit, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(reportcheck, "PARALLEL_FROM", 1)
     assert findings(project) == serial and len(serial) >= 2

@@ -41,6 +41,9 @@ def test_every_part_is_measured(smoke: tuple[dict[str, Any], str]) -> None:
     assert (report["memory"]["pages"], report["memory"]["runs"]) == (30, 20)
     assert report["memory"]["tree_pss_mb"] > 0
     assert report["verify"]["sealed"] == 3 and report["verify"]["verify_wall"] > 0
+    assert set(report["close"]["sizes"]) == {"1", "3"}
+    for row in report["close"]["sizes"].values():
+        assert row["wall"] > 0 and row["render"] > 0 and row["sign"] > 0 and len(row["samples"]) == 1
 
 
 def test_table_has_every_row_with_its_goal(smoke: tuple[dict[str, Any], str]) -> None:
@@ -55,6 +58,10 @@ def test_table_has_every_row_with_its_goal(smoke: tuple[dict[str, Any], str]) ->
     assert by_measure["one edit, CLI `build`"]["met"] == "n/a at 30"  # the goal is set at 10,000 pages
     assert "| corpus | measure | figure | ratio | goal | met? |" in stdout
     assert "| 30 pages + 20 runs | memory: cold build |" in stdout
+    verify = by_measure["`verify` of the archive"]
+    assert verify["met"] == "measured at 3; 10k not measured"  # never judged, never presented as 10,000
+    assert "extrapolated to 10,000" in verify["ratio"] and "not a measurement" in verify["ratio"]
+    assert "| 3 sealed runs | `run close` (deploy.md, 15 items) |" in stdout
 
 
 def test_readme_section_is_replaced_between_markers(smoke: tuple[dict[str, Any], str], tmp_path: Path) -> None:

@@ -68,13 +68,13 @@ def sealed_project(tmp_path_factory: pytest.TempPathFactory, signing_key: Any) -
 def every_map_parallel(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every map leaves the process even for this small project; returns the names of the
     functions a Dask executor was given, in order."""
-    from generator.archive import audit
+    from generator.archive import reportcheck
     from generator.site import pages, runpages
     from generator.site import runs as site_runs
     from generator.sources import cache
 
     for module, name in ((cache, "PARALLEL_FROM"), (pages, "PARALLEL_PAGES_FROM"), (runpages, "PARALLEL_RUNS_FROM"),
-                         (site_runs, "PARALLEL_RECORDS_FROM"), (audit, "PARALLEL_FROM")):
+                         (site_runs, "PARALLEL_RECORDS_FROM"), (reportcheck, "PARALLEL_FROM")):
         monkeypatch.setattr(module, name, 1)
     names: list[str] = []
     run = cluster.DaskExecutor.run
@@ -98,7 +98,7 @@ def test_build_on_a_dask_cluster_is_byte_identical_to_local(sealed_project: Path
     assert dask.exit_code == 0, dask.output
     assert every_map_parallel == [
         "generator.sources.cache._index_chunk", "generator.site.runs._digest_into_cache",
-        "generator.archive.audit._report_chunk", "generator.site.pages._render_chunk",
+        "generator.archive.reportcheck._report_chunk", "generator.site.pages._render_chunk",
         "generator.site.runpages._render_chunk",
     ]
     assert tree_digest(tmp_path / "dask") == tree_digest(tmp_path / "local")
@@ -111,7 +111,7 @@ def test_verify_on_a_dask_cluster_finds_the_same(sealed_project: Path, dask_addr
     args = ("verify", "-C", sealed_project, "--trust", signing_key.certificate, "--json")
     local = run_cli(*args)
     dask = run_cli(*args, "--executor", dask_address)
-    assert every_map_parallel == ["generator.archive.audit._report_chunk"]
+    assert every_map_parallel == ["generator.archive.reportcheck._run_chunk"]
     assert (local.exit_code, dask.exit_code) == (1, 1)  # the tampered report
     assert _unclocked(json.loads(dask.stdout)) == _unclocked(json.loads(local.stdout))
     assert "bytes or an incremental update were added after the last signature" in local.stdout

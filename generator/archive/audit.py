@@ -10,7 +10,6 @@ them); and checkpoints (a ledger rewritten from scratch is not their extension).
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,17 +28,16 @@ from generator.archive.ledger import (
     parse_ledger,
     tree_head,
 )
-from generator.archive.revisions import check_revisions
+from generator.archive.reportcheck import check_reports, check_runs, irregular, report_job
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
-from generator.core.files import file_sha256, regular_file
-from generator.parallel import Progress, map_chunks
-from generator.report.longterm import sealed_prefix_intact
-from generator.report.verify import compare_with_archive, load_trust, trust_from_der, verify_pdf
+from generator.core.files import file_sha256
+from generator.parallel import Progress
+from generator.report.verify import load_trust
 from generator.runs.codec import safe_evidence_path
-from generator.runs.digest import RunDigest, RunHead, make_digest
-from generator.runs.record import RunRecord, parse_time, utc_now
-from generator.runs.store import RunFile, all_run_files, read_record
+from generator.runs.digest import RunDigest, RunHead
+from generator.runs.record import parse_time, utc_now
+from generator.runs.store import RunFile, all_run_files
 from generator.runs.timeline import TOLERANCE
 
 
@@ -151,17 +149,17 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
         result.add(str(project), "not a launchbook project (no content/ folder): nothing was verified")
         return result
 
-    full: dict[str, RunRecord] = {}
-    if records is None:
-        records = {}
-        for run_file in all_run_files(project):
-            try:
-                record = read_record(run_file)
-            except SourceError as exc:
-                result.add(run_file.shown, exc.reason, line=exc.line)
+    trust = load_trust(trust_paths)
+    job = report_job(entries, leaves, trust, load_trust(tsa_trust_paths or []))
+    checked: dict[str, tuple[list[Diagnostic], Any]] | None = None
+    if records is None:  # verify: workers read the records and check the sealed ones' reports
+        records, checked = {}, {}
+        for row in check_runs(all_run_files(project), job, progress):
+            if row.digest is None:
+                result.add(row.run_file.shown, row.error[0], line=row.error[1])
                 continue
-            records[record.id] = (run_file, make_digest(record, run_file.shown))
-            full[record.id] = record
+            records[row.digest.head.id] = (row.run_file, row.digest)
+            checked[row.digest.head.id] = (list(row.findings), row.report)
     for _, digest in records.values():
         head = digest.head
         result.runs[head.id] = RunAudit(head.id, head.checklist, head.sealed is not None)
@@ -207,8 +205,6 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
             result.add(run_file.shown, f"record says ledger entry #{head.sealed.get('ledger_seq')}, the ledger "
                                        f"has it as #{entry.seq}", entry.run)
 
-    trust = load_trust(trust_paths)
-    tsa_trust = load_trust(tsa_trust_paths or [])
     sealed = [run_id for run_id, (_, digest) in sorted(records.items()) if digest.head.sealed is not None]
     for run_id, (run_file, digest) in sorted(records.items()):
         for diagnostic in digest.time_problems:
@@ -223,8 +219,12 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
     for run_id in sealed:
         run_file, digest = records[run_id]
         _check_evidence(result, run_file, digest, by_run.get(run_id))
-    job = _ReportJob(records, full, record_cache, by_run, leaves, trust, tsa_trust, _revisions(entries))
-    for run_id, findings, report in _check_reports(sealed, job, progress):
+    if checked is None:  # a build: the full record of each sealed run loads from the record cache in the worker
+        job.records, job.record_cache = records, record_cache
+        reports = check_reports(sealed, job, progress)
+    else:
+        reports = [(run_id, *checked[run_id]) for run_id in sealed]
+    for run_id, findings, report in reports:
         result.runs[run_id].report = report
         for finding in findings:
             result.report(finding, run_id)
@@ -244,21 +244,12 @@ def _check_evidence(result: AuditResult, run_file: RunFile, digest: RunDigest, e
         where = path.relative_to(run_file.project).as_posix()
         if not os.path.lexists(path):
             result.add(where, "evidence file is missing", record.id)
-        elif (refusal := _irregular(path, run_file.folder)) is not None:
+        elif (refusal := irregular(path, run_file.folder)) is not None:
             result.add(where, f"evidence file {refusal}", record.id)
         elif file_sha256(path) != evidence.sha256:
             result.add(where, "evidence file was replaced: its sha256 differs from the recorded one", record.id)
         if entry is not None and entry.evidence.get(name) != evidence.sha256:
             result.add(where, f"evidence hash differs from ledger entry #{entry.seq}", record.id)
-
-
-def _irregular(path: Path, inside: Path) -> str | None:
-    """Why ``path`` is not a regular file inside ``inside`` (a link, say), or ``None``."""
-    try:
-        regular_file(path, inside)
-    except SourceError as exc:
-        return exc.reason
-    return None
 
 
 def _check_ledger_order(result: AuditResult, shown: str, entries: list[Entry]) -> None:
@@ -301,122 +292,6 @@ def _check_seal_time(result: AuditResult, run_file: RunFile, record: RunHead, en
     elif finished is not None and sealed_at < finished - TOLERANCE:
         result.add(run_file.shown, f"ledger entry #{entry.seq} was sealed at {entry.sealed_at}, before the run "
                                    f"finished ({record.finished_at})", record.id)
-
-
-PARALLEL_FROM = 32
-
-
-@dataclass(slots=True)
-class _ReportJob:
-    """What every sealed run's report check reads alike (the map's ``shared`` value)."""
-
-    records: dict[str, tuple[RunFile, RunDigest]]
-    full: dict[str, RunRecord]
-    """Records already read in full (``verify``); the others load from ``record_cache``."""
-    record_cache: Path | None
-    by_run: dict[str, LedgerEntry]
-    leaves: list[bytes]
-    """The ledger's Merkle leaves."""
-    trust: list[Any]
-    """Trusted signer certificates."""
-    tsa_trust: list[Any]
-    """Trusted timestamp authority roots."""
-    revisions: dict[str, list[Entry]]
-    """Approval and timestamp entries by run."""
-    roots: dict[int, str] = field(default_factory=dict)
-    """Merkle roots of ledger prefixes, by size, as worked out."""
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Certificates travel as DER (for a Dask cluster; asn1crypto objects do not survive pickling)."""
-        state = {name: getattr(self, name) for name in self.__slots__}
-        return {**state, "trust": [c.dump() for c in self.trust], "tsa_trust": [c.dump() for c in self.tsa_trust]}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            setattr(self, name, trust_from_der(value) if name in ("trust", "tsa_trust") else value)
-
-    def record(self, run_id: str) -> RunRecord:
-        """The full record of a run (one at a time: a build holds digests only)."""
-        run_file, digest = self.records[run_id]
-        return self.full.get(run_id) or read_record(run_file, self.record_cache, digest.key)
-
-    def prefix_root(self, size: int) -> str:
-        """The root of the ledger's first ``size`` entries."""
-        if size not in self.roots:
-            self.roots[size] = merkle.root(self.leaves[:size]).hex()
-        return self.roots[size]
-
-
-def _revisions(entries: list[Entry]) -> dict[str, list[Entry]]:
-    revisions: dict[str, list[Entry]] = {}
-    for entry in entries:
-        if not isinstance(entry, LedgerEntry):
-            revisions.setdefault(entry.run, []).append(entry)
-    return revisions
-
-
-def _check_reports(sealed: list[str], job: _ReportJob, progress: Progress | None = None,
-                   ) -> list[tuple[str, list[Diagnostic], Any]]:
-    """Every sealed run's report checked, on every core for big archives, in run order."""
-    return map_chunks(_report_chunk, sealed, shared=job, parallel_from=PARALLEL_FROM, progress=progress,
-                      label="Checking signed reports")
-
-
-def _report_chunk(job: _ReportJob, run_ids: list[str]) -> list[tuple[str, list[Diagnostic], Any]]:
-    rows = []
-    for run_id in run_ids:
-        run_file, _ = job.records[run_id]
-        record = job.record(run_id)
-        findings: list[Diagnostic] = []
-        report = _check_report(findings, run_file, record, job.by_run.get(run_id), job,
-                               functools.partial(verify_pdf, tsa_trust=job.tsa_trust), compare_with_archive,
-                               job.revisions.get(run_id, []))
-        rows.append((run_id, findings, report))
-    return rows
-
-
-def _error(findings: list[Diagnostic], where: str, message: str) -> None:
-    findings.append(Diagnostic(where, None, message, "", Severity.ERROR))
-
-
-def _check_report(findings: list[Diagnostic], run_file: RunFile, record: RunRecord, entry: LedgerEntry | None,
-                  job: _ReportJob, verify_pdf: Any, compare_with_archive: Any, revisions: list[Entry]) -> Any:
-    pdf = run_file.report
-    shown = pdf.relative_to(run_file.project).as_posix()
-    if not os.path.lexists(pdf):
-        _error(findings, shown, "signed report is missing")
-        return None
-    if (refusal := _irregular(pdf, pdf.parent)) is not None:
-        _error(findings, shown, f"signed report {refusal}")
-        return None
-    data = pdf.read_bytes()
-    check = verify_pdf(data, shown, job.trust)
-    report = record.extra.get("report") or {}
-    compare_with_archive(check, data, record.archived_data(), report.get("sha256"), report.get("size"))
-    for problem in check.problems:
-        _error(findings, shown, problem)
-    if entry is not None and not sealed_prefix_intact(data, entry.report_sha256, report.get("size")):
-        _error(findings, shown, f"report differs from the one in ledger entry #{entry.seq}")
-    elif entry is not None and check.sealed_sha256 != entry.report_sha256:
-        _error(findings, shown, f"the certification seal covers a revision other than the one in ledger entry "
-                                f"#{entry.seq} (the seal was removed or replaced)")
-    elif entry is not None:
-        check_revisions(findings, shown, data, entry, revisions, check)
-    if entry is not None and report.get("sha256") != entry.report_sha256:
-        _error(findings, run_file.shown, f"the record's report sha256 differs from ledger entry #{entry.seq}")
-    # The tree head sealed into the *signed* copy of the record pins the ledger's past.
-    sealed = (check.record or {}).get("sealed") or record.sealed or {}
-    head = sealed.get("ledger_head") or {}
-    size, root = head.get("tree_size"), head.get("root_sha256")
-    if not isinstance(size, int) or not isinstance(root, str):
-        _error(findings, shown, "signed report carries no ledger tree head")
-    elif size > len(job.leaves):
-        _error(findings, shown, f"ledger truncated: this signed report saw {size} ledger entries before it, "
-                                f"the ledger now has {len(job.leaves)}")
-    elif job.prefix_root(size) != root:
-        _error(findings, shown, f"ledger rewritten: its first {size} entries no longer hash to the root this "
-                                f"signed report recorded ({root[:16]}…)")
-    return check
 
 
 def _check_timestamp_entry(result: AuditResult, where: str, line: int, entry: TimestampEntry,

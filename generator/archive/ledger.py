@@ -220,15 +220,18 @@ def ledger_path(project: Path) -> Path:
     return runs_dir(project) / LEDGER_NAME
 
 
-def parse_ledger(raw: bytes, shown: str) -> tuple[list[Entry], list[tuple[int, str]], list[bytes]]:
+def parse_ledger(raw: bytes, shown: str, *, first_seq: int = 0,
+                 first_line: int = 1) -> tuple[list[Entry], list[tuple[int, str]], list[bytes]]:
     """Entries, problems as (line, message), and the raw leaf data of every line.
 
-    Every line counts as a leaf as written, so a damaged line still changes the tree.
+    Every line counts as a leaf as written, so a damaged line still changes the tree. ``raw``
+    may be the rest of a ledger whose first ``first_seq`` lines were checked before, starting
+    at line ``first_line`` of the file.
     """
     entries: list[Entry] = []
     problems: list[tuple[int, str]] = []
     leaves: list[bytes] = []
-    for number, line in enumerate(raw.split(b"\n"), start=1):
+    for number, line in enumerate(raw.split(b"\n"), start=first_line):
         if not line.strip():
             continue
         leaves.append(merkle.leaf_hash(line))
@@ -239,7 +242,7 @@ def parse_ledger(raw: bytes, shown: str) -> tuple[list[Entry], list[tuple[int, s
             continue
         if canonical_json(entry.data()) != line:
             problems.append((number, "ledger line is not in canonical form (edited by hand?)"))
-        expected = len(leaves) - 1
+        expected = first_seq + len(leaves) - 1
         if entry.seq != expected:
             problems.append((number, f"sequence number {entry.seq} where {expected} was expected "
                                      "(a line was deleted, inserted or moved)"))

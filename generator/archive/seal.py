@@ -20,16 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.archive.halfclosed import half_closed
-from generator.archive.ledger import (
-    Entry,
-    LedgerEntry,
-    TimestampEntry,
-    append_entry,
-    ledger_path,
-    read_ledger,
-    sealed_entries,
-    tree_head,
-)
+from generator.archive.ledger import LedgerEntry, ledger_path
+from generator.archive.ledgerstate import LedgerState, append_line, read_state
 from generator.config import load_config
 from generator.core.errors import SourceError
 from generator.core.files import atomic_write, check_output_path, file_sha256
@@ -95,8 +87,8 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
     with locked(ledger_path(project)), locked(run.path):
         record = read_record(run)
         pdf_path = run.report
-        entries, leaves = read_ledger(project)
-        resumed = _resume(project, run, record, entries, leaves)
+        ledger = read_state(project)
+        resumed = _resume(project, run, record, ledger)
         if resumed is not None:
             return resumed
         record = read_record(run)
@@ -108,9 +100,8 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
         if parse_time(stamp) < parse_time(record.started_at):
             raise SourceError(f"--at {stamp} is before the run started ({record.started_at}); a run cannot finish "
                               "before it starts", run.shown)
-        ours = [e for e in entries if not isinstance(e, TimestampEntry)]  # a TSA's clock is not ours
-        if ours and _moment(ours[-1].written_at) > parse_time(utc_now()) + TOLERANCE:
-            raise SourceError(f"the ledger's last line was written at {ours[-1].written_at}, later than this "
+        if ledger.last_written_at and _moment(ledger.last_written_at) > parse_time(utc_now()) + TOLERANCE:
+            raise SourceError(f"the ledger's last line was written at {ledger.last_written_at}, later than this "
                               "machine's clock; fix the clock before sealing", run.shown)
         still_open = unfinished_required(record)
         if still_open and not force:
@@ -120,8 +111,8 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
                 f"{len(still_open)} required item{'s are' if len(still_open) != 1 else ' is'} still {state} "
                 f"({first}{', …' if len(still_open) > 3 else ''}); finish them, or close with --force "
                 "(the report then says 'closed with exceptions')", run.shown)
-        head = tree_head(leaves)
-        sealed: dict[str, Any] = {"closed_at": stamp, "forced": bool(still_open), "ledger_seq": len(entries),
+        head = ledger.head()
+        sealed: dict[str, Any] = {"closed_at": stamp, "forced": bool(still_open), "ledger_seq": ledger.size,
                                   "ledger_head": head.data()}
         if at:
             sealed["recorded_at"] = utc_now()
@@ -159,7 +150,7 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
             _kill_hook("close-after-pdf")
             write_record(run, final)
             _kill_hook("close-after-record")
-            append_entry(project, _entry(final, len(entries), hashlib.sha256(signed).hexdigest()))
+            append_line(project, ledger, _entry(final, ledger.size, hashlib.sha256(signed).hexdigest()))
         except BaseException:  # leave no half-sealed run behind
             atomic_write(run.path, previous)
             with contextlib.suppress(FileNotFoundError):
@@ -193,8 +184,7 @@ def _kill_hook(point: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _resume(project: Path, run: RunFile, record: RunRecord, entries: list[Entry],
-            leaves: list[bytes]) -> Sealed | None:
+def _resume(project: Path, run: RunFile, record: RunRecord, ledger: LedgerState) -> Sealed | None:
     """Finish or undo an interrupted close of ``run`` (caller holds both locks).
 
     A sealed record with its report but no ledger line is completed when the ledger is still
@@ -203,7 +193,7 @@ def _resume(project: Path, run: RunFile, record: RunRecord, entries: list[Entry]
     close, or ``None`` when the run is (now) open, or was never half-closed.
     """
     pdf_path = run.report
-    in_ledger = any(e.run == record.id for e in sealed_entries(entries))
+    in_ledger = ledger.has_sealed(record.id)
     if not half_closed(record, pdf_path.exists(), in_ledger):
         return None
     sealed = record.sealed
@@ -219,8 +209,8 @@ def _resume(project: Path, run: RunFile, record: RunRecord, entries: list[Entry]
     if not digest or digest != report.get("sha256"):
         raise SourceError(f"run {record.id!r} is sealed without a ledger entry and its report is missing or differs "
                           "from the recorded one; not an interrupted close (run `launchbook verify`)", run.shown)
-    if sealed.get("ledger_seq") == len(entries) and sealed.get("ledger_head") == tree_head(leaves).data():
-        append_entry(project, _entry(record, len(entries), digest))
+    if sealed.get("ledger_seq") == ledger.size and sealed.get("ledger_head") == ledger.head().data():
+        append_line(project, ledger, _entry(record, ledger.size, digest))
         return Sealed(run, record, summarize(record), pdf_path, int(report.get("pages") or 0), 0.0, 0.0)
     reopened = dataclasses.replace(record, finished_at="", extra={
         k: v for k, v in record.extra.items() if k not in ("sealed", "report")})

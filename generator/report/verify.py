@@ -28,6 +28,7 @@ from typing import Any
 from generator.core.errors import ConfigError, SourceError
 from generator.report.longterm import EOF_MARK, sealed_prefix_intact
 from generator.report.render import MANIFEST_NAME, RECORD_NAME
+from generator.report.shortcuts import install as install_shortcuts
 from generator.report.signatures import SignatureCheck, check_signature, covered_bytes
 from generator.runs.record import canonical_json
 from generator.runs.store import find_run, read_record
@@ -156,6 +157,7 @@ def verify_pdf(data: bytes, path: str, trust: list[Any], tsa_trust: list[Any] | 
     """
     from pyhanko.pdf_utils.reader import PdfFileReader
 
+    install_shortcuts()
     result = PdfVerification(path)
     with _quiet():
         try:

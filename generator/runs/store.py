@@ -77,13 +77,19 @@ def run_file(project: Path, checklist_id: str, run_id: str) -> RunFile:
 
 def all_run_files(project: Path) -> list[RunFile]:
     """Every record, sorted by checklist then run id."""
+    return _run_files(project)
+
+
+def _run_files(project: Path, name: str | None = None) -> list[RunFile]:
+    """Every record (named ``name`` only, when given), sorted by checklist then run id, each
+    checked the same way: no record, checklist folder or run folder read through a link."""
     root = runs_dir(project)
     if not root.is_dir():
         return []
     # A record, its checklist's folder or its run's folder read through a link would publish (and
     # seal) files from elsewhere. content/ itself may be a link; content/runs must stay inside it.
     inside_folder(root, project / RUNS.parent, shown=RUNS.as_posix())
-    files = [RunFile(p, project) for p in sorted(_record_paths(root, project))]
+    files = [RunFile(p, project) for p in sorted(_record_paths(root, project, name))]
     for folder in sorted({f.path.parent for f in files}):
         real_folder(folder, root, shown=folder.relative_to(project).as_posix())
     for file in files:
@@ -96,8 +102,10 @@ def all_run_files(project: Path) -> list[RunFile]:
     return files
 
 
-def _record_paths(root: Path, project: Path) -> list[Path]:
-    """``runs/<checklist path>/<run>.yml`` files, at any depth below the first level."""
+def _record_paths(root: Path, project: Path, name: str | None = None) -> list[Path]:
+    """``runs/<checklist path>/<run>.yml`` files (named ``name`` only, when given), at any depth
+    below the first level. Every folder is still listed (a checklist's records may sit in any),
+    but a record is only made into a path, sorted and checked when it is the one asked for."""
     found: list[Path] = []
     seen: set[str] = set()
     pending = [(root, 0)]
@@ -122,7 +130,7 @@ def _record_paths(root: Path, project: Path) -> list[Path]:
                     real_folder(Path(entry.path), root, shown=Path(entry.path).relative_to(project).as_posix())
                 if entry.name not in stems and not (depth == 0 and entry.name in NOT_CHECKLISTS):
                     pending.append((Path(entry.path), depth + 1))
-            elif depth and entry.name.endswith(".yml"):
+            elif depth and entry.name.endswith(".yml") and (name is None or entry.name == name):
                 found.append(Path(entry.path))
     return found
 
@@ -131,7 +139,7 @@ def find_run(project: Path, run_id: str) -> RunFile:
     """The record of ``run_id``; an unknown id gets the closest known ids suggested."""
     if not RUN_ID.match(run_id):
         raise SourceError(f"invalid run id {run_id!r}")
-    matches = [f for f in all_run_files(project) if f.path.stem == run_id]
+    matches = _run_files(project, f"{run_id}.yml")
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
