@@ -32,9 +32,10 @@ def _no_source_date_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
 def _one_shot_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts as a one-shot command: a LiveServer made in-process by an earlier test
     must not leave this process keeping cache entries in memory (it changes what is written)."""
-    from generator.core import files
+    from generator.core import files, watched
 
     monkeypatch.setattr(files, "_MEMORY", None)
+    watched.stop_watching()  # nor walks taken from a watcher's log
 
 
 @pytest.fixture

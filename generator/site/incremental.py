@@ -19,12 +19,14 @@ import hashlib
 import json
 import os
 import re
+import stat
 import time
 from pathlib import Path
 from typing import Any
 
 from generator import code_digest
 from generator.config import SiteConfig, load_config
+from generator.core import watched
 from generator.core.files import file_sha256, store_cache_bytes
 from generator.core.templating import default_theme_dir
 from generator.model import DocumentSummary
@@ -75,8 +77,57 @@ class FileHashes:
 def tree_files(root: Path) -> list[tuple[str, str, os.stat_result]]:
     """``(relative posix path, path, stat)`` of every file under ``root`` (links followed but
     never into a folder that contains them; ``.lock`` files left out), sorted by relative
-    path. Plain ``os.scandir``: at 10,000 files, ``Path`` objects cost more than the system calls."""
+    path. Plain ``os.scandir``: at 10,000 files, ``Path`` objects cost more than the system calls.
+    Under a watcher (``serve``), a tree where files were only modified since the last walk is
+    not walked again: those files get a fresh ``stat`` (see :mod:`generator.core.watched`)."""
+    start = watched.mark(root)
+    known = _walks.get(str(root))
+    if known is not None:
+        files = _restat(known[1], watched.modified_since(known[0], root))
+        if files is not None:
+            _walks[str(root)] = (start, files)
+            return files
+    files, plain = _walk_tree(root)
+    if start is not None and plain:
+        _walks[str(root)] = (start, files)
+    else:
+        _walks.pop(str(root), None)
+    return files
+
+
+_walks: dict[str, tuple[int | None, list[tuple[str, str, os.stat_result]]]] = {}
+"""The last walk of each watched tree, with the watcher's mark taken before it."""
+
+
+def _restat(files: list[tuple[str, str, os.stat_result]],
+            modified: frozenset[str] | None) -> list[tuple[str, str, os.stat_result]] | None:
+    """``files`` with a fresh ``stat`` of every ``modified`` one; ``None`` when one of them is
+    not a file of the list or not a regular file any more (walk again)."""
+    if modified is None:
+        return None
+    if not modified:
+        return files
+    where = {path: n for n, (_, path, _) in enumerate(files)}
+    updated = list(files)
+    for path in modified:
+        n = where.get(path)
+        if n is None:
+            return None
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+            return None
+        updated[n] = (files[n][0], path, info)
+    return updated
+
+
+def _walk_tree(root: Path) -> tuple[list[tuple[str, str, os.stat_result]], bool]:
+    """The files under ``root``, and whether the tree is plain: no link and no file with a second
+    name, so a watcher reports every change under the one path the walk lists."""
     found: list[tuple[str, str, os.stat_result]] = []
+    plain = True
     pending: list[tuple[str, str, frozenset[tuple[int, int]]]] = [(str(root), "", frozenset())]
     while pending:
         folder, prefix, above = pending.pop()
@@ -92,14 +143,17 @@ def tree_files(root: Path) -> list[tuple[str, str, os.stat_result]]:
         for entry in entries:
             rel = prefix + entry.name
             try:
+                plain = plain and not entry.is_symlink()
                 if entry.is_dir():
                     pending.append((entry.path, rel + "/", above))
                 elif entry.is_file() and not entry.name.endswith(".lock"):
-                    found.append((rel, entry.path, entry.stat()))
+                    info = entry.stat()
+                    plain = plain and info.st_nlink == 1
+                    found.append((rel, entry.path, info))
             except OSError:
                 continue
     found.sort()
-    return found
+    return found, plain
 
 
 def _tree(digest: Any, root: Path, label: str, hashes: FileHashes) -> None:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from generator.core import watched as watch_log
 from generator.core.errors import ConfigError, LaunchbookError
 from generator.core.files import keep_in_memory
 from generator.core.quietgc import quiet_gc
@@ -362,16 +363,24 @@ class LiveServer:
         return True
 
     def watched(self) -> list[Path]:
-        return [path for path in (self.project / "content", self.project / "themes") if path.is_dir()]
+        return [path.resolve() for path in (self.project / "content", self.project / "themes") if path.is_dir()]
 
     def changes(self) -> Iterator[set[tuple[Any, str]]]:
+        """The watcher's batches of changes, every one of them (editor temp files included):
+        they all go to :mod:`generator.core.watched`, which lets a rebuild skip walking
+        trees where files were only modified."""
         import watchfiles
 
-        def relevant(_change: Any, path: str) -> bool:
-            return not editor_temp(Path(path).name)
-
-        yield from watchfiles.watch(*self.watched(), watch_filter=relevant, stop_event=self.stopping,
-                                    debounce=200, step=50, rust_timeout=300, yield_on_timeout=True)
+        roots = self.watched()
+        watch_log.watching(roots)
+        try:
+            for batch in watchfiles.watch(*roots, watch_filter=None, stop_event=self.stopping,
+                                          debounce=200, step=50, rust_timeout=300, yield_on_timeout=True):
+                watch_log.record((path, change == watchfiles.Change.modified and os.path.isfile(path))
+                               for change, path in batch)
+                yield batch
+        finally:
+            watch_log.stop_watching()
 
     def run(self, ready: Callable[[], None] | None = None) -> None:
         """Serve and watch until stopped; ``ready`` is called once the watcher is running."""
@@ -379,16 +388,20 @@ class LiveServer:
         thread.start()
         watching = False
         try:
-            for changes in self.changes():
-                if not changes:
+            for batch in self.changes():
+                changes = {(change, path) for change, path in batch if not editor_temp(Path(path).name)}
+                if not batch:
                     if not watching:  # the watcher is up: catch edits made while it started
                         watching = True
                         self.rebuild(announce_skip=False)
                         if ready is not None:
                             ready()
                     continue
-                names = sorted({Path(path).relative_to(self.project).as_posix() for _, path in changes
-                                if Path(path).is_relative_to(self.project)})
+                if not changes:
+                    continue
+                project = self.project.resolve()
+                names = sorted({Path(path).relative_to(project).as_posix() for _, path in changes
+                                if Path(path).is_relative_to(project)})
                 self.report(f"changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}")
                 self.rebuild()
         finally:

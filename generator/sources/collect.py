@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.config import CONFIG_NAME, DEFAULT_MAX_DOCUMENT_SIZE
+from generator.core import watched
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import FileHash, inside_folder
@@ -77,11 +78,40 @@ def collect_sources(content_dir: Path, shown_root: str, selection: Selection | N
     lists the documents alone (no asset is opened to check it is not a private key)."""
     if not content_dir.is_dir():
         raise SourceError("content folder not found (expected Markdown sources here)", shown_root)
+    selection = selection or Selection()
+    start = watched.mark(content_dir)
+    memo_key = (str(content_dir), shown_root, selection, with_assets)
+    known = _trees.get(memo_key)
+    if start is not None and known is not None and (
+            modified := watched.modified_since(known[0], content_dir)) is not None:
+        tree = known[1]  # only files' contents changed: the same files, and no key among them now
+        for entry in tree.assets:
+            if str(entry.path) in modified:
+                _not_a_private_key(entry)
+    else:
+        tree, plain = _collect(content_dir, shown_root, selection, with_assets, watching=start is not None)
+        _trees.pop(memo_key, None)
+        if start is None or not plain:
+            return tree
+    _trees[memo_key] = (start, tree)
+    return tree
+
+
+_trees: dict[tuple[str, str, Selection, bool], tuple[int, SourceTree]] = {}
+"""Under a watcher (``serve``), the last tree of each walk, with the watcher's mark taken before it
+(see :mod:`generator.core.watched`): when files were only modified since, the walk is not repeated."""
+
+
+def _collect(content_dir: Path, shown_root: str, selection: Selection, with_assets: bool, *,
+             watching: bool) -> tuple[SourceTree, bool]:
+    """The tree, and (``watching`` only) whether it is plain: no link and no file with a second
+    name, so a watcher reports every change under the one path the tree lists."""
     root = content_dir.resolve()
     documents: list[SourceFile] = []
     assets: list[SourceFile] = []
     skipped: list[str] = []
-    for rel_parts, path in sorted(_walk(content_dir, root, shown_root, selection or Selection(), skipped)):
+    plain = [watching]
+    for rel_parts, path in sorted(_walk(content_dir, root, shown_root, selection, skipped, plain)):
         rel = "/".join(rel_parts)
         if rel == CONFIG_NAME:
             continue
@@ -91,11 +121,11 @@ def collect_sources(content_dir: Path, shown_root: str, selection: Selection | N
         elif with_assets:
             _not_a_private_key(entry)
             assets.append(entry)
-    return SourceTree(tuple(documents), tuple(assets), tuple(sorted(skipped)))
+    return SourceTree(tuple(documents), tuple(assets), tuple(sorted(skipped))), plain[0]
 
 
 def _walk(content_dir: Path, root: Path, shown_root: str, selection: Selection,
-          skipped: list[str]) -> Iterator[tuple[tuple[str, ...], Path]]:
+          skipped: list[str], plain: list[bool]) -> Iterator[tuple[tuple[str, ...], Path]]:
     """(relative parts, path) of every file to publish: ``runs/``, backups and editor
     leftovers left out, hidden and ``_`` names unless included, excluded ones never (the
     folders and Markdown files left out go to ``skipped``). A link that leads out of the
@@ -125,12 +155,15 @@ def _walk(content_dir: Path, root: Path, shown_root: str, selection: Selection,
             path = Path(entry.path)
             shown = "/".join((shown_root, *here))
             if entry.is_symlink():
+                plain[0] = False
                 inside_folder(path, root, shown=shown)
                 if is_dir and folder.resolve().is_relative_to(path.resolve()):
                     raise SourceError("is a symbolic link to a folder that contains it (a loop)", shown)
             if is_dir:
                 pending.append((path, here))
             elif entry.is_file():
+                if plain[0] and entry.stat().st_nlink > 1:
+                    plain[0] = False
                 yield here, path
 
 

@@ -1,0 +1,95 @@
+"""What a file watcher saw change, so a long-lived process can skip walking unchanged trees.
+
+``serve`` watches ``content/`` and ``themes/``. Before every rebuild it hands the watcher's
+raw changes (every event, editor temp files included) to :func:`record`. A walk of a watched
+tree then takes a :func:`mark` before it looks at the disk, keeps its result, and the next
+walk asks :func:`modified_since` that mark: when everything that happened since is a
+modification of a file (no file or folder added, deleted or renamed), the tree's shape is
+the same and only those files need a fresh ``stat``. Anything else, or no watcher at all
+(one-shot commands), means: walk again.
+
+The watcher is trusted as far as ``serve`` already trusts it (a change it does not report
+does not start a rebuild either); a walk made under a watcher is never written to disk.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+_lock = threading.Lock()
+_roots: tuple[str, ...] | None = None
+"""The watched folders (absolute, resolved); ``None`` when nothing is watched."""
+_log: list[tuple[str, bool]] = []
+"""The changes recorded since the log was last emptied: (absolute path, whether it was only a
+modification of the file's content)."""
+_dropped = 0
+"""How many changes were dropped from the front of the log (marks count from the first ever)."""
+KEEP_UP_TO = 100_000
+"""Changes kept (a mass change such as a branch switch empties the log: every walk starts afresh)."""
+
+
+def watching(roots: Iterable[Path]) -> None:
+    """From now on, changes under ``roots`` are reported through :func:`record`."""
+    global _roots
+    with _lock:
+        _roots = tuple(sorted(str(root.resolve()) for root in roots))
+        _forget()
+
+
+def stop_watching() -> None:
+    """Walks go to the disk again (the watcher stopped, or a test ends)."""
+    global _roots
+    with _lock:
+        _roots = None
+        _forget()
+
+
+def _forget() -> None:
+    global _dropped
+    _dropped += len(_log) + 1  # every earlier mark is now unknown
+    _log.clear()
+
+
+def record(changes: Iterable[tuple[str, bool]]) -> None:
+    """Changes the watcher reported: (path, ``True`` when only the file's content changed)."""
+    with _lock:
+        if _roots is not None:
+            _log.extend((os.path.abspath(path), modified) for path, modified in changes)
+            if len(_log) > KEEP_UP_TO:
+                _forget()
+
+
+def mark(root: Path | str) -> int | None:
+    """Where the log stands before a walk of ``root`` (``None`` when ``root`` is not watched)."""
+    with _lock:
+        if _roots is None or not _covered(os.path.abspath(root)):
+            return None
+        return _dropped + len(_log)
+
+
+def modified_since(start: int | None, root: Path | str) -> frozenset[str] | None:
+    """The files under ``root`` whose content changed since ``start`` (a :func:`mark`), when
+    nothing else under it changed; ``None`` when unknown (walk again)."""
+    if start is None:
+        return None
+    base = os.path.abspath(root)
+    prefix = base.rstrip(os.sep) + os.sep
+    with _lock:
+        if _roots is None or not _dropped <= start <= _dropped + len(_log) or not _covered(base):
+            return None
+        changed: set[str] = set()
+        for path, modified in _log[start - _dropped:]:
+            if path != base and not path.startswith(prefix):
+                continue
+            if not modified:
+                return None
+            changed.add(path)
+        return frozenset(changed)
+
+
+def _covered(path: str) -> bool:
+    assert _roots is not None
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in _roots)
