@@ -131,3 +131,16 @@ def test_a_file_with_two_names_is_never_taken_from_a_remembered_walk(project: Pa
     assert "Close the ticket" in (project / "output/also-release.html").read_text()
     sizes = {rel: info.st_size for rel, _, info in incremental.tree_files(project / "content")}
     assert sizes["also-release.md"] == sizes["ops/release.md"] == len(CHECKLIST + "- [ ] Close the ticket\n")
+
+
+def test_the_published_manifest_is_remembered_exactly_as_it_reads(project: Path) -> None:
+    """The next build takes the manifest from memory: it must be what reading the file gives."""
+    from generator.site import manifest
+
+    rebuild(project)
+    remembered = manifest.read_manifest(project / "output")
+    path = project / "output" / manifest.MANIFEST
+    info = path.stat()
+    read = manifest._parse(path.read_bytes(), (info.st_ino, info.st_size, info.st_mtime_ns))
+    assert remembered is not None and read is not None and remembered.safe
+    assert remembered == read

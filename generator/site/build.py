@@ -33,7 +33,7 @@ from generator.core.templating import theme_dirs
 from generator.parallel import Progress
 from generator.site.incremental import PageReuse, theme_fingerprint
 from generator.site.links import check_links
-from generator.site.manifest import PreviousOutput, read_manifest
+from generator.site.manifest import PreviousOutput, read_manifest, remember_published
 from generator.site.nav import build_nav
 from generator.site.pages import render_site
 from generator.site.result import BuildResult
@@ -144,7 +144,7 @@ def _render_and_publish(request: BuildRequest, sources: Sources, runs: RunSet, c
             writer.copy(target, source)
         checklist_count = sum(d.kind == "checklist" for d in sources.summaries)
         item_count = sum(d.counts.get("items", 0) for d in sources.summaries)
-        writer.finish({
+        manifest_data = writer.finish({
             "pages": dict(sorted(plan.reuse.keys.items())),
             "fingerprint": request.fingerprint,
             # A record with a time in the future: whether it still is depends on the clock, so the
@@ -159,6 +159,7 @@ def _render_and_publish(request: BuildRequest, sources: Sources, runs: RunSet, c
         discard(staging)
         raise
     kept = swap_in(staging, output, request.clean, writer.changes())
+    remember_published(output, manifest_data)
     return BuildResult(output=output, pages=pages, checklists=checklist_count, runs=len(runs.views),
                        items=item_count, files=files, warnings=checked.warnings, notes=checked.notes,
                        kept=tuple(kept), seconds=time.perf_counter() - started)

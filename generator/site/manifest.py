@@ -31,8 +31,10 @@ Record = tuple[str | None, str | None, int | None]
 def safe_name(rel: object) -> bool:
     """A ``/``-path that stays inside the folder it is relative to, whatever the folder holds
     (no absolute path, no ``..``, ``.`` or empty part, no NUL)."""
-    return (isinstance(rel, str) and rel != "" and not rel.startswith("/") and "\0" not in rel
-            and all(part not in ("", ".", "..") for part in rel.split("/")))
+    if not isinstance(rel, str) or "\0" in rel:
+        return False
+    framed = f"/{rel}/"  # every part between two slashes: an empty, "." or ".." part shows as one of these
+    return "//" not in framed and "/./" not in framed and "/../" not in framed
 
 
 def folders_of(names: set[str] | frozenset[str]) -> set[str]:
@@ -96,11 +98,27 @@ def read_manifest(output: Path) -> Manifest | None:
     return manifest
 
 
+def remember_published(output: Path, data: dict[str, Any]) -> None:
+    """The manifest a build just published into ``output``, as ``data`` (the object its JSON was
+    made from): the next build in this process reads it without decoding the file again."""
+    try:
+        info = os.lstat(output / MANIFEST)
+    except OSError:
+        return
+    if stat.S_ISREG(info.st_mode):
+        key = (str(output), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        _last[:] = [(key, _from_data(data, (info.st_ino, info.st_size, info.st_mtime_ns)))]
+
+
 def _parse(raw: bytes, stamp: tuple[int, int, int]) -> Manifest | None:
     try:
         data = json.loads(raw.decode("utf-8"))
     except ValueError:
         return None
+    return _from_data(data, stamp)
+
+
+def _from_data(data: Any, stamp: tuple[int, int, int]) -> Manifest | None:
     names = data.get("files") if isinstance(data, dict) else None
     if not isinstance(names, list):
         return None

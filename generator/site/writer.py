@@ -155,7 +155,7 @@ class OutputWriter:
                 return
         self.write_parts(rel, [source.read_bytes()])
 
-    def finish(self, extra: dict[str, object] | None = None) -> None:
+    def finish(self, extra: dict[str, object] | None = None) -> dict[str, object]:
         """Record what this build created (so later builds know what is theirs), plus
         ``extra`` facts such as the input fingerprint and page keys. A page written anew
         with the same bytes as the previous output's is kept after all."""
@@ -172,10 +172,11 @@ class OutputWriter:
                 self.kept[rel] = previous.manifest.record(rel)
                 staged.unlink()
         names = sorted(self.written | {MANIFEST})
-        manifest = {"files": names, "sizes": sizes, "digests": self.digests, **(extra or {})}
+        manifest = {"files": names, "sizes": sizes, "digests": dict(self.digests), **(extra or {})}
         self.write(MANIFEST, json.dumps(manifest, sort_keys=True, separators=(",", ":")) + "\n")  # C encoder: quick
         self.digests.pop(MANIFEST, None)
         self.kept.pop(MANIFEST, None)
+        return manifest
 
     def changes(self) -> Changes | None:
         """What publishing in place needs (after :meth:`finish`); ``None`` when the whole site is staged."""
