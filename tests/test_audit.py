@@ -115,7 +115,7 @@ def test_edit_the_embedded_copy_in_the_pdf(archive: tuple[Path, list[str], Path]
     found = findings(project)
     assert has(found, f"content/runs/deploy/{runs[0]}.pdf", "signature 'LaunchbookSeal' is invalid") or \
         has(found, f"content/runs/deploy/{runs[0]}.pdf", "the PDF is not signed")
-    assert has(found, f"content/runs/deploy/{runs[0]}.pdf", "report differs from the one in ledger entry #0")
+    assert has(found, f"content/runs/deploy/{runs[0]}.pdf", "report differs from the one in ledger entry 1")
 
 
 def test_replace_one_evidence_file(archive: tuple[Path, list[str], Path]) -> None:
@@ -137,7 +137,7 @@ def test_delete_a_whole_run(archive: tuple[Path, list[str], Path]) -> None:
     pdf_of(project, runs[1]).unlink()
     shutil.rmtree(project / f"content/runs/deploy/{runs[1]}")
     assert has(findings(project), "content/runs/ledger.jsonl:2",
-               f"ledger entry #1 names run {runs[1]} (deploy), but its record and report are gone")
+               f"ledger entry 2 names run {runs[1]} (deploy), but its record and report are gone")
 
 
 def test_delete_a_ledger_line(archive: tuple[Path, list[str], Path]) -> None:
@@ -217,7 +217,7 @@ def test_add_a_run_that_was_never_sealed_to_the_ledger(archive: tuple[Path, list
     append_entry(project, LedgerEntry(seq=3, run=open_run.id, checklist="deploy", sealed_at="2026-07-05T00:00:00Z",
                                       record_sha256=open_run.digest(), report_sha256="0" * 64, evidence={}))
     assert has(findings(project), "content/runs/ledger.jsonl:4",
-               f"ledger entry #3 names run {open_run.id}, which was never sealed")
+               f"ledger entry 4 names run {open_run.id}, which was never sealed")
 
 
 def test_truncate_the_ledger(archive: tuple[Path, list[str], Path]) -> None:
