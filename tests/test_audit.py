@@ -145,7 +145,7 @@ def test_delete_a_ledger_line(archive: tuple[Path, list[str], Path]) -> None:
     lines = ledger(project).read_bytes().splitlines(keepends=True)
     ledger(project).write_bytes(lines[0] + lines[2])
     found = findings(project)
-    assert has(found, "content/runs/ledger.jsonl:2", "sequence number 2 where 1 was expected")
+    assert has(found, "content/runs/ledger.jsonl:2", "seq 2 where 1 was expected (seq is the 0-based leaf index: ledger entry 2 must have seq 1;")
     assert has(found, f"content/runs/deploy/{runs[1]}.yml", "run is sealed but has no ledger entry")
     assert has(found, f"content/runs/deploy/{runs[2]}.pdf", "ledger rewritten")
 
@@ -155,8 +155,8 @@ def test_reorder_two_ledger_lines(archive: tuple[Path, list[str], Path]) -> None
     lines = ledger(project).read_bytes().splitlines(keepends=True)
     ledger(project).write_bytes(lines[1] + lines[0] + lines[2])
     found = findings(project)
-    assert has(found, "content/runs/ledger.jsonl:1", "sequence number 1 where 0 was expected")
-    assert has(found, "content/runs/ledger.jsonl:2", "sequence number 0 where 1 was expected")
+    assert has(found, "content/runs/ledger.jsonl:1", "seq 1 where 0 was expected (seq is the 0-based leaf index: ledger entry 1 must have seq 0;")
+    assert has(found, "content/runs/ledger.jsonl:2", "seq 0 where 1 was expected (seq is the 0-based leaf index: ledger entry 2 must have seq 1;")
 
 
 def test_change_one_byte_of_a_signed_pdf(archive: tuple[Path, list[str], Path]) -> None:
