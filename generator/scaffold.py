@@ -2,7 +2,10 @@
 
 Content with one example checklist and one example run (made with the same library
 calls as ``launchbook run``), a ``site.yml`` documented inline, and a theme override
-folder. Existing files are never overwritten: they are listed as kept.
+folder. Existing files are never overwritten: they are listed as kept. In a folder that is
+already a project (``content/`` holds a checklist, or ``content/runs/`` holds records) only
+the missing skeleton files are added: never an example page, checklist or run record, so a
+real archive never gains a sample run.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 from generator.core.errors import ConfigError, LaunchbookError
 from generator.runs.operations import mark_item
 from generator.runs.start import start_run
+from generator.sources.tasklines import has_task_line
 
 SITE_YML = """\
 # launchbook site settings. Every key is optional; unknown keys are reported as warnings.
@@ -36,8 +40,7 @@ language: en
 
 # Navigation order: content-relative files or folders listed first, in this order;
 # everything else follows alphabetically.
-nav:
-  - checklists
+{nav}
 
 # Certificates (PEM) whose signatures on sealed reports you trust, relative to this
 # folder. `launchbook keys new` prints the one it makes.
@@ -130,34 +133,90 @@ content/runs/**/.*.lock
 """
 
 
+EXAMPLE_NAV = "nav:\n  - checklists"
+OWN_NAV = "nav: []"
+
+SKELETON = ("content/site.yml", "themes/custom/README.md", "themes/custom/templates/.keep",
+            "themes/custom/assets/.keep", ".gitignore")
+"""What every project gets when it is missing."""
+EXAMPLES = ("content/index.md", "content/checklists/release.md", "content/runs/release/")
+"""What only a new project gets: the example home page, checklist and run."""
+
 @dataclass
 class Scaffold:
     """What ``new`` did."""
 
     root: Path
     created: list[str] = field(default_factory=list)
+    """Project-relative files written."""
     kept: list[str] = field(default_factory=list)
+    """Project-relative files that were already there, not touched."""
+    existing: list[str] = field(default_factory=list)
+    """Why the folder is already a project (a checklist, run records); empty for a new one."""
+    withheld: list[str] = field(default_factory=list)
+    """Examples not added because the folder is already a project."""
 
 
 def new_project(root: Path, title: str = "") -> Scaffold:
-    """Create a project at ``root`` (which may exist); never overwrite a file."""
+    """Create a project at ``root`` (which may exist); never overwrite a file. A folder that is
+    already a project gets the missing skeleton files only, never the examples."""
     if root.exists() and not root.is_dir():
         raise ConfigError(f"{root} exists and is not a folder")
     title = title or root.resolve().name.replace("-", " ").replace("_", " ").strip().title() or "Runbooks"
-    done = Scaffold(root)
-    files = {
-        "content/site.yml": SITE_YML.format(title=_yaml_string(title)),
-        "content/index.md": HOME.format(title=title),
-        "content/checklists/release.md": CHECKLIST,
+    done = Scaffold(root, existing=existing_project(root))
+    skeleton = {
+        "content/site.yml": SITE_YML.format(title=_yaml_string(title), nav=OWN_NAV if done.existing else EXAMPLE_NAV),
         "themes/custom/README.md": THEME_README,
         "themes/custom/templates/.keep": "",
         "themes/custom/assets/.keep": "",
         ".gitignore": GITIGNORE,
     }
-    for rel, text in files.items():
+    for rel, text in skeleton.items():
         _create(done, rel, text)
+    if done.existing:
+        for rel in EXAMPLES:
+            (done.kept if (root / rel).exists() else done.withheld).append(rel)
+        return done
+    _create(done, "content/index.md", HOME.format(title=title))
+    _create(done, "content/checklists/release.md", CHECKLIST)
     _example_run(done)
     return done
+
+
+def existing_project(root: Path) -> list[str]:
+    """What makes ``root`` a real project already: the first checklist found under ``content/``
+    (a Markdown file with a task item line, hidden folders included) and whether ``content/runs/``
+    holds any file (run records, reports, the ledger). Empty for a new or empty folder."""
+    content = root / "content"
+    found: list[str] = []
+    checklist = _first_checklist(content)
+    if checklist is not None:
+        found.append(f"{checklist.relative_to(root).as_posix()} is a checklist")
+    if _holds_files(content / "runs"):
+        found.append("content/runs/ holds run records")
+    return found
+
+
+def _first_checklist(content: Path) -> Path | None:
+    for folder, dirs, files in os.walk(content):
+        dirs.sort()
+        if Path(folder) == content and "runs" in dirs:
+            dirs.remove("runs")
+        for name in sorted(files):
+            path = Path(folder, name)
+            if not name.lower().endswith(".md") or not path.is_file():
+                continue
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return path  # unreadable here, but someone's file: never mix examples into it
+            if has_task_line(text):
+                return path
+    return None
+
+
+def _holds_files(folder: Path) -> bool:
+    return any(not name.startswith(".") for _, _, files in os.walk(folder) for name in files)
 
 
 def _yaml_string(text: str) -> str:
@@ -181,10 +240,6 @@ def _create(done: Scaffold, rel: str, text: str) -> None:
 def _example_run(done: Scaffold) -> None:
     """One run of the example checklist, part done, so the run pages have something to show."""
 
-    runs = done.root / "content" / "runs" / "release"
-    if runs.exists() and any(runs.glob("*.yml")):
-        done.kept.append("content/runs/release/")
-        return
     try:
         run, record = start_run(done.root, "release", release="v1.0.0", change="CHG-1001", environment="production",
                                 operator="Alex Example", at="2026-01-15T09:00:00Z")

@@ -115,7 +115,7 @@ def test_edit_the_embedded_copy_in_the_pdf(archive: tuple[Path, list[str], Path]
     found = findings(project)
     assert has(found, f"content/runs/deploy/{runs[0]}.pdf", "signature 'LaunchbookSeal' is invalid") or \
         has(found, f"content/runs/deploy/{runs[0]}.pdf", "the PDF is not signed")
-    assert has(found, f"content/runs/deploy/{runs[0]}.pdf", "report differs from the one in ledger entry #0")
+    assert has(found, f"content/runs/deploy/{runs[0]}.pdf", "report differs from the one in ledger entry 1")
 
 
 def test_replace_one_evidence_file(archive: tuple[Path, list[str], Path]) -> None:
@@ -137,7 +137,7 @@ def test_delete_a_whole_run(archive: tuple[Path, list[str], Path]) -> None:
     pdf_of(project, runs[1]).unlink()
     shutil.rmtree(project / f"content/runs/deploy/{runs[1]}")
     assert has(findings(project), "content/runs/ledger.jsonl:2",
-               f"ledger entry #1 names run {runs[1]} (deploy), but its record and report are gone")
+               f"ledger entry 2 names run {runs[1]} (deploy), but its record and report are gone")
 
 
 def test_delete_a_ledger_line(archive: tuple[Path, list[str], Path]) -> None:
@@ -145,7 +145,7 @@ def test_delete_a_ledger_line(archive: tuple[Path, list[str], Path]) -> None:
     lines = ledger(project).read_bytes().splitlines(keepends=True)
     ledger(project).write_bytes(lines[0] + lines[2])
     found = findings(project)
-    assert has(found, "content/runs/ledger.jsonl:2", "sequence number 2 where 1 was expected")
+    assert has(found, "content/runs/ledger.jsonl:2", "seq 2 where 1 was expected (seq is the 0-based leaf index: ledger entry 2 must have seq 1;")
     assert has(found, f"content/runs/deploy/{runs[1]}.yml", "run is sealed but has no ledger entry")
     assert has(found, f"content/runs/deploy/{runs[2]}.pdf", "ledger rewritten")
 
@@ -155,8 +155,8 @@ def test_reorder_two_ledger_lines(archive: tuple[Path, list[str], Path]) -> None
     lines = ledger(project).read_bytes().splitlines(keepends=True)
     ledger(project).write_bytes(lines[1] + lines[0] + lines[2])
     found = findings(project)
-    assert has(found, "content/runs/ledger.jsonl:1", "sequence number 1 where 0 was expected")
-    assert has(found, "content/runs/ledger.jsonl:2", "sequence number 0 where 1 was expected")
+    assert has(found, "content/runs/ledger.jsonl:1", "seq 1 where 0 was expected (seq is the 0-based leaf index: ledger entry 1 must have seq 0;")
+    assert has(found, "content/runs/ledger.jsonl:2", "seq 0 where 1 was expected (seq is the 0-based leaf index: ledger entry 2 must have seq 1;")
 
 
 def test_change_one_byte_of_a_signed_pdf(archive: tuple[Path, list[str], Path]) -> None:
@@ -217,7 +217,7 @@ def test_add_a_run_that_was_never_sealed_to_the_ledger(archive: tuple[Path, list
     append_entry(project, LedgerEntry(seq=3, run=open_run.id, checklist="deploy", sealed_at="2026-07-05T00:00:00Z",
                                       record_sha256=open_run.digest(), report_sha256="0" * 64, evidence={}))
     assert has(findings(project), "content/runs/ledger.jsonl:4",
-               f"ledger entry #3 names run {open_run.id}, which was never sealed")
+               f"ledger entry 4 names run {open_run.id}, which was never sealed")
 
 
 def test_truncate_the_ledger(archive: tuple[Path, list[str], Path]) -> None:

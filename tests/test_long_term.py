@@ -240,7 +240,7 @@ def test_timestamp_renews_to_b_lta_as_a_ledger_recorded_revision(sealed_lt: tupl
     # A second renewal chains onto the first.
     again = run_cli("timestamp", pdf, "-C", project)
     assert again.exit_code == 0, again.output
-    assert f"Timestamped {run_id}" in again.stdout and "ledger entry #2" in again.stdout
+    assert f"Timestamped {run_id}" in again.stdout and "ledger entry 3" in again.stdout
     code, verified = _verify(run_cli, project, "--trust-project")
     assert code == 0, verified
     report = verified["results"][0]["runs"][0]
@@ -274,7 +274,7 @@ def test_verify_and_timestamp_refuse_a_changed_sealed_revision(sealed_lt: tuple[
     code, verified = _verify(run_cli, project, "--trust-project")
     assert code == 1
     messages = " ".join(p["message"] for p in verified["results"][0]["problems"])
-    assert "report differs from the one in ledger entry #0" in messages
+    assert "report differs from the one in ledger entry 1" in messages
 
 
 def test_timestamp_without_tsa_is_one_clear_error(started: tuple[Path, str], run_cli: RunCli,
@@ -348,8 +348,8 @@ def test_verify_refuses_timestamp_lines_that_do_not_chain(sealed_lt: tuple[Path,
     code, verified = _verify(run_cli, project, "--trust-project")
     assert code == 1
     messages = [p["message"] for p in verified["results"][0]["problems"]]
-    assert any("ledger entry #2 timestamps a report" in m and "never recorded" in m for m in messages), messages
-    assert any("ledger entry #3 timestamps run 20990101-0000-nope" in m for m in messages), messages
+    assert any("ledger entry 3 timestamps a report" in m and "never recorded" in m for m in messages), messages
+    assert any("ledger entry 4 timestamps run 20990101-0000-nope" in m for m in messages), messages
 
 
 def test_verify_names_an_untrusted_document_timestamp_authority(sealed_lt: tuple[Path, str, Path], run_cli: RunCli,
@@ -412,8 +412,8 @@ def test_approvals_and_timestamps_chain_in_the_ledger_and_cutting_one_off_is_cau
     code, verified = _verify(run_cli, project, *trust)
     assert code == 1
     messages = [p["message"] for p in verified["results"][0]["problems"]]
-    assert any("document timestamp of" in m and "ledger entry #2 is no longer in the report" in m for m in messages)
-    assert any("approval by" in m and "(Security)" in m and "entry #3 is no longer" in m for m in messages), messages
+    assert any("document timestamp of" in m and "ledger entry 3 is no longer in the report" in m for m in messages)
+    assert any("approval by" in m and "(Security)" in m and "entry 4 is no longer" in m for m in messages), messages
 
 
 def test_approve_refuses_a_report_with_revisions_the_ledger_does_not_know(

@@ -32,6 +32,7 @@ from generator.archive.reportcheck import check_reports, check_runs, irregular, 
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import file_sha256
+from generator.core.wording import entry_number
 from generator.parallel import Progress
 from generator.report.verify import load_trust
 from generator.runs.codec import safe_evidence_path
@@ -49,6 +50,7 @@ class RunAudit:
     checklist: str
     sealed: bool
     ledger_seq: int | None = None
+    """0-based RFC 6962 leaf index of its seal in the ledger (people read ``entry_number`` of it)."""
     report: Any = None
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -66,7 +68,9 @@ class RunAudit:
 
     def to_data(self) -> dict[str, Any]:
         return {"run": self.run, "checklist": self.checklist, "sealed": self.sealed, "status": self.status,
-                "ledger_seq": self.ledger_seq, "problems": list(self.problems), "notes": list(self.notes),
+                "ledger_seq": self.ledger_seq,
+                "ledger_entry": None if self.ledger_seq is None else entry_number(self.ledger_seq),
+                "problems": list(self.problems), "notes": list(self.notes),
                 "report": self.report.verdict if self.report is not None else None,
                 "pades_level": self.report.level if self.report is not None else None,
                 "signatures": self.report.to_data()["signatures"] if self.report is not None else [],
@@ -176,34 +180,36 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
             continue
         if isinstance(entry, ApprovalEntry):
             if entry.run not in current:
-                result.add(where, f"approval entry #{entry.seq} names run {entry.run}, which the ledger has not "
-                                  "sealed before it", entry.run if entry.run in records else None, line)
+                result.add(where, f"approval entry {entry_number(entry.seq)} names run {entry.run}, which the ledger "
+                                  "has not sealed before it", entry.run if entry.run in records else None, line)
             current[entry.run] = entry.report_sha256
             continue
         current.setdefault(entry.run, entry.report_sha256)
         if entry.run in by_run:
             result.add(where, f"run {entry.run} is in the ledger twice "
-                              f"(entries #{by_run[entry.run].seq} and #{entry.seq})", line=line)
+                              f"(entries {entry_number(by_run[entry.run].seq)} and {entry_number(entry.seq)})",
+                       line=line)
             continue
         by_run[entry.run] = entry
         if entry.run not in records:
-            result.add(where, f"ledger entry #{entry.seq} names run {entry.run} ({entry.checklist}), but its record "
-                              "and report are gone from the archive", line=line)
+            result.add(where, f"ledger entry {entry_number(entry.seq)} names run {entry.run} ({entry.checklist}), "
+                              "but its record and report are gone from the archive", line=line)
             continue
         run_file, digest = records[entry.run]
         head = digest.head
         if head.sealed is None:
-            result.add(where, f"ledger entry #{entry.seq} names run {entry.run}, which was never sealed", entry.run,
-                       line)
+            result.add(where, f"ledger entry {entry_number(entry.seq)} names run {entry.run}, which was never sealed",
+                       entry.run, line)
             continue
         _check_seal_time(result, run_file, head, entry)
         result.runs[entry.run].ledger_seq = entry.seq
         if digest.record_sha256 != entry.record_sha256:
             result.add(run_file.shown, f"record differs from the one sealed (sha256 {digest.record_sha256[:16]}…, "
-                                       f"ledger entry #{entry.seq} says {entry.record_sha256[:16]}…)", entry.run)
+                                       f"ledger entry {entry_number(entry.seq)} says {entry.record_sha256[:16]}…)",
+                       entry.run)
         if head.sealed.get("ledger_seq") != entry.seq:
-            result.add(run_file.shown, f"record says ledger entry #{head.sealed.get('ledger_seq')}, the ledger "
-                                       f"has it as #{entry.seq}", entry.run)
+            result.add(run_file.shown, f"record says it is {_recorded_entry(head.sealed.get('ledger_seq'))}, the "
+                                       f"ledger has it as entry {entry_number(entry.seq)}", entry.run)
 
     sealed = [run_id for run_id, (_, digest) in sorted(records.items()) if digest.head.sealed is not None]
     for run_id, (run_file, digest) in sorted(records.items()):
@@ -235,6 +241,13 @@ def audit_project(project: Path, trust_paths: list[Path], since: list[Path] | No
     return result
 
 
+def _recorded_entry(value: Any) -> str:
+    """``sealed.ledger_seq`` of a record as people read it (it may be anything in a damaged record)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return f"ledger entry {entry_number(value)}"
+    return f"ledger_seq {value!r}"
+
+
 def _check_evidence(result: AuditResult, run_file: RunFile, digest: RunDigest, entry: LedgerEntry | None) -> None:
     record = digest.head
     for name, evidence in digest.evidence:
@@ -249,7 +262,7 @@ def _check_evidence(result: AuditResult, run_file: RunFile, digest: RunDigest, e
         elif file_sha256(path) != evidence.sha256:
             result.add(where, "evidence file was replaced: its sha256 differs from the recorded one", record.id)
         if entry is not None and entry.evidence.get(name) != evidence.sha256:
-            result.add(where, f"evidence hash differs from ledger entry #{entry.seq}", record.id)
+            result.add(where, f"evidence hash differs from ledger entry {entry_number(entry.seq)}", record.id)
 
 
 def _check_ledger_order(result: AuditResult, shown: str, entries: list[Entry]) -> None:
@@ -265,14 +278,15 @@ def _check_ledger_order(result: AuditResult, shown: str, entries: list[Entry]) -
         try:
             moment = parse_time(str(when))
         except ValueError:
-            result.add(shown, f"ledger entry #{entry.seq}: {key} {when!r} is not an ISO 8601 UTC time",
+            result.add(shown, f"ledger entry {entry_number(entry.seq)}: {key} {when!r} is not an ISO 8601 UTC "
+                              "time",
                        line=entry.line)
             continue
         if moment > now + TOLERANCE:
-            result.add(shown, f"ledger entry #{entry.seq}: {key} {when} is in the future", line=entry.line)
+            result.add(shown, f"ledger entry {entry_number(entry.seq)}: {key} {when} is in the future", line=entry.line)
         if previous is not None and moment < previous[2] - TOLERANCE:
-            result.add(shown, f"ledger entry #{entry.seq} was written at {when}, before entry "
-                              f"#{previous[0].seq} ({previous[1]}) above it: {key} goes backwards",
+            result.add(shown, f"ledger entry {entry_number(entry.seq)} was written at {when}, before entry "
+                              f"{entry_number(previous[0].seq)} ({previous[1]}) above it: {key} goes backwards",
                        line=entry.line)
         previous = (entry, str(when), moment)
 
@@ -286,12 +300,13 @@ def _check_seal_time(result: AuditResult, run_file: RunFile, record: RunHead, en
     back_filled = bool((record.sealed or {}).get("recorded_at"))
     finished = parse_time(record.finished_at) if record.finished_at else None
     if finished is not None and not back_filled and abs(sealed_at - finished) > TOLERANCE:
-        result.add(run_file.shown, f"ledger entry #{entry.seq} was sealed at {entry.sealed_at}, far from the run's "
-                                   f"finished_at ({record.finished_at}), and the close is not marked back-filled",
+        result.add(run_file.shown, f"ledger entry {entry_number(entry.seq)} was sealed at {entry.sealed_at}, far "
+                                   f"from the run's finished_at ({record.finished_at}), and the close is not marked "
+                                   "back-filled",
                    record.id)
     elif finished is not None and sealed_at < finished - TOLERANCE:
-        result.add(run_file.shown, f"ledger entry #{entry.seq} was sealed at {entry.sealed_at}, before the run "
-                                   f"finished ({record.finished_at})", record.id)
+        result.add(run_file.shown, f"ledger entry {entry_number(entry.seq)} was sealed at {entry.sealed_at}, "
+                                   f"before the run finished ({record.finished_at})", record.id)
 
 
 def _check_timestamp_entry(result: AuditResult, where: str, line: int, entry: TimestampEntry,
@@ -299,11 +314,11 @@ def _check_timestamp_entry(result: AuditResult, where: str, line: int, entry: Ti
     """A document-timestamp line must follow its run's seal and extend the report the ledger last had."""
     run = entry.run if entry.run in result.runs else None
     if entry.run not in current:
-        result.add(where, f"ledger entry #{entry.seq} timestamps run {entry.run}, which the ledger has not sealed "
-                          "before it", run, line=line)
+        result.add(where, f"ledger entry {entry_number(entry.seq)} timestamps run {entry.run}, which the ledger "
+                          "has not sealed before it", run, line=line)
     elif entry.prior_sha256 != current[entry.run]:
-        result.add(where, f"ledger entry #{entry.seq} timestamps a report of run {entry.run} the ledger never "
-                          "recorded (its prior sha256 differs)", run, line=line)
+        result.add(where, f"ledger entry {entry_number(entry.seq)} timestamps a report of run {entry.run} the "
+                          "ledger never recorded (its prior sha256 differs)", run, line=line)
     current[entry.run] = entry.report_sha256
 
 

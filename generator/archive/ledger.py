@@ -24,6 +24,7 @@ from typing import Any
 from generator.archive import merkle
 from generator.core.errors import SourceError
 from generator.core.files import atomic_write, read_regular
+from generator.core.wording import entry_number
 from generator.runs.record import canonical_json, parse_time
 from generator.runs.store import runs_dir
 
@@ -244,8 +245,9 @@ def parse_ledger(raw: bytes, shown: str, *, first_seq: int = 0,
             problems.append((number, "ledger line is not in canonical form (edited by hand?)"))
         expected = first_seq + len(leaves) - 1
         if entry.seq != expected:
-            problems.append((number, f"sequence number {entry.seq} where {expected} was expected "
-                                     "(a line was deleted, inserted or moved)"))
+            problems.append((number, f"seq {entry.seq} where {expected} was expected (seq is the 0-based leaf "
+                                     f"index: ledger entry {entry_number(expected)} must have seq {expected}; a line "
+                                     "was deleted, inserted or moved)"))
         entries.append(entry)
     return entries, problems, leaves
 

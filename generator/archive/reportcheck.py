@@ -30,6 +30,7 @@ from generator.archive.revisions import check_revisions
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import regular_file
+from generator.core.wording import entry_number
 from generator.parallel import Progress, map_chunks
 from generator.report.longterm import sealed_prefix_intact
 from generator.report.verify import PdfVerification, compare_with_archive, trust_from_der, verify_pdf
@@ -173,14 +174,15 @@ def check_report(findings: list[Diagnostic], run_file: RunFile, record: RunRecor
     for problem in check.problems:
         _error(findings, shown, problem)
     if entry is not None and not sealed_prefix_intact(data, entry.report_sha256, report.get("size")):
-        _error(findings, shown, f"report differs from the one in ledger entry #{entry.seq}")
+        _error(findings, shown, f"report differs from the one in ledger entry {entry_number(entry.seq)}")
     elif entry is not None and check.sealed_sha256 != entry.report_sha256:
         _error(findings, shown, f"the certification seal covers a revision other than the one in ledger entry "
-                                f"#{entry.seq} (the seal was removed or replaced)")
+                                f"{entry_number(entry.seq)} (the seal was removed or replaced)")
     elif entry is not None:
         check_revisions(findings, shown, data, entry, job.revisions.get(record.id, []), check)
     if entry is not None and report.get("sha256") != entry.report_sha256:
-        _error(findings, run_file.shown, f"the record's report sha256 differs from ledger entry #{entry.seq}")
+        _error(findings, run_file.shown,
+               f"the record's report sha256 differs from ledger entry {entry_number(entry.seq)}")
     # The tree head sealed into the *signed* copy of the record pins the ledger's past.
     sealed = (check.record or {}).get("sealed") or record.sealed or {}
     head = sealed.get("ledger_head") or {}

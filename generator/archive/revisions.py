@@ -11,6 +11,7 @@ from typing import Any
 
 from generator.archive.ledger import ApprovalEntry, Entry, LedgerEntry, TimestampEntry, ledger_bytes, parse_ledger
 from generator.core.diagnostics import Diagnostic, Severity
+from generator.core.wording import entry_number
 from generator.report.longterm import sealed_prefix_intact
 
 
@@ -33,22 +34,23 @@ def check_revisions(findings: list[Diagnostic], shown: str, data: bytes, seal: L
     for revision in revisions:
         size = revision.report_size if isinstance(revision, ApprovalEntry) else None
         recorded.add(revision.report_sha256)
+        number = entry_number(revision.seq)
         what = (f"document timestamp of {revision.stamped_at}" if isinstance(revision, TimestampEntry)
                 else f"approval by {revision.signer} ({revision.role})" if isinstance(revision, ApprovalEntry)
-                else f"revision of ledger entry #{revision.seq}")
+                else f"revision of ledger entry {number}")
         if not sealed_prefix_intact(data, revision.report_sha256, size):
-            findings.append(_error(shown, f"{what} recorded in ledger entry #{revision.seq} is no longer in the "
-                                          "report (replaced or cut back)"))
+            findings.append(_error(shown, f"{what} recorded in ledger entry {number} is no longer in the report "
+                                          "(replaced or cut back)"))
             continue
         signature = covering.get(revision.report_sha256)
         is_stamp = signature is not None and signature in check.timestamps
         if signature is None or is_stamp != isinstance(revision, TimestampEntry) or (
                 isinstance(revision, ApprovalEntry) and signature.fingerprint != revision.fingerprint):
-            findings.append(_error(shown, f"ledger entry #{revision.seq} records an {what} that the report does "
-                                          "not hold (no such signature covers exactly those bytes)"))
+            findings.append(_error(shown, f"ledger entry {number} records an {what} that the report does not "
+                                          "hold (no such signature covers exactly those bytes)"))
         elif previous[1] is not None and signature.covered <= previous[1].covered:
-            findings.append(_error(shown, f"ledger entry #{revision.seq} lists a revision the report has before the "
-                                          "one recorded above it (the ledger's lines were reordered)"))
+            findings.append(_error(shown, f"ledger entry {number} lists a revision the report has before the one "
+                                          "recorded above it (the ledger's lines were reordered)"))
         previous = revision.report_sha256, signature
     if hashlib.sha256(data).hexdigest() not in recorded:
         findings.append(Diagnostic(
@@ -70,8 +72,8 @@ def check_report_against_ledger(project: Path, run_id: str, data: bytes, check: 
         return [f"run {run_id} is not in this project's ledger ({shown})"]
     found = [f"{shown}:{line}: {message}" for line, message in problems]
     if check.sealed_sha256 != seal.report_sha256:
-        found.append(f"the certification seal covers a revision other than the one in ledger entry #{seal.seq} "
-                     "(the seal was removed or replaced)")
+        found.append(f"the certification seal covers a revision other than the one in ledger entry "
+                     f"{entry_number(seal.seq)} (the seal was removed or replaced)")
         return found
     findings: list[Diagnostic] = []
     check_revisions(findings, "report", data, seal, [e for e in entries if not isinstance(e, LedgerEntry)

@@ -11,7 +11,7 @@ from generator.archive.audit import audit_project
 from generator.archive.bundle import verify_bundle
 from generator.archive.revisions import check_report_against_ledger
 from generator.config import load_config
-from generator.core.wording import counted
+from generator.core.wording import counted, entry_number
 from generator.parallel import Progress
 from generator.report.verify import verify_file
 
@@ -101,9 +101,10 @@ def describe_time(signature: Any) -> str:
 
 
 def describe_levels(audit: Any) -> list[str]:
-    """One line per sealed report: its PAdES level (B-B and B-T reports need renewing in time)."""
-    return [f"  {run.run}: PAdES {run.report.level or '?'}" for _, run in sorted(audit.runs.items())
-            if run.report is not None]
+    """One line per sealed report: its PAdES level (B-B and B-T reports need renewing in time) and ledger entry."""
+    return [f"  {run.run}: PAdES {run.report.level or '?'}"
+            f"{'' if run.ledger_seq is None else f', ledger entry {entry_number(run.ledger_seq)}'}"
+            for _, run in sorted(audit.runs.items()) if run.report is not None]
 
 
 def describe_audit(audit: Any) -> str:

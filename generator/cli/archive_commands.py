@@ -18,7 +18,7 @@ from generator.cli.app import (
     require_project,
     verbosity,
 )
-from generator.core.wording import counted
+from generator.core.wording import counted, entry_number
 from generator.parallel import Executor, use_executor
 
 
@@ -162,7 +162,7 @@ def timestamp_command(target: Path | None, timestamp_url: str | None, trust: tup
         require_project(project)
     done = timestamp_reports(project, target, timestamp_url=timestamp_url, trust=list(trust))
     rows = [{"run": r.run, "pdf": str(r.pdf), "pades_level": r.level, "stamped_at": r.stamped_at,
-             "ledger_seq": r.ledger_seq, "sha256": r.sha256} for r in done]
+             "ledger_seq": r.ledger_seq, "ledger_entry": entry_number(r.ledger_seq), "sha256": r.sha256} for r in done]
     if as_json:
         emit_json({"timestamped": rows})
         return
@@ -170,4 +170,4 @@ def timestamp_command(target: Path | None, timestamp_url: str | None, trust: tup
         click.echo("No sealed reports to timestamp.")
     for row in rows:
         click.echo(f"Timestamped {row['run']} at {row['stamped_at']}: PAdES {row['pades_level']}, ledger entry "
-                   f"#{row['ledger_seq']}: {row['pdf']}")
+                   f"{row['ledger_entry']}: {row['pdf']}")

@@ -16,6 +16,7 @@ from generator.cli.app import (
     project_option,
     verbosity,
 )
+from generator.core.wording import entry_number
 from generator.runs.record import STATUS_NAMES
 
 
@@ -184,6 +185,8 @@ def run_close(run_ids: tuple[str, ...], key: str | None, force: bool, timestamp_
                      "fingerprint": report["fingerprint"], "forced": sealed.record.extra["sealed"]["forced"],
                      "timestamped": report["timestamped"], "pades_level": report["pades_level"],
                      "pades_note": report.get("pades_note", ""),
+                     "ledger_seq": sealed.record.extra["sealed"]["ledger_seq"],
+                     "ledger_entry": entry_number(sealed.record.extra["sealed"]["ledger_seq"]),
                      "render_seconds": round(sealed.render_seconds, 3), "sign_seconds": round(sealed.sign_seconds, 3)})
     if as_json:
         emit_json(rows[0] if len(rows) == 1 else {"closed": rows})
@@ -193,7 +196,7 @@ def run_close(run_ids: tuple[str, ...], key: str | None, force: bool, timestamp_
     for row in rows:
         click.echo(f"Closed {row['run']}: {str(row['outcome']).upper()}"
                    f"{' (closed with exceptions)' if row['forced'] else ''}; {row['pages']}-page report signed by "
-                   f"{row['signer']}, PAdES {row['pades_level']}: {row['pdf']}")
+                   f"{row['signer']}, PAdES {row['pades_level']}, ledger entry {row['ledger_entry']}: {row['pdf']}")
         if row["pades_note"]:
             click.echo(f"warning: {row['run']}: {row['pades_note']}", err=True)
 
@@ -213,10 +216,11 @@ def run_approve(run_id: str, key: str | None, role: str, timestamp_url: str | No
 
     approved = approve_run(project, run_id, key=key, role=role, timestamp_url=timestamp_url)
     if as_json:
-        emit_json({"run": run_id, "pdf": str(approved.pdf), "field": approved.field, **approved.entry.data()})
+        emit_json({"run": run_id, "pdf": str(approved.pdf), "field": approved.field, **approved.entry.data(),
+                   "ledger_entry": entry_number(approved.entry.seq)})
     else:
         click.echo(f"Approved {run_id} as {approved.entry.role}: signed by {approved.entry.signer} "
-                   f"(ledger entry #{approved.entry.seq}): {approved.pdf}")
+                   f"(ledger entry {entry_number(approved.entry.seq)}): {approved.pdf}")
 
 
 @cli.command("report")

@@ -108,17 +108,25 @@ def inspect_command(file: Path, as_json: bool) -> None:
 @json_option
 def new_command(directory: Path, title: str, as_json: bool) -> None:
     """Create a project in DIRECTORY: content with an example checklist and run, a documented
-    site.yml and a theme override folder. Existing files are never overwritten."""
+    site.yml and a theme override folder. Existing files are never overwritten; a folder that is
+    already a project (checklists in content/, records in content/runs/) gets only the missing
+    skeleton files, never the examples."""
     from generator.scaffold import new_project
 
     done = new_project(directory, title)
     if as_json:
-        emit_json({"root": str(done.root), "created": done.created, "kept": done.kept})
+        emit_json({"root": str(done.root), "created": done.created, "kept": done.kept,
+                   "existing_project": bool(done.existing), "found": done.existing, "not_added": done.withheld})
         return
     for rel in done.created:
         click.echo(f"created {directory / rel}")
     for rel in done.kept:
         click.echo(f"kept    {directory / rel} (already there, not touched)")
+    if done.existing:
+        click.echo(f"not added: the example page, checklist and run ({directory} is already a project: "
+                   f"{'; '.join(done.existing)})")
+    if not done.created:
+        click.echo("Nothing to add: every skeleton file is already there.")
     here = directory.resolve() == Path.cwd().resolve()
     click.echo(f"\nNext: {'' if here else f'cd {directory} && '}launchbook serve --open")
 

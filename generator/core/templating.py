@@ -19,6 +19,7 @@ from markupsafe import Markup
 from generator import __version__
 from generator.core.errors import BuildError, ConfigError
 from generator.core.files import inside_folder, regular_file
+from generator.core.wording import entry_number
 
 
 def default_theme_dir() -> Path:
@@ -77,6 +78,13 @@ class _ThemeEnvironment(jinja2.Environment):
         return make_environment, self.recipe
 
 
+def _entry_number(leaf_index: Any) -> int | str:
+    """A ledger entry as people count it, from 1; a damaged record's value is shown as it is."""
+    if isinstance(leaf_index, int) and not isinstance(leaf_index, bool) and leaf_index >= 0:
+        return entry_number(leaf_index)
+    return str(leaf_index)
+
+
 def make_environment(themes: list[Path], folder: str = "templates",
                      filters: Mapping[str, Callable[..., Any]] | None = None) -> jinja2.Environment:
     """The only place a Jinja environment is created (``folder``: ``templates`` or ``report``)."""
@@ -91,6 +99,7 @@ def make_environment(themes: list[Path], folder: str = "templates",
         finalize=_finalize,
     )
     env.filters["safe_html"] = Markup
+    env.filters["entry_number"] = _entry_number
     env.filters.update(filters or {})
     env.globals["version"] = __version__
     env.recipe = (list(themes), folder, dict(filters or {}))

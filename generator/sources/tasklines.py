@@ -19,6 +19,7 @@ from generator.core.diagnostics import Diagnostic
 _TASK_LOOKING = re.compile(
     r"^[ \t]*(?:>[ \t]*)*(?:(?:[-+*]|\d{1,9}[.)])[ \t]+(?:>[ \t]*)*)+\[([ xX~])\](?P<after>\s|$)"
 )
+_ANY_TASK_LOOKING = re.compile(_TASK_LOOKING.pattern, re.MULTILINE)
 _LIST_OR_BLOCK = re.compile(r"^[ \t]*(?:$|[-+*][ \t]|\d{1,9}[.)][ \t]|#|>|```|~~~)")
 _OPAQUE = {"fence", "code_block", "html_block"}
 _GITHUB_SPACE = " \t\v\f"
@@ -27,6 +28,11 @@ _GITHUB_SPACE = " \t\v\f"
 def text_follows(next_line: str) -> bool:
     """Whether a line under a lone checkbox is the item's text (not blank, not a new block)."""
     return not _LIST_OR_BLOCK.match(next_line)
+
+
+def has_task_line(text: str) -> bool:
+    """Whether any line of ``text`` looks like a task item (code blocks included: a hint, not a parse)."""
+    return _ANY_TASK_LOOKING.search(text) is not None
 
 
 def opaque_lines(tokens: Sequence[Token]) -> set[int]:
