@@ -180,9 +180,11 @@ def file_sha256(path: Path | str) -> str:
 
 class FileHash(Protocol):
     """A file's sha256, possibly remembered from an earlier look (``info``: a ``stat`` of it
-    already made, saving another)."""
+    already made, saving another), and its ``stat`` as this build first saw it."""
 
     def __call__(self, path: Path | str, info: os.stat_result | None = None, /) -> str: ...
+
+    def stat(self, path: Path | str, /) -> os.stat_result: ...
 
 
 def load_pickle(path: Path | str, *, remember: bool = False) -> object | None:

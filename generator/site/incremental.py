@@ -44,11 +44,22 @@ class FileHashes:
         self.store = store
         self.old: dict[str, list[Any]] = {}
         self.new: dict[str, list[Any]] = {}
+        self.seen: dict[str, os.stat_result] = {}
+        """Path -> the ``stat`` this build's walk made of it (the build's later looks reuse it)."""
         if store is not None:
             try:
                 self.old = json.loads(store.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 self.old = {}
+
+    def __call__(self, path: Path | str, info: os.stat_result | None = None, /) -> str:
+        return self.of(path, info)
+
+    def stat(self, path: Path | str, /) -> os.stat_result:
+        """``path``'s ``stat`` as this build's walk saw it (a fresh one for a file it did not walk):
+        the documents are summarized from the same look at the tree the fingerprint hashed."""
+        info = self.seen.get(str(path))
+        return info if info is not None else os.stat(path)
 
     def of(self, path: Path | str, info: os.stat_result | None = None) -> str:
         """The sha256 of ``path``, read only when its stamp (``info``, else a fresh ``stat``) is
@@ -157,7 +168,9 @@ def _walk_tree(root: Path) -> tuple[list[tuple[str, str, os.stat_result]], bool]
 
 
 def _tree(digest: Any, root: Path, label: str, hashes: FileHashes) -> None:
+    seen = hashes.seen
     for rel, path, info in tree_files(root):
+        seen[path] = info
         digest.update(f"{label}/{rel}\0{hashes.of(path, info)}\0".encode())
 
 

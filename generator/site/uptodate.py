@@ -65,4 +65,4 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
                                seconds=time.perf_counter() - started, skipped=True)
 
     return build_site(project, output, strict=strict, clean=clean, audit=audit, cache=cache, fingerprint=key,
-                      progress=progress, file_hash=hashes.of if key else None)
+                      progress=progress, file_hash=hashes if key else None)

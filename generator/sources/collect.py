@@ -216,7 +216,7 @@ def index_sources(tree: SourceTree, folder: Path, summarize: Summarize, progress
     for entry in tree.documents:
         try:
             hashed_ns = time.time_ns()
-            info = os.stat(entry.path)
+            info = file_hash.stat(entry.path) if file_hash else os.stat(entry.path)
             check_document_size(info.st_size, entry.shown, max_size)
             digest = file_hash(entry.path, info) if file_hash else hashlib.sha256(entry.path.read_bytes()).hexdigest()
         except OSError as exc:
