@@ -157,7 +157,7 @@ def test_emoji_are_drawn_with_the_embedded_emoji_font(sealed: Sealed) -> None:
     pdf = sealed.pdf(sealed.back_filled)
     text = pdftext(pdf)
     assert "Deploy the API 🚀" in text and "Release v2.0 🚀" in text
-    assert "🔐 Security" in text and "Rotate the ✅ credentials 🔑" in text
+    assert "🔐 Security" in text and "Rotate the ✅ credentials" in text and "🔑" in text
     assert "Rhea 🙂" in text and "Ari 🛠" in text and "done ✅ see" in text
     assert "Freeze merges [egyptian" in text and "hieroglyph a001]" in text  # in neither font: its name
     body = pdftext(pdf, 1, 3)
