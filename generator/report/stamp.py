@@ -96,6 +96,7 @@ def seal_style(signer: str, what: str, finished: str, fingerprint: str) -> Any:
             self.sealed_at = datetime.strptime(text_params["ts"], TIME_FORMAT)
 
         def _render_inner_content(self) -> list[bytes]:
+            assert self.writer is not None  # pyHanko hands every stamp the writer it signs with
             engine = GlyphAccumulatorFactory(str(stamp_font_file()), font_size=10).create_font_engine(self.writer)
             self.set_resource(category=ResourceType.FONT, name=pdf_name("/FS"), value=engine.as_resource())
             width, height = self.box.width, self.box.height
@@ -107,7 +108,7 @@ def seal_style(signer: str, what: str, finished: str, fingerprint: str) -> Any:
                    b"0.45 w 3.6 3.6 %g %g re S" % (width - 7.2, height - 7.2)]
             for line, advance in fitted:
                 top -= line.gap + line.size * LEADING
-                engine.font_size = line.size
+                engine.font_size = line.size  # type: ignore[assignment]  # annotated int; any size works
                 shaped = engine.shape(line.text)
                 x = (width - advance * line.size) / 2
                 mode = b"%g %g %g RG 2 Tr %g w" % (*line.colour, line.size * 0.05) if line.heavy else b"0 Tr"
