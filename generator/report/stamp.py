@@ -4,8 +4,7 @@ A double frame in one colour, balanced padding, and centred lines from most to l
 important: what kind of seal, who sealed, when, what was sealed, then the certificate
 fingerprint for those who check it by hand. The time is the signature's own signing time
 (pyHanko's), shown in UTC. One embedded font (LBStampSans, DejaVu Sans rescaled to 1000
-units per em) at several sizes; the signer's name is drawn heavier by stroking the glyph
-outlines (text render mode 2) rather than by a second font file. The stamp has no font
+units per em) at several sizes, the order of importance told by size and colour. The stamp has no font
 fallback: characters LBStampSans lacks are written as their names (:func:`stamp_printable`).
 """
 
@@ -41,8 +40,6 @@ class StampLine:
     """Font size in points."""
     colour: tuple[float, float, float]
     """Fill colour (RGB, 0-1)."""
-    heavy: bool = False
-    """Drawn heavier (outline stroked as well as filled)."""
     gap: float = 0.0
     """Extra space above the line, in points."""
 
@@ -53,8 +50,8 @@ def seal_lines(signer: str, sealed_at: datetime, what: str, finished: str, finge
     half = len(fingerprint) // 2 + 1
     moment = sealed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     lines = [
-        StampLine("ELECTRONIC SEAL  ·  PAdES", 6.5, INK, heavy=True),
-        StampLine(stamp_printable(signer), 11.0, INK, heavy=True, gap=3.0),
+        StampLine("ELECTRONIC SEAL  ·  PAdES", 6.5, INK),
+        StampLine(stamp_printable(signer), 12.0, INK, gap=3.0),
         StampLine(f"Sealed {moment}", 8.0, (0.1, 0.1, 0.1), gap=2.0),
         StampLine(stamp_printable(what), 7.0, MUTED, gap=2.0),
     ]
@@ -111,9 +108,8 @@ def seal_style(signer: str, what: str, finished: str, fingerprint: str) -> Any:
                 engine.font_size = line.size  # type: ignore[assignment]  # annotated int; any size works
                 shaped = engine.shape(line.text)
                 x = (width - advance * line.size) / 2
-                mode = b"%g %g %g RG 2 Tr %g w" % (*line.colour, line.size * 0.05) if line.heavy else b"0 Tr"
-                ops.append(b"BT /FS %g Tf %g %g %g rg %s 1 0 0 1 %g %g Tm %s ET" % (
-                    line.size, *line.colour, mode, x, top + line.size * 0.25, shaped.graphics_ops))
+                ops.append(b"BT /FS %g Tf %g %g %g rg 1 0 0 1 %g %g Tm %s ET" % (
+                    line.size, *line.colour, x, top + line.size * 0.25, shaped.graphics_ops))
             ops.append(b"Q")
             return ops
 
