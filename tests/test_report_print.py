@@ -273,3 +273,16 @@ def test_a_run_closed_at_the_time_it_finished_shows_one_time(sealed: Sealed) -> 
     assert re.search(r"Sealed \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", text)  # the stamp's one time, labelled
     verify = _cli("verify", pdf, "--trust", sealed.certificate, "-C", sealed.project)
     assert "back-filled" not in verify.stdout
+
+
+def test_the_stamp_shows_the_signing_time_in_utc_whatever_the_machine_zone() -> None:
+    """pyHanko hands the stamp the signing time in the machine's zone; the stamp says UTC and means it."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from generator.report.stamp import seal_lines
+
+    tokyo = datetime(2026, 6, 1, 10, 0, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    texts = [line.text for line in seal_lines("Ops 🔐", tokyo, "GO go-live report for v1 (run r)", "", "AB:CD")]
+    assert "Sealed 2026-06-01 01:00:00 UTC" in texts and "Ops [closed lock with key]" in texts
+    assert not any("Finished" in text for text in texts)  # not back-filled: one time only
