@@ -1,7 +1,7 @@
 """A run -> its go-live report: PDF/A-3b with the record and evidence embedded.
 
 The same record always renders to the same bytes: document dates, attachment dates and
-the PDF identifier come from the record, fonts are the bundled DejaVu files, and every
+the PDF identifier come from the record, fonts are the bundled DejaVu and Noto Emoji files, and every
 attachment goes through WeasyPrint's ``attachments`` option only (once each).
 """
 
