@@ -137,7 +137,7 @@ def test_pdfa3b_metadata_outline_fonts_and_attachments(sealed: tuple[Path, str, 
         with document.open_metadata() as xmp:
             assert (xmp.get("pdfaid:part"), xmp.get("pdfaid:conformance")) == ("3", "B")
         info = document.docinfo
-        assert str(info["/Title"]) == "Go-live report: Deploy the API, v2.0 [rocket]"
+        assert str(info["/Title"]) == "Go-live report: Deploy the API, v2.0 🚀"
         assert str(info["/Author"]) == "Olga"
         assert "NO-GO" in str(info["/Subject"]) and "CHG-9" in str(info["/Keywords"])
         assert str(info["/CreationDate"]).startswith("D:20260601080000")  # from the record
@@ -159,7 +159,7 @@ def test_pdfa3b_metadata_outline_fonts_and_attachments(sealed: tuple[Path, str, 
 def test_report_text_cover_exceptions_signoff_and_stamp(sealed: tuple[Path, str, Path]) -> None:
     _, run_id, pdf = sealed
     text = pdftext(pdf)
-    assert "NO-GO" in text and "Release v2.0 [rocket] to prod" in text
+    assert "NO-GO" in text and "Release v2.0 🚀 to prod" in text
     assert "1 required item failed or blocked" in text
     assert "lock timeout" in text and "no partner change" in text
     assert "migration failed" in text and "reject" in text

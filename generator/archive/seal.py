@@ -126,6 +126,7 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
         signed, info = sign_report(
             rendered, signer,
             reason=f"{summary.outcome.value.upper()} go-live report for {closed.release} (run {closed.id})",
+            finished=_back_filled_finish(closed),
             location=closed.environment, timestamp_url=timestamp_url or config.timestamp_url or None,
             trust=load_trust(list(config.trust)),
         )
@@ -157,6 +158,13 @@ def close_run(project: Path, run_id: str, *, key: str | None = None, force: bool
                 pdf_path.unlink()
             raise
     return Sealed(run, final, summary, pdf_path, rendered.pages, rendered_at - started, signed_at - rendered_at)
+
+
+def _back_filled_finish(record: RunRecord) -> str:
+    """When the run finished, for the stamp, if the close was back-filled (it then differs from the seal time)."""
+    if not (record.sealed or {}).get("recorded_at"):
+        return ""
+    return record.finished_at.replace("T", " ").replace("Z", " UTC")
 
 
 def _moment(text: str) -> datetime:

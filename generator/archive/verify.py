@@ -84,9 +84,17 @@ def describe_report(result: Any) -> str:
     if result.record is not None:
         match = {True: "matches the archived record", False: "DIFFERS from the archived record",
                  None: "NOT compared (no archived record here)"}[result.record_matches]
-        lines.append(f"  embedded record of run {result.record.get('id')}: {match}")
+        lines.append(f"  embedded record of run {result.record.get('id')}{_finished(result.record)}: {match}")
     lines += [f"  problem: {problem}" for problem in result.problems]
     return "\n".join(lines)
+
+
+def _finished(record: dict[str, Any]) -> str:
+    """The run's finish time when the close was back-filled: it then differs from the seal time above it."""
+    sealed = record.get("sealed")
+    if not isinstance(sealed, dict) or not sealed.get("recorded_at"):
+        return ""
+    return f" (finished {record.get('finished_at')}, back-filled: sealed later)"
 
 
 def describe_time(signature: Any) -> str:

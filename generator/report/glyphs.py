@@ -1,8 +1,11 @@
-"""Characters the bundled report fonts cannot draw get a readable stand-in.
+"""The report's fonts, and a readable stand-in for characters none of them can draw.
 
-The report embeds DejaVu fonts only (no system fonts, so every machine renders the same
-bytes). Emoji and other characters outside DejaVu would otherwise vanish or become
-boxes; instead they are written as their Unicode name: ``🚀`` -> ``[rocket]``.
+The report embeds bundled fonts only (no system fonts, so every machine renders the same
+bytes): DejaVu for text, then the monochrome Noto Emoji (OFL 1.1, vendored with the site's
+assets) for emoji and symbols DejaVu lacks. A character neither can draw would otherwise
+vanish or become a box; it is written as its Unicode name instead: ``U+1FAE8`` ->
+``[shaking face]``. The seal stamp is drawn by pyHanko with one font (LBStampSans, DejaVu
+Sans rescaled) and no fallback, so emoji in the signer's name keep their names there.
 """
 
 from __future__ import annotations
@@ -15,38 +18,66 @@ from fontTools.ttLib import TTFont
 
 from generator.core.templating import default_theme_dir
 
-FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf")
+TEXT_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSansMono.ttf")
+"""Text fonts in themes/default/report/fonts/; a character is drawn as text when all of them have it."""
+EMOJI_FONT = "noto-emoji-emoji-400-normal.woff2"
+"""The complete Noto Emoji (every code point and the ZWJ sequences), in themes/default/assets/fonts/noto-emoji/."""
+STAMP_FONT = "LBStampSans.ttf"
+"""The seal stamp's only font, in themes/default/report/fonts/."""
 _INVISIBLE = {"\ufe0e", "\ufe0f", "\u200d", "\u20e3"}
+_KEEP = {"\n", "\t"}
 
 
 def fonts_dir() -> Path:
     return default_theme_dir() / "report" / "fonts"
 
 
+def stamp_font_file() -> Path:
+    return fonts_dir() / STAMP_FONT
+
+
+def emoji_font() -> Path:
+    return default_theme_dir() / "assets" / "fonts" / "noto-emoji" / EMOJI_FONT
+
+
+def _cmap(path: Path) -> set[int]:
+    font = TTFont(str(path), lazy=True)
+    try:
+        return set(font.getBestCmap())
+    finally:
+        font.close()
+
+
 @lru_cache(maxsize=1)
 def covered() -> frozenset[int]:
-    """Code points every bundled font can draw."""
-    sets = []
-    for name in FONT_FILES:
-        font = TTFont(str(fonts_dir() / name), lazy=True)
-        sets.append(set(font.getBestCmap()))
-        font.close()
-    return frozenset(set.intersection(*sets))
+    """Code points the report can draw: in every text font, or in the emoji font."""
+    text = set.intersection(*(_cmap(fonts_dir() / name) for name in TEXT_FONTS))
+    return frozenset(text | _cmap(emoji_font()))
 
 
-def printable(text: object) -> str:
-    """``text`` with every character the report fonts lack replaced by ``[its name]``."""
-    value = str(text)
-    cmap = covered()
-    if all(ord(char) in cmap or char in "\n\t" for char in value):
+@lru_cache(maxsize=1)
+def stamp_covered() -> frozenset[int]:
+    """Code points the seal stamp's font can draw."""
+    return frozenset(_cmap(stamp_font_file()))
+
+
+def _stand_in(value: str, cmap: frozenset[int]) -> str:
+    if all(ord(char) in cmap or char in _KEEP for char in value):
         return value
     out: list[str] = []
     for char in value:
-        if ord(char) in cmap or char in "\n\t":
+        if ord(char) in cmap or char in _KEEP:
             out.append(char)
-        elif char in _INVISIBLE:
-            continue
-        else:
-            name = unicodedata.name(char, f"U+{ord(char):04X}").lower()
-            out.append(f"[{name}]")
+        elif char not in _INVISIBLE:
+            out.append(f"[{unicodedata.name(char, f'U+{ord(char):04X}').lower()}]")
     return "".join(out)
+
+
+def printable(text: object) -> str:
+    """``text`` with every character the report's fonts (text and emoji) lack replaced by ``[its name]``."""
+    return _stand_in(str(text), covered())
+
+
+def stamp_printable(text: object) -> str:
+    """``text`` with every character the stamp's font lacks replaced by ``[its name]``."""
+    return _stand_in(str(text), stamp_covered())

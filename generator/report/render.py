@@ -1,7 +1,7 @@
 """A run -> its go-live report: PDF/A-3b with the record and evidence embedded.
 
 The same record always renders to the same bytes: document dates, attachment dates and
-the PDF identifier come from the record, fonts are the bundled DejaVu files, and every
+the PDF identifier come from the record, fonts are the bundled DejaVu and Noto Emoji files, and every
 attachment goes through WeasyPrint's ``attachments`` option only (once each).
 """
 
@@ -20,7 +20,7 @@ from generator import __version__
 from generator.core.errors import BuildError, SourceError
 from generator.core.files import read_regular
 from generator.core.templating import default_theme_dir, make_environment
-from generator.report.glyphs import printable
+from generator.report.glyphs import emoji_font, fonts_dir, printable
 from generator.runs.codec import safe_evidence_path
 from generator.runs.drift import Drift
 from generator.runs.evidence import safe_name
@@ -138,7 +138,6 @@ def report_title(record: RunRecord) -> str:
 def render_html(record: RunRecord, summary: RunSummary, drift: Drift | None, *, draft: bool,
                 themes: list[Path] | None = None) -> str:
     """The report as HTML (for WeasyPrint, and for debugging templates)."""
-    fonts = default_theme_dir() / "report" / "fonts"
     env = make_environment(themes or [default_theme_dir()], "report", {"printable": printable})
     sealed = record.sealed or {}
     context: dict[str, Any] = {
@@ -153,7 +152,9 @@ def render_html(record: RunRecord, summary: RunSummary, drift: Drift | None, *, 
         "decisions": latest_signoffs(record.signoffs),
         "manifest": evidence_manifest(record),
         "record_sha256": record.digest(),
-        "fonts_url": fonts.as_uri(),
+        "fonts_url": fonts_dir().as_uri(),
+        "emoji_font_url": emoji_font().as_uri(),
+        "sealed_later": sealed.get("recorded_at") or "",
         "version": __version__,
         "created": _pdf_date(record.started_at),
         "modified": _pdf_date(sealed.get("closed_at") or record.finished_at or record.started_at),

@@ -5,7 +5,8 @@
   signed revision), or B-T when the chain cannot be validated (the reason is kept).
 * A *certification* signature that still permits form filling and signing, so approvers
   can add their own approval signatures later without breaking the seal.
-* The stamp uses the bundled DejaVu font, embedded, so the document stays PDF/A.
+* The visible stamp (:mod:`generator.report.stamp`) uses the bundled DejaVu-based font,
+  embedded, so the document stays PDF/A.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
-from generator.report.glyphs import fonts_dir, printable
 from generator.report.keys import fingerprint
 from generator.report.render import RenderedReport
+from generator.report.stamp import seal_style
 
 SEAL_FIELD = "LaunchbookSeal"
 
@@ -67,9 +68,10 @@ def _pdfa3_signer_class() -> Any:
     return PdfA3Signer
 
 
-def sign_report(report: RenderedReport, signer: Any, *, reason: str, location: str = "",
+def sign_report(report: RenderedReport, signer: Any, *, reason: str, finished: str = "", location: str = "",
                 timestamp_url: str | None = None, trust: list[Any] | None = None) -> tuple[bytes, SealInfo]:
-    """Sign ``report.pdf``; return the signed bytes and who signed.
+    """Sign ``report.pdf``; return the signed bytes and who signed. The stamp shows ``reason`` as what was
+    sealed, and ``finished`` (when the run finished, for a back-filled close) labelled apart from the seal time.
 
     With a timestamp authority the validation data of the signer's chain and of the authority's
     (``trust`` adds roots, e.g. the authority's) are embedded: B-LT. If that chain cannot be
@@ -77,7 +79,7 @@ def sign_report(report: RenderedReport, signer: Any, *, reason: str, location: s
     """
     subject, print_ = signer_info(signer)
     if not timestamp_url:
-        signed = _sign(report, signer, reason, location, None, None)
+        signed = _sign(report, signer, reason, finished, location, None, None)
         return signed, SealInfo(subject, print_, False, "B-B", "no timestamp authority configured (set "
                                 "timestamp_url in site.yml or pass --tsa): the seal is B-B, valid only while "
                                 "the signer's certificate is")
@@ -85,23 +87,20 @@ def sign_report(report: RenderedReport, signer: Any, *, reason: str, location: s
 
     context = validation_context(list(trust or ()), list(signer.cert_registry))
     try:
-        return _sign(report, signer, reason, location, timestamper_for(timestamp_url), context), \
+        return _sign(report, signer, reason, finished, location, timestamper_for(timestamp_url), context), \
             SealInfo(subject, print_, True, "B-LT")
     except Exception as exc:  # certvalidator raises many kinds; the signature itself is retried without LT
         note = f"validation data not embedded (B-T only): {short_reason(exc)}"
-    return _sign(report, signer, reason, location, timestamper_for(timestamp_url), None), \
+    return _sign(report, signer, reason, finished, location, timestamper_for(timestamp_url), None), \
         SealInfo(subject, print_, True, "B-T", note)
 
 
-def _sign(report: RenderedReport, signer: Any, reason: str, location: str, timestamper: Any,
+def _sign(report: RenderedReport, signer: Any, reason: str, finished: str, location: str, timestamper: Any,
           context: Any) -> bytes:
-    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.pdf_utils.text import TextBoxStyle
     from pyhanko.sign import fields, signers
     from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
     from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
-    from pyhanko.stamp import TextStampStyle
 
     subject, print_ = signer_info(signer)
     _PdfA3Signer = _pdfa3_signer_class()  # noqa: N806 - a class made here so pyHanko is imported lazily
@@ -123,19 +122,9 @@ def _sign(report: RenderedReport, signer: Any, reason: str, location: str, times
         dss_settings=DSSContentSettings(include_vri=False,
                                         placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE),
     )
-    # 1000 units/em: pyHanko writes /W widths in font units, which readers read per 1000.
-    font = GlyphAccumulatorFactory(str(fonts_dir() / "LBStampSans.ttf"), font_size=7)
-    stamp = TextStampStyle(
-        stamp_text=("Sealed by launchbook (PAdES)\nSigner: %(signer)s\nCertificate SHA-256:\n%(fp1)s\n%(fp2)s\n"
-                    "Time: %(ts)s"),
-        text_box_style=TextBoxStyle(font=font, font_size=7),
-        border_width=1,
-        timestamp_format="%Y-%m-%d %H:%M:%S UTC",
-    )
-    pdf_signer = _PdfA3Signer(metadata, signer=signer, stamp_style=stamp, timestamper=timestamper)
-    output = BytesIO()
-    half = len(print_) // 2 + 1
     common_name = signer.signing_cert.subject.native.get("common_name") or subject
-    pdf_signer.sign_pdf(writer, output=output, appearance_text_params={
-        "signer": printable(common_name)[:60], "fp1": print_[:half], "fp2": print_[half:]})
+    pdf_signer = _PdfA3Signer(metadata, signer=signer, stamp_style=seal_style(common_name, reason, finished, print_),
+                              timestamper=timestamper)
+    output = BytesIO()
+    pdf_signer.sign_pdf(writer, output=output)
     return output.getvalue()
