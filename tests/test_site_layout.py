@@ -48,6 +48,14 @@ OVERFLOW_JS = """() => {
 }"""
 
 
+# Font subsets load on demand, some only once a later layout pass meets their characters: wait
+# until two frames pass with no font loading (as scripts/screenshot.py does).
+FONTS_SETTLED = """async () => {
+  const frame = () => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+  for (let i = 0; i < 20; i++) { await document.fonts.ready; await frame(); if (document.fonts.status === 'loaded') return; }
+}"""
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo built by the CLI, as users build it (checklists, runs, archive, Audit)."""
@@ -190,7 +198,7 @@ def test_copy_link_shows_on_tap_hover_and_focus(browser: Any, site: Path) -> Non
 
 def _font_families(tab: Any, selector: str) -> dict[str, int]:
     """Which fonts Chromium drew the text of ``selector`` with: family -> glyphs (DevTools protocol)."""
-    tab.evaluate("document.fonts.ready.then(() => true)")
+    tab.evaluate(FONTS_SETTLED)
     cdp = tab.context.new_cdp_session(tab)
     cdp.send("DOM.enable")
     cdp.send("CSS.enable")
@@ -232,7 +240,7 @@ def test_emoji_and_decision_boxes_are_drawn_with_an_emoji_font(browser: Any, sit
     assert len(woff) == 1, woff  # only the subset holding ⬜ (unicode-range), not all twelve
     tab.context.close()
     tab, requested = open_page("404.html")
-    tab.evaluate("document.fonts.ready.then(() => true)")
+    tab.evaluate(FONTS_SETTLED)
     assert not [u for u in requested if ".woff" in u]  # no emoji on the page: no font download
     tab.context.close()
 
