@@ -27,7 +27,8 @@ def main() -> None:
             page = browser.new_page(viewport={"width": size, "height": size})
             page.set_content(f'<body style="margin:0;background:{background}">'
                              f'<div style="width:{size}px;height:{size}px">{svg}</div></body>')
-            page.locator("svg").evaluate(f"el => {{ el.setAttribute('width', {size}); el.setAttribute('height', {size}); }}")
+            size_js = f"el => {{ el.setAttribute('width', {size}); el.setAttribute('height', {size}); }}"
+            page.locator("svg").evaluate(size_js)
             page.screenshot(path=str(ASSETS / name), omit_background=background == "transparent")
             page.close()
         browser.close()

@@ -15,7 +15,11 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 # characters: wait until two frames pass with no font loading.
 FONTS_SETTLED = """async () => {
   const frame = () => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
-  for (let i = 0; i < 20; i++) { await document.fonts.ready; await frame(); if (document.fonts.status === 'loaded') return; }
+  for (let i = 0; i < 20; i++) {
+    await document.fonts.ready;
+    await frame();
+    if (document.fonts.status === 'loaded') return;
+  }
 }"""
 
 

@@ -52,7 +52,11 @@ OVERFLOW_JS = """() => {
 # until two frames pass with no font loading (as scripts/screenshot.py does).
 FONTS_SETTLED = """async () => {
   const frame = () => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
-  for (let i = 0; i < 20; i++) { await document.fonts.ready; await frame(); if (document.fonts.status === 'loaded') return; }
+  for (let i = 0; i < 20; i++) {
+    await document.fonts.ready;
+    await frame();
+    if (document.fonts.status === 'loaded') return;
+  }
 }"""
 
 
