@@ -11,6 +11,16 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# The emoji font's subsets load on demand, some only once a later layout pass meets their
+# characters: wait until two frames pass with no font loading.
+FONTS_SETTLED = """async () => {
+  const frame = () => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+  for (let i = 0; i < 20; i++) {
+    await document.fonts.ready;
+    await frame();
+    if (document.fonts.status === 'loaded') return;
+  }
+}"""
 
 
 def main(argv: list[str]) -> None:
@@ -25,6 +35,7 @@ def main(argv: list[str]) -> None:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(viewport={"width": width, "height": 860}, color_scheme="dark" if dark else "light")
         page.goto((site / page_path).as_uri())
+        page.evaluate(FONTS_SETTLED)
         page.screenshot(path=png)
         browser.close()
 

@@ -172,6 +172,32 @@ def test_archive_filters_and_pages_from_file_url(archive_site: Path, page) -> No
     assert page.errors == []
 
 
+def test_archive_pager_buttons_at_the_ends_are_disabled(archive_site: Path, page) -> None:  # type: ignore[no-untyped-def]
+    """Issue #16: a pager button that cannot be used looks it, is skipped by Tab, ignores clicks and
+    says so to assistive technology; the focus never falls off the pager when an end is reached."""
+    page.goto((archive_site / "runs/index.html").as_uri())
+    page.wait_for_function("document.getElementById('run-page').textContent === 'Page 1 of 3'")
+    newer, older = page.locator(".pager [data-page=prev]"), page.locator(".pager [data-page=next]")
+    assert newer.is_disabled() and newer.get_attribute("aria-disabled") == "true"
+    assert older.is_enabled() and older.get_attribute("aria-disabled") == "false"
+    style = "el => [getComputedStyle(el).opacity, getComputedStyle(el).cursor]"
+    assert older.evaluate(style) == ["1", "pointer"]
+    opacity, cursor = newer.evaluate(style)
+    assert float(opacity) < 0.6 and cursor == "not-allowed"  # muted
+    newer.click(force=True)  # a click on it does nothing
+    assert page.locator("#run-page").inner_text() == "Page 1 of 3"
+    page.locator("#run-table tbody a").last.focus()
+    page.keyboard.press("Tab")  # from the last run link: straight to Older, past the disabled Newer
+    assert page.evaluate("document.activeElement.dataset.page") == "next"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    assert page.locator("#run-page").inner_text() == "Page 3 of 3"
+    assert older.is_disabled() and older.get_attribute("aria-disabled") == "true"
+    assert page.evaluate("document.activeElement.dataset.page") == "prev"  # focus handed to Newer
+    assert newer.get_attribute("aria-disabled") == "false"
+    assert page.errors == []
+
+
 SEARCH_SITE = {
     "content/ops/cluster.md": "# Cluster upgrade\n\n## Nodes\n\n- [ ] Drain every Kubernetes node {#drain}\n"
                               "- [ ] Restart the kubelet {#kubelet}\n",

@@ -20,6 +20,7 @@ from click.testing import Result
 
 from tests.helpers import ROOT
 from tests.test_quality import AXE, SCREENSHOTS, _missing
+from tests.test_site_layout import OVERFLOW_JS
 
 RunCli = Callable[..., Result]
 CONSOLE = "__launchbook/console/"
@@ -206,6 +207,28 @@ def test_console_pages_have_no_axe_violations(browser: Any, console: Console, pr
             assert problems == [], f"console {page} ({scheme}):\n" + "\n".join(problems)
         finally:
             context.close()
+
+
+@pytest.mark.browser
+def test_console_pages_fit_every_width_and_show_the_favicon(browser: Any, console: Console, project: Path,
+                                                            run_cli: RunCli) -> None:
+    """Issue #16, as for the static pages: nothing wider than its box at 1280, 1024 and 390 px."""
+    started = run_cli("run", "start", "release", "--release", "v3.0.0", "-C", project)
+    assert started.exit_code == 0, started.output
+    pages = {"start": "start/release", "run": f"run/{started.stdout.strip()}", "login": "login"}
+    problems = []
+    for width in (1280, 1024, 390):
+        context = browser.new_context(viewport={"width": width, "height": 800}, extra_http_headers={"X-Remote-User": "Ada"})
+        tab = context.new_page()
+        for name, path in pages.items():
+            tab.goto(console.url + CONSOLE + path)
+            problems += [f"console {name} at {width} px: {problem}" for problem in tab.evaluate(OVERFLOW_JS)]
+            icon = tab.evaluate("""() => new Promise(done => { const img = new Image();
+              img.onload = () => done(img.naturalWidth); img.onerror = () => done(0);
+              img.src = (document.querySelector('link[rel=icon]') || {href: ''}).href; })""")
+            assert icon > 0, f"console {name}: no favicon"
+        context.close()
+    assert problems == [], "\n".join(problems)
 
 
 def test_team_sign_in_with_tokens_hashed_at_rest(project: Path, run_cli: RunCli, tmp_path: Path) -> None:

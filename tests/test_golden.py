@@ -15,9 +15,13 @@ from pathlib import Path
 from click.testing import Result
 
 GOLDEN = Path(__file__).parent / "golden" / "small-site"
-# Theme files copied verbatim are not golden material; everything rendered is.
-SKIP = {"assets/launchbook.css", "assets/launchbook.js", "assets/pygments.css",
-        ".launchbook-manifest.json"}  # holds a fingerprint of launchbook's own code
+THEME_ASSETS = Path(__file__).parents[1] / "themes" / "default" / "assets"
+# Theme files copied verbatim (stylesheet, script, icons, fonts) are not golden material; everything
+# rendered is.
+SKIP = {"assets/" + p.relative_to(THEME_ASSETS).as_posix() for p in THEME_ASSETS.rglob("*") if p.is_file()} | {
+    "assets/pygments.css",
+    ".launchbook-manifest.json",  # holds a fingerprint of launchbook's own code
+}
 
 
 CONSTRAINTS = Path(__file__).parents[1] / "constraints" / "test.txt"

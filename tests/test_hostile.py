@@ -61,7 +61,8 @@ NUL = "nul\x00byte bell\x07 esc\x1b[31m"
 
 EVALUATED = ("Z49Z", "Q603729Q")
 THEME_INLINE_SCRIPT = 'try{var t=localStorage.getItem("launchbook-theme")'
-THEME_LINK_HREF = re.compile(r"^(\.\./)*(assets/[\w.-]+\.(css|svg|png|ico)|[\w.-]+\.(xml|json))$")
+THEME_LINK_HREF = re.compile(
+    r"^(\.\./)*(assets/[\w.-]+\.(css|svg|png|ico)|assets/fonts/noto-emoji/noto-emoji\.css|[\w.-]+\.(xml|json))$")
 THEME_SCRIPT_SRC = re.compile(r"^(\.\./)*assets/(launchbook|runs-index)\.js$")
 
 

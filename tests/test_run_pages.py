@@ -66,7 +66,8 @@ def test_checklist_page_shows_history_trend_and_item_badges(run_site: tuple[Path
     project, run_id = run_site
     html = (project / "output/deploy.html").read_text()
     assert '<h2 id="run-history-title">Runs' in html
-    assert f'<a href="runs/deploy/{run_id}.html">{run_id}</a>' in html
+    assert (f'<a class="run-when" href="runs/deploy/{run_id}.html">2026-03-01 10:00:00</a> '
+            f'<span class="run-id">{run_id}</span>') in html  # the start time links to the run; its ID below
     assert '<svg class="trend"' in html and "v1.0 (2026-03-01): no-go, 66.7% done" in html
     migrate = html[html.index('id="migrate"'):]
     assert "failed in 1 of the last 1 runs" in migrate[: migrate.index("</li>")]

@@ -91,12 +91,11 @@
     button.className = "copy-link";
     button.textContent = "Copy link";
     button.setAttribute("aria-label", "Copy link to this item");
-    var paragraph = item.querySelector(":scope > p");
-    if (paragraph) {
-      paragraph.appendChild(button);
-    } else {
-      item.insertBefore(button, item.querySelector(":scope > ul, :scope > ol, :scope > pre, :scope > div"));
-    }
+    /* Right after the item's first line of text, as the item's own child: the stylesheet lays it over
+       the end of that line (it costs no line), shows it on hover and focus, and after a tap. */
+    var first = item.querySelector(":scope > p");
+    item.insertBefore(button, first ? first.nextSibling :
+      item.querySelector(":scope > ul, :scope > ol, :scope > pre, :scope > div, :scope > blockquote, :scope > table"));
     button.addEventListener("click", function () {
       var url = location.href.split("#")[0] + "#" + item.id;
       copyText(url).then(function () { say("Link copied"); }, function () {
@@ -104,6 +103,17 @@
         say("Link is in the address bar");
       });
     });
+  });
+
+  /* A tap (or click) on an item's text shows its Copy link button: touch screens have no hover. */
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!target.closest || target.closest("a, button, input, select, textarea, summary, label")) return;
+    var item = target.closest("li.lb-item[id]");
+    Array.prototype.forEach.call(document.querySelectorAll("li.show-copy"), function (other) {
+      if (other !== item) other.classList.remove("show-copy");
+    });
+    if (item) item.classList.add("show-copy");
   });
 
   /* Tag filter on the home page. */
@@ -151,35 +161,65 @@
       return (!checklist || row.c === checklist) && (!release || fold(row.r).indexOf(release) >= 0) &&
         (!outcome || row.o === outcome) && (!from || day >= from) && (!to || day <= to);
     }
-    function cell(tr, text) { var td = document.createElement("td"); td.textContent = text; tr.appendChild(td); return td; }
+    function cell(tr, label, text) {
+      var td = document.createElement("td");
+      td.setAttribute("data-label", label);
+      td.textContent = text;
+      tr.appendChild(td);
+      return td;
+    }
+    /* A disabled pager button is out of the tab order and unclickable (disabled), says so to
+       assistive technology (aria-disabled) and looks it (the stylesheet); a button that held the
+       focus hands it to the other one instead of dropping it on the page. */
+    function enable(button, on) {
+      var hadFocus = document.activeElement === button;
+      button.disabled = !on;
+      button.setAttribute("aria-disabled", String(!on));
+      if (hadFocus && !on) {
+        var other = pager.querySelector(button.getAttribute("data-page") === "next" ? "[data-page=prev]" : "[data-page=next]");
+        if (other && !other.disabled) other.focus();
+      }
+    }
     function render() {
       var hits = rows.filter(matches);
       var pages = Math.max(1, Math.ceil(hits.length / PAGE));
       page = Math.min(page, pages - 1);
       body.textContent = "";
       hits.slice(page * PAGE, page * PAGE + PAGE).forEach(function (row) {
+        /* The same cells as run_row in _macros.html. */
         var tr = document.createElement("tr");
-        cell(tr, row.s.replace("T", " ").replace("Z", ""));
-        cell(tr, row.t);
-        cell(tr, row.r);
-        cell(tr, row.e);
+        var run = cell(tr, "Run", "");
+        var link = document.createElement("a");
+        link.className = "run-when";
+        link.href = siteHref(row.u);
+        link.textContent = row.s.replace("T", " ").replace("Z", "");
+        run.appendChild(link);
+        run.appendChild(document.createTextNode(" "));
+        var id = document.createElement("span");
+        id.className = "run-id";
+        id.textContent = row.id;
+        run.appendChild(id);
+        cell(tr, "Checklist", row.t);
+        var release = cell(tr, "Release", row.r);
+        if (row.e) {
+          var env = document.createElement("span");
+          env.className = "run-env";
+          env.textContent = row.e;
+          release.appendChild(env);
+        }
         var badge = document.createElement("span");
         badge.className = "outcome outcome-" + row.o;
         badge.textContent = OUTCOME[row.o] || row.o;
-        cell(tr, "").appendChild(badge);
-        cell(tr, row.p.toFixed(1) + "%");
-        var link = document.createElement("a");
-        link.href = siteHref(row.u);
-        link.textContent = row.id;
-        cell(tr, "").appendChild(link);
+        cell(tr, "Outcome", "").appendChild(badge);
+        cell(tr, "Done", row.p.toFixed(1) + "%");
         body.appendChild(tr);
       });
       count.textContent = hits.length + (hits.length === 1 ? " run matches" : " runs match") +
         (pages > 1 ? "; page " + (page + 1) + " of " + pages : "") + ".";
       pager.hidden = pages <= 1;
       pageLabel.textContent = "Page " + (page + 1) + " of " + pages;
-      pager.querySelector("[data-page=prev]").disabled = page === 0;
-      pager.querySelector("[data-page=next]").disabled = page >= pages - 1;
+      enable(pager.querySelector("[data-page=prev]"), page > 0);
+      enable(pager.querySelector("[data-page=next]"), page < pages - 1);
       var state = new URLSearchParams();
       ["checklist", "release", "outcome", "from", "to"].forEach(function (name) {
         if (field(name).value) state.set(name, field(name).value);
@@ -192,8 +232,9 @@
     form.addEventListener("submit", function (event) { event.preventDefault(); });
     form.addEventListener("reset", function () { page = 0; setTimeout(render, 0); });
     pager.addEventListener("click", function (event) {
-      var direction = event.target.getAttribute && event.target.getAttribute("data-page");
-      if (!direction) return;
+      var button = event.target.closest ? event.target.closest("button[data-page]") : null;
+      if (!button || button.disabled || button.getAttribute("aria-disabled") === "true") return;
+      var direction = button.getAttribute("data-page");
       page += direction === "next" ? 1 : -1;
       render();
       table.scrollIntoView({ block: "start" });
