@@ -65,9 +65,11 @@ def sv_sdk_history() -> None:
                             change_url="https://tickets.example.com/browse/CHG-2417", environment="production",
                             operator="Mina Okafor", at="2026-03-10T08:30:00Z")
     problems = {
-        "hsts-header-enabled-508c9f": (Status.FAILED, "HSTS header missing on api.sv-sdk.example (only set on the docs host)"),
+        "hsts-header-enabled-508c9f": (
+            Status.FAILED, "HSTS header missing on api.sv-sdk.example (only set on the docs host)"),
         "database-connection-ssl-enabled-0282f4": (Status.BLOCKED, "waiting for the RDS CA bundle rotation (OPS-5310)"),
-        "sending-domain-warmed-up-gradual-volume-5421b2": (Status.SKIPPED, "warm-up postponed to next sprint by email team"),
+        "sending-domain-warmed-up-gradual-volume-5421b2": (
+            Status.SKIPPED, "warm-up postponed to next sprint by email team"),
     }
     bulk(run, "Mina Okafor", "2026-03-10T09:40:00Z", lambda item: problems.get(item.id) or (
         (Status.NA, "no WAF in front of the SDK API yet") if item.optional else (Status.DONE, "")))

@@ -35,6 +35,7 @@ def _one_shot_process(monkeypatch: pytest.MonkeyPatch) -> None:
     from generator.core import files, watched
 
     monkeypatch.setattr(files, "_MEMORY", None)
+    monkeypatch.setattr(files, "_LATER", None)  # nor cache writes waiting for a flush
     watched.stop_watching()  # nor walks taken from a watcher's log
 
 

@@ -185,3 +185,33 @@ def test_a_rebuild_pauses_the_collector_and_restores_it(tmp_path: Path, monkeypa
             server.server.server_close()
         assert gc.isenabled()
     assert seen == [False, False]
+
+
+def test_cache_files_for_the_next_process_are_written_after_the_pages_are_served(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under serve, the caches a later command reads (hash memo, checklist index, search join)
+    wait until the rebuilt site is published; a one-shot build writes them at once."""
+    from generator.core import files
+    from generator.site.serve import LiveServer
+
+    cache = tmp_path / "cache.json"
+    generations: list[int] = []
+    written_during_build: list[bool] = []
+
+    def build() -> None:
+        cache.unlink(missing_ok=True)
+        files.store_cache_later(cache, lambda: generations.append(server.state.generation) or b"{}")
+        written_during_build.append(cache.exists())
+
+    server = LiveServer(tmp_path, tmp_path / "output", build, port=0, report=lambda _: None)
+    try:
+        server.rebuild()
+        server.rebuild()
+    finally:
+        server.server.server_close()
+    assert generations == [1, 2] and written_during_build == [False, False] and cache.read_bytes() == b"{}"
+
+    monkeypatch.setattr(files, "_LATER", None)
+    cache.unlink()
+    files.store_cache_later(cache, lambda: b"[]")
+    assert cache.read_bytes() == b"[]"

@@ -21,6 +21,7 @@ import shutil
 import signal
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -289,6 +290,38 @@ def _remember(key: str, value: object) -> None:
     if len(_MEMORY) >= REMEMBER_UP_TO:
         _MEMORY.clear()
     _MEMORY[key] = value
+
+
+_LATER: dict[str, tuple[Path, Callable[[], bytes]]] | None = None
+"""Cache files to write once the rebuilt site is served (``serve``); ``None``: write at once."""
+
+
+def defer_cache_writes() -> None:
+    """From now on, :func:`store_cache_later` waits for :func:`flush_cache_writes` (``serve`` calls
+    it after each rebuild's pages are served: the caches are for the next process, which checks
+    every entry it reads, so a server killed before the flush only leaves an older cache)."""
+    global _LATER
+    if _LATER is None:
+        _LATER = {}
+
+
+def store_cache_later(path: Path, produce: Callable[[], bytes]) -> None:
+    """Write the cache file ``path`` with the bytes ``produce`` makes: at once, or (after
+    :func:`defer_cache_writes`) at the next :func:`flush_cache_writes`, the last wish for a path winning."""
+    if _LATER is None:
+        store_cache_bytes(path, produce())
+    else:
+        _LATER[str(path)] = (path, produce)
+
+
+def flush_cache_writes() -> None:
+    """Write every deferred cache file."""
+    if not _LATER:
+        return
+    pending = list(_LATER.values())
+    _LATER.clear()
+    for path, produce in pending:
+        store_cache_bytes(path, produce())
 
 
 def store_cache_bytes(path: Path, data: bytes) -> None:

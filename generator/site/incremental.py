@@ -27,7 +27,7 @@ from typing import Any
 from generator import code_digest
 from generator.config import SiteConfig, load_config
 from generator.core import watched
-from generator.core.files import file_sha256, store_cache_bytes
+from generator.core.files import file_sha256, recall, remember, store_cache_later
 from generator.core.templating import default_theme_dir
 from generator.model import DocumentSummary
 from generator.site.runs import RunView, item_history
@@ -47,6 +47,10 @@ class FileHashes:
         self.seen: dict[str, os.stat_result] = {}
         """Path -> the ``stat`` this build's walk made of it (the build's later looks reuse it)."""
         if store is not None:
+            known = recall(f"file-hashes:{store}")  # serve: the dict the last build saved
+            if isinstance(known, dict):
+                self.old = known
+                return
             try:
                 self.old = json.loads(store.read_text(encoding="utf-8"))
             except (OSError, ValueError):
@@ -82,7 +86,9 @@ class FileHashes:
     def save(self) -> None:
         if self.store is None or self.new == self.old:
             return
-        store_cache_bytes(self.store, json.dumps(self.new, sort_keys=True).encode("utf-8"))
+        new = self.new
+        remember(f"file-hashes:{self.store}", new)
+        store_cache_later(self.store, lambda: json.dumps(new, sort_keys=True).encode("utf-8"))
 
 
 def tree_files(root: Path) -> list[tuple[str, str, os.stat_result]]:

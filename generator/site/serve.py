@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from generator.core import watched as watch_log
 from generator.core.errors import ConfigError, LaunchbookError
-from generator.core.files import keep_in_memory
+from generator.core.files import defer_cache_writes, flush_cache_writes, keep_in_memory
 from generator.core.quietgc import quiet_gc
 from generator.site.asgi import App, run_asgi
 from generator.site.guard import host_allowed, locate, read_head, refuse
@@ -320,6 +320,7 @@ class LiveServer:
                  console: Callable[[threading.Event], App] | None = None) -> None:
         self.project, self.output, self.build, self.report = project, output, build, report
         keep_in_memory()  # every rebuild after the first takes unchanged summaries and digests from memory
+        defer_cache_writes()  # cache files for the next process are written after the rebuilt pages are served
         self.state = BuildState()
         self.stopping = threading.Event()
         self.output.mkdir(parents=True, exist_ok=True)
@@ -338,6 +339,7 @@ class LiveServer:
         try:
             return self._rebuild(announce_skip)
         finally:
+            flush_cache_writes()  # the new pages are served by now
             gc.collect()  # paused while building: with the kept state each full collection costs ~0.1 s
 
     def _rebuild(self, announce_skip: bool) -> bool:

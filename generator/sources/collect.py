@@ -225,7 +225,7 @@ def index_sources(tree: SourceTree, folder: Path, summarize: Summarize, progress
         stamps[entry.rel] = (Stamp.of(info), hashed_ns)
     summaries, store = index_all(jobs, folder, summarize, progress)
     facts = {entry.rel: (s.sha256, s.id, s.kind) for entry, s in zip(tree.documents, summaries, strict=True)}
-    save_index(folder.parent, built_entries(stamps, facts))
+    save_index(folder.parent, lambda: built_entries(stamps, facts))
     _unique_ids(tree, summaries)
     return summaries, store
 

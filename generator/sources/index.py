@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from generator import code_digest
-from generator.core.files import read_cache_bytes, store_cache_bytes
+from generator.core.files import read_cache_bytes, store_cache_later
 
 INDEX_NAME = "checklist-index.json"
 FORMAT = 1
@@ -117,13 +117,19 @@ def _entry(value: Any) -> IndexEntry | None:
     return IndexEntry(Stamp(size, mtime_ns, inode), sha256, doc_id, kind)
 
 
-def save_index(cache: Path, entries: Mapping[str, IndexEntry]) -> None:
+def save_index(cache: Path, entries: Mapping[str, IndexEntry] | Callable[[], Mapping[str, IndexEntry]]) -> None:
     """Write the index atomically (a link or FIFO at its path is replaced, never written through;
-    a failure only costs the next command a scan)."""
-    files = {rel: [e.stamp.size, e.stamp.mtime_ns, e.stamp.inode, e.sha256, e.id, e.kind]
-             for rel, e in sorted(entries.items())}
-    text = json.dumps({"format": FORMAT, "code": code_digest(), "files": files}, separators=(",", ":"))
-    store_cache_bytes(index_path(cache), text.encode("utf-8"))
+    a failure only costs the next command a scan). ``entries`` may be a function making them:
+    under ``serve`` they are made and written after the rebuilt site is served."""
+
+    def produce() -> bytes:
+        listed = entries() if callable(entries) else entries
+        files = {rel: [e.stamp.size, e.stamp.mtime_ns, e.stamp.inode, e.sha256, e.id, e.kind]
+                 for rel, e in sorted(listed.items())}
+        return json.dumps({"format": FORMAT, "code": code_digest(), "files": files},
+                          separators=(",", ":")).encode("utf-8")
+
+    store_cache_later(index_path(cache), produce)
 
 
 def built_entries(hashed: Mapping[str, tuple[Stamp, int]], summaries: Mapping[str, tuple[str, str, str]],

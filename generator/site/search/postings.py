@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import bisect
 import json
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator import code_digest
-from generator.core.files import load_pickle, recall, remember, store_pickle
+from generator.core.files import load_pickle, recall, remember, store_cache_later
 from generator.site.search.codec import LEVELS, decode_block, encode_block, encode_codes, read_word_code, word_code
 from generator.site.search.document import DocWords
 
@@ -222,5 +223,5 @@ def load_postings(path: Path) -> Postings | None:
 
 
 def save_postings(path: Path, postings: Postings) -> None:
-    store_pickle(path, postings)
+    store_cache_later(path, lambda: pickle.dumps(postings, protocol=pickle.HIGHEST_PROTOCOL))
     remember(str(path), postings)
