@@ -1,6 +1,9 @@
 """Take screenshots of a built site with headless Debian Chromium (for the README).
 
-Usage: python scripts/screenshot.py OUTPUT_DIR PAGE [PNG] [--dark] [--width N]
+Usage: python scripts/screenshot.py OUTPUT_DIR PAGE [PNG] [--dark] [--width N] [--search TEXT]
+
+``--search TEXT`` types TEXT into the page's search box (as a user pressing ``/`` would) and
+waits for the results before the picture is taken.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ def main(argv: list[str]) -> None:
     width = 1280
     if "--width" in argv:
         width = int(argv[argv.index("--width") + 1])
-    positional = [a for i, a in enumerate(argv) if not a.startswith("--") and (i == 0 or argv[i - 1] != "--width")]
+    query = argv[argv.index("--search") + 1] if "--search" in argv else ""
+    positional = [a for i, a in enumerate(argv)
+                  if not a.startswith("--") and (i == 0 or argv[i - 1] not in ("--width", "--search"))]
     site, page_path = Path(positional[0]).resolve(), positional[1]
     png = positional[2] if len(positional) > 2 else "screenshot.png"
     with sync_playwright() as p:
@@ -36,6 +41,11 @@ def main(argv: list[str]) -> None:
         page = browser.new_page(viewport={"width": width, "height": 860}, color_scheme="dark" if dark else "light")
         page.goto((site / page_path).as_uri())
         page.evaluate(FONTS_SETTLED)
+        if query:
+            page.keyboard.press("/")
+            page.keyboard.type(query, delay=40)
+            page.wait_for_selector("#search-results li", state="visible", timeout=15000)
+            page.evaluate(FONTS_SETTLED)
         page.screenshot(path=png)
         browser.close()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -414,9 +415,10 @@ def test_the_demo_builds_and_its_archive_verifies(tmp_path: Path) -> None:
 DEBIAN_PYTHON = Path("/usr/bin/python3")
 
 
-def test_the_demo_command_works_on_an_externally_managed_python(tmp_path: Path) -> None:
-    """`./scripts/demo` with a stock Debian Python (PEP 668: global pip refused) first on PATH:
-    it makes and uses the project's venv. Run on a copy of the tracked files, as a fresh clone."""
+def test_both_quick_start_commands_work_on_an_externally_managed_python(tmp_path: Path) -> None:
+    """`./scripts/demo` and `./scripts/test` with a stock Debian Python (PEP 668: global pip
+    refused) first on PATH: they make and use the project's venv. Run on a copy of the tracked
+    files, as a fresh clone; the test command runs one small test file (not this suite again)."""
     import shutil
     import subprocess
 
@@ -442,3 +444,7 @@ def test_the_demo_command_works_on_an_externally_managed_python(tmp_path: Path) 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert done.stdout.count("Sealed ") == 5 and (clone / ".venv/bin/python").exists()
     assert (clone / "output/index.html").is_file() and len(list((clone / "output/runs").rglob("*.pdf"))) == 5
+    tested = subprocess.run(["./scripts/test", "-q", "-p", "no:cacheprovider", "tests/test_wording.py"], cwd=clone,
+                            env=env, capture_output=True, text=True, timeout=1800)
+    assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-3000:]
+    assert re.search(r"\d+ passed", tested.stdout) and (clone / ".venv/bin/pytest").exists()
