@@ -22,13 +22,22 @@ from generator.core.wording import counted, entry_number
 from generator.parallel import Executor, use_executor
 
 
+def _signer_name(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from generator.report.keys import name_problem  # the report layer loads only for this command
+
+    problem = name_problem(value)
+    if problem is not None:
+        raise click.BadParameter(f"{value!r} {problem}")
+    return value
+
 @cli.group()
 def keys() -> None:
     """Signing keys for go-live reports."""
 
 
 @keys.command("new")
-@click.option("--name", default="launchbook local signing key", show_default=True, help="Certificate common name.")
+@click.option("--name", default="launchbook local signing key", show_default=True, callback=_signer_name,
+              help="Certificate common name (up to 64 characters; no emoji: validators refuse them in names).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path(".launchbook/keys"),
               show_default=True, help="Folder for launchbook-signing.p12 and launchbook-signing.pem (never inside "
               "content/ or the output folder).")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,37 @@ def fingerprint(cert_der: bytes) -> str:
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
+MAX_NAME = 64
+"""X.509's upper bound for a common name (RFC 5280, ub-common-name)."""
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a signing certificate's common name, else ``None``. Validators
+    compare X.509 names after RFC 4518 string preparation (asn1crypto's, under pyHanko, is asked
+    here), which refuses characters Unicode 3.2 did not assign (most emoji among them), control
+    characters and mixed right-to-left text: a certificate so named could never be checked."""
+    from asn1crypto import x509 as asn1_x509
+
+    if not name.strip():
+        return "is empty"
+    if len(name) > MAX_NAME:
+        return f"is {len(name)} characters long; X.509 allows {MAX_NAME}"
+    try:
+        asn1_x509.Name.build({"common_name": name}).chosen[0][0].prepped_value  # noqa: B018 - the check itself
+    except ValueError as exc:
+        for char in name:
+            if unicodedata.ucd_3_2_0.category(char) == "Cn" or unicodedata.category(char).startswith("C"):
+                return (f"contains {unicodedata.name(char, 'a character')} (U+{ord(char):04X}), which certificate "
+                        "validators refuse in names (RFC 4518: characters of Unicode 3.2 only, no control characters)")
+        return f"cannot be compared by certificate validators (RFC 4518: {exc})"
+    return None
+
+
 def create_key(out: Path, name: str, passphrase: str | None = None, days: int = 3 * 365) -> NewKey:
-    """A P-256 key with a self-signed certificate fit for PDF signing."""
+    """A P-256 key with a self-signed certificate fit for PDF signing (``name``: see :func:`name_problem`)."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise ConfigError(f"the signing key's name {name!r} {problem}")
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
