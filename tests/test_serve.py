@@ -61,7 +61,10 @@ class Served:
 
     def terminal(self) -> str:
         assert self.process.stderr is not None
-        chunk = self.process.stderr.read()
+        try:
+            chunk = self.process.stderr.read()
+        except TypeError:  # a non-blocking text read with nothing to read yet
+            chunk = None
         if chunk:
             self.log.append(chunk)
         return "".join(self.log)
@@ -215,3 +218,26 @@ def test_cache_files_for_the_next_process_are_written_after_the_pages_are_served
     cache.unlink()
     files.store_cache_later(cache, lambda: b"[]")
     assert cache.read_bytes() == b"[]"
+
+
+def test_serve_warms_up_without_rewriting_an_up_to_date_site(tmp_path: Path, run_cli: RunCli) -> None:
+    """Once watching, serve runs every stage once (so the first edit finds the site in memory):
+    on a site already built, that rewrites no file of the output."""
+    assert run_cli("new", tmp_path / "site").exit_code == 0
+    project = tmp_path / "site"
+    assert run_cli("build", "-C", project).exit_code == 0
+
+    manifest = project / "output/.launchbook-manifest.json"
+
+    def files() -> dict[str, tuple[int, int]]:
+        return {p.relative_to(project).as_posix(): (p.stat().st_mtime_ns, p.stat().st_ino)
+                for p in sorted((project / "output").rglob("*")) if p.is_file() and p != manifest}
+
+    before, recorded = files(), manifest.read_bytes()
+    time.sleep(0.05)
+    server = Served(project)
+    try:
+        wait_for(lambda: "built in" in server.terminal())  # the warm-up went through every stage
+        assert files() == before and manifest.read_bytes() == recorded  # (the manifest is written by every build)
+    finally:
+        server.stop()

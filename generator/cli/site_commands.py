@@ -177,12 +177,14 @@ def serve_command(address: str, open_browser: bool, output: Path | None, user: s
     project = project.resolve()
     target = (output or project / "output").resolve()
 
-    def build() -> Any:
-        return build_if_needed(project, target, strict=False, clean=False, cache=True, audit=audit_hook)
+    def build(skip_current: bool = True) -> Any:
+        return build_if_needed(project, target, strict=False, clean=False, cache=True, audit=audit_hook,
+                               skip_current=skip_current)
 
     server = LiveServer(project, target, build, host, port, report=lambda message: click.echo(message, err=True),
                         console=console_factory(project, host, user=user, proxy_header=proxy_header, key=key,
-                                                auth=auth, allow_exec=allow_exec, exec_timeout=exec_timeout))
+                                                auth=auth, allow_exec=allow_exec, exec_timeout=exec_timeout),
+                        warm=lambda: build(skip_current=False))
     server.rebuild()
 
     def ready() -> None:

@@ -317,8 +317,13 @@ class LiveServer:
 
     def __init__(self, project: Path, output: Path, build: Callable[[], Any], host: str = "127.0.0.1", port: int = 8000,
                  report: Callable[[str], None] = print,
-                 console: Callable[[threading.Event], App] | None = None) -> None:
+                 console: Callable[[threading.Event], App] | None = None,
+                 warm: Callable[[], Any] | None = None) -> None:
+        """``build`` rebuilds (skipping an up-to-date output); ``warm``, when given, is the build run
+        once the watcher is up: it goes through every stage even when nothing changed, so the
+        first edit finds the site's state in memory."""
         self.project, self.output, self.build, self.report = project, output, build, report
+        self.warm = warm
         keep_in_memory()  # every rebuild after the first takes unchanged summaries and digests from memory
         defer_cache_writes()  # cache files for the next process are written after the rebuilt pages are served
         self.state = BuildState()
@@ -335,18 +340,18 @@ class LiveServer:
         host, port = str(self.server.server_address[0]), self.server.server_address[1]
         return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
-    def rebuild(self, *, announce_skip: bool = True) -> bool:
+    def rebuild(self, *, announce_skip: bool = True, build: Callable[[], Any] | None = None) -> bool:
         try:
-            return self._rebuild(announce_skip)
+            return self._rebuild(announce_skip, build or self.build)
         finally:
             flush_cache_writes()  # the new pages are served by now
             gc.collect()  # paused while building: with the kept state each full collection costs ~0.1 s
 
-    def _rebuild(self, announce_skip: bool) -> bool:
+    def _rebuild(self, announce_skip: bool, build: Callable[[], Any]) -> bool:
         started = time.perf_counter()
         try:
             with quiet_gc():
-                result = self.build()
+                result = build()
         except LaunchbookError as exc:
             self.state.publish(exc.format_message())
             self.report(f"build failed: {exc.format_message()}")
@@ -395,7 +400,7 @@ class LiveServer:
                 if not batch:
                     if not watching:  # the watcher is up: catch edits made while it started
                         watching = True
-                        self.rebuild(announce_skip=False)
+                        self.rebuild(announce_skip=False, build=self.warm)
                         if ready is not None:
                             ready()
                     continue

@@ -38,8 +38,10 @@ def previous_build(output: Path, expected: str) -> dict[str, Any] | None:
 
 
 def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cache: bool,
-          audit: Audit | None, progress: Progress | None = None) -> BuildResult:
-    """Build unless the output is already up to date (``clean`` or no cache forces a build)."""
+          audit: Audit | None, progress: Progress | None = None, skip_current: bool = True) -> BuildResult:
+    """Build unless the output is already up to date (``clean`` or no cache forces a build;
+    ``skip_current=False`` runs the stages even then: they rewrite nothing, and a long-lived
+    process keeps what they read in memory for its next build)."""
     started = time.perf_counter()
     project = project.resolve()
     target = (output or project / "output").resolve()
@@ -47,7 +49,7 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
     options = {"audit": audit is not None}
     hashes = FileHashes(project / ".launchbook-cache" / "file-hashes.json" if cache else None)
     key = input_fingerprint(project, options, hashes=hashes) if (project / "content").is_dir() else ""
-    if key and cache and not clean:
+    if key and cache and not clean and skip_current:
 
         recover(target)  # a build killed mid-swap is completed before the output is judged
         manifest = previous_build(target, key)
