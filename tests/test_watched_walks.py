@@ -144,3 +144,58 @@ def test_the_published_manifest_is_remembered_exactly_as_it_reads(project: Path)
     read = manifest._parse(path.read_bytes(), (info.st_ino, info.st_size, info.st_mtime_ns))
     assert remembered is not None and read is not None and remembered.safe
     assert remembered == read
+
+
+@pytest.fixture
+def watched_output(project: Path) -> Path:
+    """The project with its output watched too (as serve does), after a first build."""
+    rebuild(project)
+    watched.watching([project / "content", project / "output"])
+    edit_checklist(project, "Announce it first")
+    rebuild(project)  # publishes under the watcher: from now on the build vouches for its output
+    return project
+
+
+def edit_checklist(project: Path, text: str) -> None:
+    modify(project / "content/ops/release.md", CHECKLIST.replace("Announce it", text))
+
+
+def test_a_rebuild_trusts_the_output_it_published_and_looks_only_at_what_changed(
+        watched_output: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.site import manifest
+
+    looked: list[str] = []
+    real = os.lstat
+
+    def counting(path: str | Path, *args: object, **kwargs: object) -> os.stat_result:
+        if str(path).startswith(f"{watched_output / 'output'}/"):  # below it: its files and folders
+            looked.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(manifest.os, "lstat", counting)
+    edit_checklist(watched_output, "Announce it loudly")
+    assert "Announce it loudly" in rebuild(watched_output)
+    unchanged = {f"{watched_output / 'output'}/{rel}" for rel in ("index.html", "ops/notes/deep.html", "logo.txt")}
+    assert not unchanged & set(looked)  # kept without a look: the watcher saw nothing happen to them
+
+
+def test_an_output_file_deleted_under_the_watcher_is_made_again(watched_output: Path) -> None:
+    page = watched_output / "output/ops/notes/deep.html"
+    page.unlink()
+    watched.record([(str(page), False)])
+    edit_checklist(watched_output, "Announce it again")
+    rebuild(watched_output)
+    assert page.is_file() and "Deep page" in page.read_text()
+
+
+def test_an_output_folder_replaced_behind_the_watcher_is_not_trusted(watched_output: Path) -> None:
+    """A watcher keeps watching the folder it was given: after a swap behind its back it sees nothing."""
+    output, old = watched_output / "output", watched_output / "old-output"
+    output.rename(old)
+    output.mkdir()
+    for entry in old.iterdir():  # the same files (the manifest too: same inode, size and time), a new folder
+        entry.rename(output / entry.name)
+    (output / "ops/notes/deep.html").unlink()  # no event reaches the log
+    edit_checklist(watched_output, "Announce it once more")
+    rebuild(watched_output)
+    assert (output / "ops/notes/deep.html").is_file()

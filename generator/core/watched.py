@@ -6,7 +6,9 @@ tree then takes a :func:`mark` before it looks at the disk, keeps its result, an
 walk asks :func:`modified_since` that mark: when everything that happened since is a
 modification of a file (no file or folder added, deleted or renamed), the tree's shape is
 the same and only those files need a fresh ``stat``. Anything else, or no watcher at all
-(one-shot commands), means: walk again.
+(one-shot commands), means: walk again. The same log lets a build trust the output folder
+it published itself: only files the watcher saw change there since need a look on disk
+(:func:`changed_since`).
 
 The watcher is trusted as far as ``serve`` already trusts it (a change it does not report
 does not start a rebuild either); a walk made under a watcher is never written to disk.
@@ -14,6 +16,7 @@ does not start a rebuild either); a walk made under a watcher is never written t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterable
@@ -36,6 +39,11 @@ def watching(roots: Iterable[Path]) -> None:
     global _roots
     with _lock:
         _roots = tuple(sorted(str(root.resolve()) for root in roots))
+        _identities.clear()
+        for root in _roots:
+            with contextlib.suppress(OSError):
+                info = os.lstat(root)
+                _identities[root] = (info.st_dev, info.st_ino)
         _forget()
 
 
@@ -90,6 +98,38 @@ def modified_since(start: int | None, root: Path | str) -> frozenset[str] | None
         return frozenset(changed)
 
 
+_identities: dict[str, tuple[int, int]] = {}
+"""Each watched folder's (device, inode) when watching began."""
+
+
 def _covered(path: str) -> bool:
+    """Whether ``path`` lies in a watched folder that is still the folder the watcher was given
+    (one moved away and replaced leaves the watcher on the old one: then nothing is vouched for)."""
     assert _roots is not None
-    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in _roots)
+    for root in _roots:
+        if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+            try:
+                info = os.lstat(root)
+            except OSError:
+                return False
+            return _identities.get(root) == (info.st_dev, info.st_ino)
+    return False
+
+
+def changed_since(start: int | None, root: Path | str) -> frozenset[str] | None:
+    """Every path under ``root`` the watcher reported anything about since ``start`` (a
+    :func:`mark`), relative to ``root`` with ``/`` separators; ``None`` when unknown."""
+    if start is None:
+        return None
+    base = os.path.abspath(root)
+    prefix = base.rstrip(os.sep) + os.sep
+    with _lock:
+        if _roots is None or not _dropped <= start <= _dropped + len(_log) or not _covered(base):
+            return None
+        changed: set[str] = set()
+        for path, _ in _log[start - _dropped:]:
+            if path == base:
+                return None  # the folder itself moved or went away
+            if path.startswith(prefix):
+                changed.add(path[len(prefix):].replace(os.sep, "/"))
+        return frozenset(changed)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.core import watched
 from generator.core.errors import BuildError
 
 MANIFEST = ".launchbook-manifest.json"
@@ -105,9 +106,36 @@ def remember_published(output: Path, data: dict[str, Any]) -> None:
         info = os.lstat(output / MANIFEST)
     except OSError:
         return
-    if stat.S_ISREG(info.st_mode):
-        key = (str(output), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-        _last[:] = [(key, _from_data(data, (info.st_ino, info.st_size, info.st_mtime_ns)))]
+    if not stat.S_ISREG(info.st_mode):
+        return
+    key = (str(output), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+    _last[:] = [(key, _from_data(data, stamp))]
+    mark = watched.mark(output)  # right after publishing: what the watcher reports from now on is news
+    _published.pop(str(output), None)
+    if mark is not None:
+        folder = os.lstat(output)
+        _published[str(output)] = (stamp, mark, (folder.st_dev, folder.st_ino))
+
+
+_published: dict[str, tuple[tuple[int, int, int], int, tuple[int, int]]] = {}
+"""Under a watcher (``serve``): output folder -> (its manifest's stamp, the watcher's mark taken
+right after this process published it, the folder's (device, inode))."""
+
+
+def changed_since_published(output: Path, manifest: Manifest) -> frozenset[str] | None:
+    """When this process published ``output`` with ``manifest`` and a watcher has watched it since:
+    the paths (relative, ``/``) it reported anything about since; else ``None`` (look at everything)."""
+    known = _published.get(str(output))
+    if known is None or known[0] != manifest.stamp:
+        return None
+    try:
+        folder = os.lstat(output)
+    except OSError:
+        return None
+    if (folder.st_dev, folder.st_ino) != known[2]:
+        return None
+    return watched.changed_since(known[1], output)
 
 
 def _parse(raw: bytes, stamp: tuple[int, int, int]) -> Manifest | None:
@@ -199,9 +227,15 @@ class PreviousOutput:
     regular file of the recorded size.
     """
 
-    def __init__(self, folder: Path, manifest: Manifest, folders: set[str]) -> None:
+    def __init__(self, folder: Path, manifest: Manifest, folders: set[str],
+                 changed: frozenset[str] | None = None) -> None:
         self.folder, self.manifest, self.folders = folder, manifest, folders
         self._base = f"{folder}/"
+        self.changed = changed
+        """Under a watcher, on an output this process published: the paths it saw change since
+        (only they, and what lies below one that is not a file of the manifest, are looked at);
+        ``None``: every file is looked at."""
+        self._changed_above = [rel + "/" for rel in changed or () if rel not in manifest.sizes]
 
     @classmethod
     def of(cls, output: Path, manifest: Manifest | None, skip: str = "") -> PreviousOutput | None:
@@ -212,6 +246,9 @@ class PreviousOutput:
         if skip and any(name.startswith(skip) for name in manifest.files):
             return None
         folders = folders_of(manifest.files)
+        changed = changed_since_published(output, manifest)
+        if changed is not None and not (changed & folders):  # every folder as this process left it
+            return cls(output, manifest, folders, changed)
         base, device = f"{output}/", output.stat().st_dev
         for rel in folders:
             try:
@@ -230,6 +267,9 @@ class PreviousOutput:
         recorded = self.manifest.sizes.get(rel)
         if recorded is None or (size is not None and size != recorded):
             return False
+        if self.changed is not None and rel not in self.changed and not any(
+                rel.startswith(above) for above in self._changed_above):
+            return True  # as this process published it, and the watcher saw nothing happen to it
         try:
             info = os.lstat(self._base + rel)
         except OSError:

@@ -370,6 +370,7 @@ class LiveServer:
         return True
 
     def watched(self) -> list[Path]:
+        """The folders whose changes start a rebuild."""
         return [path.resolve() for path in (self.project / "content", self.project / "themes") if path.is_dir()]
 
     def changes(self) -> Iterator[set[tuple[Any, str]]]:
@@ -379,9 +380,12 @@ class LiveServer:
         import watchfiles
 
         roots = self.watched()
-        watch_log.watching(roots)
+        output = self.output.resolve()
+        # The output is watched too, for the log alone: a build trusts the files it published there
+        # and the watcher saw nothing happen to (no lstat of each of 10,000 kept pages).
+        watch_log.watching([*roots, output])
         try:
-            for batch in watchfiles.watch(*roots, watch_filter=None, stop_event=self.stopping,
+            for batch in watchfiles.watch(*roots, output, watch_filter=None, stop_event=self.stopping,
                                           debounce=200, step=50, rust_timeout=300, yield_on_timeout=True):
                 watch_log.record((path, change == watchfiles.Change.modified and os.path.isfile(path))
                                for change, path in batch)
@@ -395,8 +399,10 @@ class LiveServer:
         thread.start()
         watching = False
         try:
+            output = self.output.resolve()
             for batch in self.changes():
-                changes = {(change, path) for change, path in batch if not editor_temp(Path(path).name)}
+                changes = {(change, path) for change, path in batch
+                           if not editor_temp(Path(path).name) and not Path(path).is_relative_to(output)}
                 if not batch:
                     if not watching:  # the watcher is up: catch edits made while it started
                         watching = True
