@@ -385,6 +385,19 @@ def _temp_files(folder: Path) -> list[Path]:
 _PROCESSES: list[subprocess.Popen[bytes]] = []
 
 
+def _wait_stopped(pid: int) -> None:
+    """Until the process is stopped (state T in /proc), at most 5 s."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return
+        if state in ("T", "t"):
+            return
+        time.sleep(0.001)
+
+
 def _mark_big_file(project: Path, run_id: str, tmp_path: Path, sig: int, expected: int | None = -1) -> Path:
     """Start ``run mark`` with a big evidence file; send ``sig`` while the copy is under way;
     wait for the exit code ``expected`` (-1: the one ``sig`` gives; None: do not wait).
@@ -402,9 +415,20 @@ def _mark_big_file(project: Path, run_id: str, tmp_path: Path, sig: int, expecte
     while process.poll() is None and time.monotonic() < deadline:
         evidence = next(project.glob("content/runs/**/evidence"), None)
         if evidence is not None and _temp_files(evidence):
-            process.send_signal(sig)
-            sent = True
-            break
+            if sig in (signal.SIGSTOP, signal.SIGKILL):
+                process.send_signal(sig)
+                sent = True
+                break
+            # Freeze the writer, make sure it is still mid-copy (a loaded machine may let the copy
+            # finish between the look and the signal), then signal it and let it go on.
+            process.send_signal(signal.SIGSTOP)
+            _wait_stopped(process.pid)
+            if _temp_files(evidence):
+                process.send_signal(sig)
+                sent = True
+            process.send_signal(signal.SIGCONT)
+            if sent:
+                break
         time.sleep(0.002)
     assert evidence is not None and sent, "the copy finished before the signal was sent"
     if expected is None:

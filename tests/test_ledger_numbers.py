@@ -77,7 +77,7 @@ def test_people_read_entry_1_for_the_first_line(archive: dict[str, Any]) -> None
     assert "ledger entry 1" in run_page and "Sealed as ledger entry 1;" in run_page
     assert "#0" not in run_page and "entry 0" not in run_page
     audit = (project / "output/runs/audit.html").read_text(encoding="utf-8")
-    cells = re.findall(r"<td>(\d+|—)</td>", audit)
+    cells = re.findall(r'<td data-label="Ledger entry">(\d+|—)</td>', audit)
     assert cells == ["2", "1"] or cells == ["1", "2"], cells  # the Ledger entry column, newest run first
 
 
