@@ -81,6 +81,25 @@ def mark(root: Path | str) -> int | None:
 def modified_since(start: int | None, root: Path | str) -> frozenset[str] | None:
     """The files under ``root`` whose content changed since ``start`` (a :func:`mark`), when
     nothing else under it changed; ``None`` when unknown (walk again)."""
+    found = _since(start, root)
+    if found is None or not all(modified for _, _, modified in found):
+        return None
+    return frozenset(path for path, _, _ in found)
+
+
+def changed_since(start: int | None, root: Path | str) -> frozenset[str] | None:
+    """Every path under ``root`` the watcher reported anything about since ``start`` (a
+    :func:`mark`), relative to ``root`` with ``/`` separators; ``None`` when unknown (or when
+    ``root`` itself moved or went away)."""
+    found = _since(start, root)
+    if found is None or any(not rel for _, rel, _ in found):
+        return None
+    return frozenset(rel.replace(os.sep, "/") for _, rel, _ in found)
+
+
+def _since(start: int | None, root: Path | str) -> list[tuple[str, str, bool]] | None:
+    """(path, path relative to ``root`` — empty for ``root`` itself —, only modified?) of every
+    change at or under ``root`` since ``start``; ``None`` when the log cannot tell."""
     if start is None:
         return None
     base = os.path.abspath(root)
@@ -88,14 +107,8 @@ def modified_since(start: int | None, root: Path | str) -> frozenset[str] | None
     with _lock:
         if _roots is None or not _dropped <= start <= _dropped + len(_log) or not _covered(base):
             return None
-        changed: set[str] = set()
-        for path, modified in _log[start - _dropped:]:
-            if path != base and not path.startswith(prefix):
-                continue
-            if not modified:
-                return None
-            changed.add(path)
-        return frozenset(changed)
+        return [(path, path[len(prefix):] if path != base else "", modified)
+                for path, modified in _log[start - _dropped:] if path == base or path.startswith(prefix)]
 
 
 _identities: dict[str, tuple[int, int]] = {}
@@ -115,21 +128,3 @@ def _covered(path: str) -> bool:
             return _identities.get(root) == (info.st_dev, info.st_ino)
     return False
 
-
-def changed_since(start: int | None, root: Path | str) -> frozenset[str] | None:
-    """Every path under ``root`` the watcher reported anything about since ``start`` (a
-    :func:`mark`), relative to ``root`` with ``/`` separators; ``None`` when unknown."""
-    if start is None:
-        return None
-    base = os.path.abspath(root)
-    prefix = base.rstrip(os.sep) + os.sep
-    with _lock:
-        if _roots is None or not _dropped <= start <= _dropped + len(_log) or not _covered(base):
-            return None
-        changed: set[str] = set()
-        for path, _ in _log[start - _dropped:]:
-            if path == base:
-                return None  # the folder itself moved or went away
-            if path.startswith(prefix):
-                changed.add(path[len(prefix):].replace(os.sep, "/"))
-        return frozenset(changed)
