@@ -55,10 +55,18 @@ def leftovers(folder: Path) -> list[str]:
                   if ".building-" in p.name or ".old-" in p.name or p.name.endswith(".swap.json"))
 
 
+def _default_signals() -> None:
+    """In the child: the default action for the signals the tests send. Started under ``nohup``
+    (or by a runner that ignores SIGHUP), a child inherits "ignore", and launchbook rightly leaves
+    an ignored signal ignored: the test would then see the copy finish (exit 0)."""
+    for number in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+
+
 def cli_process(*args: str | os.PathLike[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "generator", *map(str, args)], cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_signals)
 
 
 def touch_content(project: Path) -> None:
