@@ -61,6 +61,7 @@ def _default_signals() -> None:
     an ignored signal ignored: the test would then see the copy finish (exit 0)."""
     for number in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
         signal.signal(number, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP, signal.SIGINT, signal.SIGTERM})  # nor blocked
 
 
 def cli_process(*args: str | os.PathLike[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -441,10 +442,11 @@ def _mark_big_file(project: Path, run_id: str, tmp_path: Path, sig: int, expecte
     assert evidence is not None and sent, "the copy finished before the signal was sent"
     if expected is None:
         return evidence
-    process.communicate(timeout=60)
+    _, err = process.communicate(timeout=60)
     if expected == -1:
         expected = {signal.SIGKILL: -sig, signal.SIGINT: 1}.get(sig, 128 + sig)  # Ctrl-C: click's "Aborted!"
-    assert process.returncode == expected
+    masks = [line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(("SigBlk", "SigIgn"))]
+    assert process.returncode == expected, (err.decode(errors="replace")[-2000:], masks)
     return evidence
 
 
