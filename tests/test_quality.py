@@ -6,22 +6,17 @@ Screenshots of the checked pages are kept under .launchbook/test-screenshots/ as
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from generator.cli import cli
-from tests.helpers import ROOT
+from tests.helpers import ROOT, build_demo, served_folder
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / ".launchbook" / "node" / "node_modules" / "axe-core" / "axe.min.js"
@@ -43,21 +38,13 @@ def _missing(what: str) -> None:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo built by the CLI, as users build it (with the Audit page)."""
-    out = tmp_path_factory.mktemp("quality") / "output"
-    result = CliRunner().invoke(cli, ["-q", "build", "-C", str(ROOT), "-o", str(out)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return out
+    return build_demo(tmp_path_factory.mktemp("quality") / "output")
 
 
 @pytest.fixture(scope="module")
 def base_url(site: Path) -> Iterator[str]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with served_folder(site) as url:
+        yield url
 
 
 def test_every_page_passes_the_nu_html_checker(site: Path) -> None:

@@ -5,19 +5,14 @@ vendored font (over file:// and HTTP), and a favicon on every page at every fold
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from generator.cli import cli
-from tests.helpers import ROOT
+from tests.helpers import build_demo, served_folder
 
 pytestmark = pytest.mark.browser
 
@@ -63,21 +58,13 @@ FONTS_SETTLED = """async () => {
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo built by the CLI, as users build it (checklists, runs, archive, Audit)."""
-    out = tmp_path_factory.mktemp("layout") / "output"
-    result = CliRunner().invoke(cli, ["-q", "build", "-C", str(ROOT), "-o", str(out)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return out
+    return build_demo(tmp_path_factory.mktemp("layout") / "output")
 
 
 @pytest.fixture(scope="module")
 def base_url(site: Path) -> Iterator[str]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with served_folder(site) as url:
+        yield url
 
 
 def _tab(browser: Any, width: int) -> Any:
