@@ -1,5 +1,6 @@
 """The shortcuts in pyHanko's hot paths (generator/report/shortcuts.py) give pyHanko's own answers:
-the hex-string reader on any input (same value, same stream position, same error), the remembered
+the hex-string reader, the whitespace skipper, the token reader and the name decoder on any input
+(same value, same stream position, same error), the remembered
 issuer/serial match for the same and for different certificates, and ``verify_pdf`` the same
 verdicts on intact and damaged reports with and without them."""
 
@@ -41,6 +42,65 @@ def test_hex_strings_read_as_pyhanko_reads_them(before: bytes, body: bytes, afte
     quick = shortcuts.quick_hex(original, generic.pdf_string)
     data = before + b"<" + body + after
     assert _outcome(quick, data, len(before)) == _outcome(original, data, len(before))
+
+
+PDFISH = st.lists(st.sampled_from(list(b" \n\r\t\f\x00%()<>[]{}/#aZ09.-+~\x7f\x80\xc3\xa9")), max_size=24).map(bytes)
+
+
+def _pyhanko(name: str) -> Any:
+    from pyhanko.pdf_utils import generic, misc
+
+    module = generic if name == "_decode_name" else misc
+    found = getattr(module, name)
+    return getattr(found, "__wrapped__", found)
+
+
+@settings(max_examples=600, deadline=None)
+@given(before=st.binary(max_size=3), body=PDFISH, seek_back=st.booleans(), allow_eof=st.booleans())
+def test_whitespace_is_skipped_as_pyhanko_skips_it(before: bytes, body: bytes, seek_back: bool,
+                                                   allow_eof: bool) -> None:
+    original = _pyhanko("read_non_whitespace")
+    quick = shortcuts.quick_skip(original)
+    data = before + body
+    assert (_outcome(lambda s: quick(s, seek_back, allow_eof), data, len(before))
+            == _outcome(lambda s: original(s, seek_back, allow_eof), data, len(before)))
+
+
+@settings(max_examples=600, deadline=None)
+@given(before=st.binary(max_size=3), body=PDFISH)
+def test_tokens_are_read_as_pyhanko_reads_them(before: bytes, body: bytes) -> None:
+    original = _pyhanko("read_until_delimiter")
+    data = before + body
+    assert _outcome(shortcuts.quick_token(original), data, len(before)) == _outcome(original, data, len(before))
+
+
+@settings(max_examples=600, deadline=None)
+@given(body=PDFISH | st.binary(max_size=12))
+def test_names_are_decoded_as_pyhanko_decodes_them(body: bytes) -> None:
+    from pyhanko.pdf_utils import generic
+
+    original = _pyhanko("_decode_name")
+    quick = shortcuts.quick_name(original, generic.NameObject)
+
+    def outcome(decode: Any) -> tuple[Any, ...]:
+        try:
+            value = decode(body)
+        except Exception as exc:  # noqa: BLE001 - the error is part of the answer
+            return ("error", type(exc).__name__, str(exc))
+        return (type(value).__name__, str(value))
+
+    assert outcome(quick) == outcome(original)
+
+
+def test_plain_names_are_the_shortcut_and_others_go_to_pyhanko() -> None:
+    from pyhanko.pdf_utils import generic
+
+    calls: list[bytes] = []
+    quick = shortcuts.quick_name(lambda raw: calls.append(raw) or "theirs", generic.NameObject)
+    assert quick(b"ByteRange") == "/ByteRange" and type(quick(b"A.b-c_d")) is generic.NameObject and not calls
+    for escaped in (b"A#20B", b"caf\xc3\xa9", b"a b", b"a/b", b"a(b"):
+        assert quick(escaped) == "theirs"
+    assert len(calls) == 5
 
 
 def test_hex_strings_in_a_stream_not_in_memory_go_to_pyhanko() -> None:
@@ -116,8 +176,13 @@ def test_verify_finds_the_same_with_and_without_the_shortcuts(reports: list[tupl
 
     shortcuts.install()
     with_them = verdicts()
-    for module, name in ((generic, "read_hex_string_from_stream"), (general, "match_issuer_serial")):
+    from pyhanko.pdf_utils import misc
+
+    for module, name in ((generic, "read_hex_string_from_stream"), (general, "match_issuer_serial"),
+                         (generic, "_decode_name"), (generic, "read_non_whitespace"), (misc, "read_non_whitespace"),
+                         (generic, "read_until_delimiter"), (misc, "read_until_delimiter")):
         monkeypatch.setattr(module, name, getattr(module, name).__wrapped__)
     monkeypatch.setattr(shortcuts, "_installed", True)
     assert verdicts() == with_them
     assert with_them[0]["problems"] == [] and all(v["problems"] for v in with_them[1:4])
+    assert misc.read_non_whitespace is _pyhanko("read_non_whitespace")  # the comparison ran without them
