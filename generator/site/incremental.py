@@ -68,10 +68,12 @@ class FileHashes:
     def of(self, path: Path | str, info: os.stat_result | None = None) -> str:
         """The sha256 of ``path``, read only when its stamp (``info``, else a fresh ``stat``) is
         new or too recent to trust."""
+        key = str(path)
         if info is None:
             info = os.stat(path)
+        elif info is self.seen.get(key) and key in self.new:  # hashed by this build's walk, from this very stat
+            return str(self.new[key][3])
         stamp = [info.st_size, info.st_mtime_ns, info.st_ino]
-        key = str(path)
         known = self.new.get(key) or self.old.get(key)
         # Like git's "racy" rule: a file modified in the last seconds may change again within
         # the file system's timestamp granularity, so its remembered hash is not trusted.

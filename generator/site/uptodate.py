@@ -17,6 +17,7 @@ from typing import Any
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import BuildError
 from generator.core.files import check_output_folder
+from generator.core.quietgc import quiet_gc
 from generator.parallel import Progress
 from generator.site.build import Audit, build_site
 from generator.site.incremental import FileHashes, input_fingerprint
@@ -41,7 +42,19 @@ def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cach
           audit: Audit | None, progress: Progress | None = None, skip_current: bool = True) -> BuildResult:
     """Build unless the output is already up to date (``clean`` or no cache forces a build;
     ``skip_current=False`` runs the stages even then: they rewrite nothing, and a long-lived
-    process keeps what they read in memory for its next build)."""
+    process keeps what they read in memory for its next build).
+
+    The cyclic garbage collector is off meanwhile: a build holds a large, long-lived heap (every
+    page's summary, the manifest, the search postings) that each full collection walks again,
+    for a tenth of a one-edit build at 10,000 pages, and makes few cycles outside the loops that
+    free their own (:func:`generator.core.quietgc.freeing_cycles`)."""
+    with quiet_gc():
+        return _build(project, output, strict=strict, clean=clean, cache=cache, audit=audit, progress=progress,
+                      skip_current=skip_current)
+
+
+def _build(project: Path, output: Path | None, *, strict: bool, clean: bool, cache: bool,
+           audit: Audit | None, progress: Progress | None, skip_current: bool) -> BuildResult:
     started = time.perf_counter()
     project = project.resolve()
     target = (output or project / "output").resolve()
