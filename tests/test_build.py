@@ -238,12 +238,22 @@ def test_no_op_build_is_skipped_and_edits_rebuild_exactly(small_site: Path, run_
     assert tree_digest(small_site / "output") == tree_digest(tmp_path / "fresh")
 
 
-def test_deleted_output_file_forces_a_rebuild(small_site: Path, run_cli: RunCli) -> None:
+@pytest.mark.parametrize("damage", ["page deleted", "deep file deleted", "page made a folder"])
+def test_a_missing_output_file_forces_a_rebuild(small_site: Path, run_cli: RunCli, damage: str) -> None:
     run_cli("build", "-C", small_site)
-    (small_site / "output/ops/deploy.html").unlink()
-    result = json.loads(run_cli("build", "-C", small_site, "--json").stdout)
-    assert result["skipped"] is False
-    assert (small_site / "output/ops/deploy.html").is_file()
+    output = small_site / "output"
+    target = output / "ops/deploy.html"
+    if damage == "deep file deleted":
+        target = sorted((output / "assets/search/doc").iterdir())[0]
+    target.unlink()
+    if damage == "page made a folder":
+        target.mkdir()
+    answer = run_cli("build", "-C", small_site, "--json")
+    if damage == "page made a folder":  # not skipped as up to date: a folder there is the user's, the build says so
+        assert answer.exit_code == 1 and "ops/deploy.html" in answer.stderr
+        return
+    assert json.loads(answer.stdout)["skipped"] is False
+    assert target.is_file()
 
 
 def test_strict_still_fails_when_nothing_changed(write_project, run_cli: RunCli) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ Fingerprinting itself lives in :mod:`generator.site.incremental`.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,31 @@ def previous_build(output: Path, expected: str) -> dict[str, Any] | None:
         return None
     if manifest.data.get("clock_dependent"):  # a time that was in the future may not be any more
         return None
-    if not all((output / name).is_file() for name in manifest.files):
+    if not manifest.files <= _files_under(output):
         return None
     return manifest.data
+
+
+def _files_under(root: Path) -> set[str]:
+    """Relative ``/`` paths of the files under ``root`` (links followed, as ``Path.is_file`` would):
+    one directory listing per folder instead of a ``stat`` per file (20,000 files at 10,000 pages)."""
+    found: set[str] = set()
+    pending = [(str(root), "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_file():
+                    found.add(prefix + entry.name)
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, f"{prefix}{entry.name}/"))
+            except OSError:
+                continue
+    return found
 
 
 def build(project: Path, output: Path | None, *, strict: bool, clean: bool, cache: bool,
