@@ -238,6 +238,25 @@ def test_no_op_build_is_skipped_and_edits_rebuild_exactly(small_site: Path, run_
     assert tree_digest(small_site / "output") == tree_digest(tmp_path / "fresh")
 
 
+def test_a_users_lock_file_is_an_input_and_launchbooks_lock_files_are_not(write_project,  # type: ignore[no-untyped-def]
+                                                                           run_cli: RunCli) -> None:
+    """Only launchbook's own ``.<name>.lock`` files are left out of the fingerprint; a ``data.lock``
+    the user publishes is an input like any other (its edit was once skipped as a no-op)."""
+    project = write_project({"content/a.md": "# A\n\n- [ ] x\n", "content/data.lock": "one\n",
+                             "content/site.yml": "include: ['.well-known/**']\n",
+                             "content/.well-known/security.txt": "Contact: ops@example.com\n",
+                             "content/.well-known/.security.txt.lock": ""})
+    assert run_cli("build", "-C", project).exit_code == 0
+    output = project / "output"
+    assert (output / "data.lock").read_text() == "one\n" and (output / ".well-known/security.txt").is_file()
+    assert not (output / ".well-known/.security.txt.lock").exists()  # launchbook's lock: never published
+    (project / "content/.well-known/.security.txt.lock").write_text("held")
+    assert json.loads(run_cli("build", "-C", project, "--json").stdout)["skipped"] is True
+    (project / "content/data.lock").write_text("two\n")
+    assert json.loads(run_cli("build", "-C", project, "--json").stdout)["skipped"] is False
+    assert (output / "data.lock").read_text() == "two\n"
+
+
 @pytest.mark.parametrize("damage", ["page deleted", "deep file deleted", "page made a folder"])
 def test_a_missing_output_file_forces_a_rebuild(small_site: Path, run_cli: RunCli, damage: str) -> None:
     run_cli("build", "-C", small_site)

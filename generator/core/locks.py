@@ -11,6 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def is_lock_file(name: str) -> bool:
+    """Whether a file named ``name`` is one :func:`locked` makes (``.<name>.lock``): never a
+    source, never published, never part of a build's fingerprint. Any other ``.lock`` file is
+    the user's."""
+    return name.startswith(".") and name.endswith(".lock") and len(name) > len("..lock")
+
+
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock tied to ``path`` (a hidden ``.<name>.lock`` beside it)."""

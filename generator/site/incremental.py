@@ -28,6 +28,7 @@ from generator import code_digest
 from generator.config import SiteConfig, load_config
 from generator.core import watched
 from generator.core.files import file_sha256, recall, remember, store_cache_later
+from generator.core.locks import is_lock_file
 from generator.core.templating import default_theme_dir
 from generator.model import DocumentSummary
 from generator.site.runs import RunView, item_history
@@ -95,7 +96,7 @@ class FileHashes:
 
 def tree_files(root: Path) -> list[tuple[str, str, os.stat_result]]:
     """``(relative posix path, path, stat)`` of every file under ``root`` (links followed but
-    never into a folder that contains them; ``.lock`` files left out), sorted by relative
+    never into a folder that contains them; launchbook's own ``.<name>.lock`` files left out), sorted by relative
     path. Plain ``os.scandir``: at 10,000 files, ``Path`` objects cost more than the system calls.
     Under a watcher (``serve``), a tree where files were only modified since the last walk is
     not walked again: those files get a fresh ``stat`` (see :mod:`generator.core.watched`)."""
@@ -165,7 +166,7 @@ def _walk_tree(root: Path) -> tuple[list[tuple[str, str, os.stat_result]], bool]
                 plain = plain and not entry.is_symlink()
                 if entry.is_dir():
                     pending.append((entry.path, rel + "/", above))
-                elif entry.is_file() and not entry.name.endswith(".lock"):
+                elif entry.is_file() and not is_lock_file(entry.name):
                     info = entry.stat()
                     plain = plain and info.st_nlink == 1
                     found.append((rel, entry.path, info))

@@ -307,8 +307,9 @@ class LiveHTTPServer(http.server.ThreadingHTTPServer):
 
 def editor_temp(name: str) -> bool:
     """Files editors and launchbook itself write for a moment (never a source): dot files (Vim's .swp,
-    Emacs' .#lock), Emacs' #autosave#, backups ending in ~, Vim's write test 4913, .tmp, .lock, .swp."""
-    return (name.startswith((".", "#")) or name.endswith(("~", ".tmp", ".lock", ".swp", ".swx", ".part"))
+    Emacs' .#lock, launchbook's .<name>.lock), Emacs' #autosave#, backups ending in ~, Vim's write
+    test 4913, .tmp, .swp. A ``data.lock`` of the user's is published, so its changes count."""
+    return (name.startswith((".", "#")) or name.endswith(("~", ".tmp", ".swp", ".swx", ".part"))
             or name.isdigit())
 
 

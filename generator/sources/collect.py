@@ -25,6 +25,7 @@ from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import FileHash, inside_folder
 from generator.core.keyfiles import file_private_key_kind
+from generator.core.locks import is_lock_file
 from generator.core.selection import Selection, hidden
 from generator.model import Document, DocumentSummary
 from generator.parallel import Progress
@@ -183,9 +184,9 @@ def _not_a_private_key(entry: SourceFile) -> None:
 
 
 def is_leftover(name: str) -> bool:
-    """Backups (``x.md.bak``, ``x.md.bak.2`` from ``lint --fix``) and editor leftovers
-    (``x~``, ``#x#``, ``.#x``, ``x.swp``): never published."""
-    return bool(_LEFTOVER.search(name))
+    """Backups (``x.md.bak``, ``x.md.bak.2`` from ``lint --fix``), editor leftovers (``x~``,
+    ``#x#``, ``.#x``, ``x.swp``) and launchbook's own lock files (``.x.yml.lock``): never published."""
+    return bool(_LEFTOVER.search(name)) or is_lock_file(name)
 
 
 def parse_sources(tree: SourceTree, cache_root: Path | None = None,
