@@ -34,12 +34,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from generator.config import load_config
 from generator.core import watched as watch_log
 from generator.core.errors import ConfigError, LaunchbookError
 from generator.core.files import defer_cache_writes, flush_cache_writes, keep_in_memory
 from generator.core.quietgc import quiet_gc
 from generator.site.asgi import App, run_asgi
 from generator.site.guard import host_allowed, locate, read_head, refuse
+from generator.sources.collect import is_leftover, published
 
 REQUEST_TIMEOUT = 5.0
 """Seconds a client has to send a whole request head, and to take each write of the answer."""
@@ -370,6 +372,24 @@ class LiveServer:
                     + (f"; {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""))
         return True
 
+    def counts(self, path: Path) -> bool:
+        """Whether a change to ``path`` starts a rebuild: not for a leftover the build never reads
+        (``x.md.bak``, ``x~``, ``.x.yml.lock``), nor for a name that looks like an editor's
+        temporary file (:func:`editor_temp`) unless the build reads it after all (a ``data.tmp``,
+        or a hidden file ``site.yml`` includes, under ``content/``: published, so it counts)."""
+        if is_leftover(path.name):  # backups, editor leftovers, launchbook's lock files: never read
+            return False
+        if not editor_temp(path.name):
+            return True
+        content = (self.project / "content").resolve()
+        if not path.is_relative_to(content):
+            return False
+        try:
+            selection = load_config(content, "content").selection
+        except LaunchbookError:
+            return True  # the build says what is wrong with site.yml
+        return published(path.relative_to(content).parts, selection)
+
     def watched(self) -> list[Path]:
         """The folders whose changes start a rebuild."""
         return [path.resolve() for path in (self.project / "content", self.project / "themes") if path.is_dir()]
@@ -403,7 +423,7 @@ class LiveServer:
             output = self.output.resolve()
             for batch in self.changes():
                 changes = {(change, path) for change, path in batch
-                           if not editor_temp(Path(path).name) and not Path(path).is_relative_to(output)}
+                           if not Path(path).is_relative_to(output) and self.counts(Path(path))}
                 if not batch:
                     if not watching:  # the watcher is up: catch edits made while it started
                         watching = True

@@ -168,6 +168,21 @@ def _walk(content_dir: Path, root: Path, shown_root: str, selection: Selection,
                 yield here, path
 
 
+def published(parts: tuple[str, ...], selection: Selection) -> bool:
+    """Whether the file at ``parts`` (relative to ``content/``) is one :func:`collect_sources`
+    publishes or reads as a document, by the same rules as its walk (links aside): no part a
+    leftover, not under the top-level ``runs/``, no folder above it left out, the file itself
+    not excluded and not hidden unless included. ``serve`` asks it of a change whose name looks
+    like an editor's temporary file."""
+    if not parts or parts[0] == RUNS_DIR or any(is_leftover(part) for part in parts):
+        return False
+    for depth in range(1, len(parts)):
+        folder = parts[:depth]
+        if selection.excluded_folder(folder) or (hidden(folder[-1]) and not selection.may_include(folder)):
+            return False
+    return not (selection.excluded(parts) or (_hidden_path(parts) and not selection.included(parts)))
+
+
 def _hidden_path(parts: tuple[str, ...]) -> bool:
     return any(hidden(part) for part in parts)
 
