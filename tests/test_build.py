@@ -257,6 +257,30 @@ def test_a_users_lock_file_is_an_input_and_launchbooks_lock_files_are_not(write_
     assert (output / "data.lock").read_text() == "two\n"
 
 
+def test_editor_leftovers_in_a_theme_are_neither_published_nor_theme_changes(write_project,  # type: ignore[no-untyped-def]
+                                                                              run_cli: RunCli) -> None:
+    """An editor's swap file or backup in a theme was published as an asset (an unsaved draft on
+    the site), and one changing beside an open template made every page render again."""
+    project = write_project({"content/a.md": "# A\n\n- [ ] x\n", "content/b.md": "# B\n",
+                             "themes/default/assets/site.css": "body {}\n",
+                             "themes/default/assets/.site.css.swp": "unsaved draft\n",
+                             "themes/default/assets/site.css~": "old\n",
+                             "themes/default/assets/.DS_Store": "x",
+                             "themes/default/assets/old.css.bak": "old\n"})
+    assert run_cli("build", "-C", project).exit_code == 0
+    assets = project / "output/assets"
+    assert (assets / "site.css").read_text() == "body {}\n"
+    assert not [p.name for p in assets.iterdir() if p.name in (".site.css.swp", "site.css~", ".DS_Store", "old.css.bak")]
+    manifest = project / "output/.launchbook-manifest.json"
+    keys = json.loads(manifest.read_text())["pages"]
+    (project / "themes/default/assets/.site.css.swp").write_text("another unsaved draft\n")
+    (project / "themes/default/templates").mkdir(parents=True, exist_ok=True)
+    (project / "themes/default/templates/.page.html.swp").write_text("vim")
+    result = json.loads(run_cli("build", "-C", project, "--json").stdout)
+    assert result["skipped"] is False  # the tree changed: looked at, but no page's key is new
+    assert json.loads(manifest.read_text())["pages"] == keys and {"a.html", "b.html"} <= set(keys)
+
+
 @pytest.mark.parametrize("damage", ["page deleted", "deep file deleted", "page made a folder"])
 def test_a_missing_output_file_forces_a_rebuild(small_site: Path, run_cli: RunCli, damage: str) -> None:
     run_cli("build", "-C", small_site)

@@ -12,8 +12,11 @@ spans folders. Matching is case-sensitive.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+
+from generator.core.locks import is_lock_file
 
 DEFAULT_INCLUDE = (".github/**", ".gitlab/**")
 DEFAULT_EXCLUDE = ("**/node_modules/**", "**/vendor/**")
@@ -101,3 +104,13 @@ class Selection:
 def hidden(name: str) -> bool:
     """Names left out unless included: ``.git``, ``.DS_Store``, ``_drafts`` …"""
     return name.startswith((".", "_"))
+
+
+_LEFTOVER = re.compile(r"(\.bak(\.\d+)?|~|\.sw[a-p])$|^#.*#$", re.IGNORECASE)
+
+
+def is_leftover(name: str) -> bool:
+    """Backups (``x.md.bak``, ``x.md.bak.2`` from ``lint --fix``), editor leftovers (``x~``,
+    ``#x#``, ``.#x``, ``x.swp``) and launchbook's own lock files (``.x.yml.lock``): never
+    published, from ``content/`` or from a theme."""
+    return bool(_LEFTOVER.search(name)) or is_lock_file(name)

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from generator import __version__
 from generator.core.errors import BuildError, ConfigError
 from generator.core.files import inside_folder, regular_file
+from generator.core.selection import is_leftover
 from generator.core.wording import entry_number
 
 
@@ -124,13 +125,17 @@ def render_template(env: jinja2.Environment, template: str, **context: Any) -> s
 
 
 def theme_assets(themes: list[Path]) -> dict[str, Path]:
-    """``assets/…`` files of all themes; the first theme that has a file wins."""
+    """``assets/…`` files of all themes; the first theme that has a file wins. Hidden names and
+    leftovers (backups, editor swap files, lock files) are not assets."""
     found: dict[str, Path] = {}
     for theme in reversed(themes):
         folder = theme / "assets"
         if not folder.is_dir():
             continue
         for path in sorted(folder.rglob("*")):
+            parts = path.relative_to(folder).parts
+            if any(part.startswith(".") or is_leftover(part) for part in parts):
+                continue  # .DS_Store, an editor's .site.css.swp or site.css~: never published
             if path.is_file() or path.is_symlink():
-                found["assets/" + path.relative_to(folder).as_posix()] = regular_file(path, theme)
+                found["assets/" + "/".join(parts)] = regular_file(path, theme)
     return dict(sorted(found.items()))

@@ -29,6 +29,7 @@ from generator.config import SiteConfig, load_config
 from generator.core import watched
 from generator.core.files import file_sha256, recall, remember, store_cache_later
 from generator.core.locks import is_lock_file
+from generator.core.selection import is_leftover
 from generator.core.templating import default_theme_dir
 from generator.model import DocumentSummary
 from generator.site.runs import RunView, item_history
@@ -201,11 +202,13 @@ def input_fingerprint(project: Path, options: dict[str, Any], hashes: FileHashes
 
 
 def theme_fingerprint(themes: list[Path]) -> str:
-    """Hash of every theme file and of launchbook's code (pages depend on both)."""
+    """Hash of every theme file and of launchbook's code (pages depend on both). Leftovers are
+    not theme files: an editor's ``.base.html.swp`` changing while a template is open would
+    otherwise make every page's key new."""
     digest = hashlib.sha256(code_digest().encode())
     for theme in themes:
         for path in sorted(theme.rglob("*")):
-            if path.is_file():
+            if path.is_file() and not any(is_leftover(part) for part in path.relative_to(theme).parts):
                 digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

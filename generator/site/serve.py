@@ -39,9 +39,10 @@ from generator.core import watched as watch_log
 from generator.core.errors import ConfigError, LaunchbookError
 from generator.core.files import defer_cache_writes, flush_cache_writes, keep_in_memory
 from generator.core.quietgc import quiet_gc
+from generator.core.selection import is_leftover
 from generator.site.asgi import App, run_asgi
 from generator.site.guard import host_allowed, locate, read_head, refuse
-from generator.sources.collect import is_leftover, published
+from generator.sources.collect import published
 
 REQUEST_TIMEOUT = 5.0
 """Seconds a client has to send a whole request head, and to take each write of the answer."""

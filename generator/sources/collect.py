@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -25,8 +24,7 @@ from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import FileHash, inside_folder
 from generator.core.keyfiles import file_private_key_kind
-from generator.core.locks import is_lock_file
-from generator.core.selection import Selection, hidden
+from generator.core.selection import Selection, hidden, is_leftover
 from generator.model import Document, DocumentSummary
 from generator.parallel import Progress
 from generator.sources.bounds import check_document_size, read_document
@@ -35,7 +33,6 @@ from generator.sources.index import Stamp, built_entries, save_index
 
 RUNS_DIR = "runs"
 _SKIPPED_SHOWN = 8
-_LEFTOVER = re.compile(r"(\.bak(\.\d+)?|~|\.sw[a-p])$|^#.*#$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,12 +193,6 @@ def _not_a_private_key(entry: SourceFile) -> None:
     if kind is not None:
         raise SourceError(f"is a {kind}; everything under content/ is published, so keep keys elsewhere "
                           "(the default is .launchbook/keys/)", entry.shown)
-
-
-def is_leftover(name: str) -> bool:
-    """Backups (``x.md.bak``, ``x.md.bak.2`` from ``lint --fix``), editor leftovers (``x~``,
-    ``#x#``, ``.#x``, ``x.swp``) and launchbook's own lock files (``.x.yml.lock``): never published."""
-    return bool(_LEFTOVER.search(name)) or is_lock_file(name)
 
 
 def parse_sources(tree: SourceTree, cache_root: Path | None = None,
