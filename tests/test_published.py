@@ -59,6 +59,8 @@ def test_serve_rebuilds_for_published_files_with_temporary_looking_names(
         for name in (".#a.md", ".a.md.swp", "a.md~", "#a.md#", ".secret", "runs/deploy/.20260701-0800-v1.yml.lock",
                      "a.md.bak", ".github/x.tmp"):
             assert not server.counts(content / name), name
-        assert not server.counts((project / "themes/default/assets/.x.swp").resolve())
+        themes = (project / "themes").resolve()
+        assert server.counts(themes / "default/assets/x.tmp")  # a theme asset: published
+        assert not server.counts(themes / "default/assets/.x.swp") and not server.counts(themes / "default/.DS_Store")
     finally:
         server.server.server_close()

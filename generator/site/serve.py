@@ -382,6 +382,9 @@ class LiveServer:
             return False
         if not editor_temp(path.name):
             return True
+        themes = (self.project / "themes").resolve()
+        if path.is_relative_to(themes):  # every theme file but hidden ones is read (assets, templates)
+            return not any(part.startswith(".") for part in path.relative_to(themes).parts)
         content = (self.project / "content").resolve()
         if not path.is_relative_to(content):
             return False
