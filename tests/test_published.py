@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.core.selection import Selection
-from generator.site.serve import LiveServer
+from generator.site.relevance import starts_rebuild
 from generator.sources.collect import collect_sources, published
 
 FOLDERS = ["docs", ".github", "_drafts", "runs", ".well-known", "old~", "a"]
@@ -51,16 +51,17 @@ def test_serve_rebuilds_for_published_files_with_temporary_looking_names(
         write_project: Callable[..., Path]) -> None:
     project = write_project({"content/site.yml": "include: ['.htaccess']\n", "content/a.md": "# A\n",
                              "themes/default/assets/x.tmp": "x"})
-    server = LiveServer(project, project / "output", lambda: None, port=0, report=lambda _: None)
-    try:
-        content = (project / "content").resolve()
-        for name in ("a.md", "data.tmp", "dl.part", ".htaccess", "runs/deploy/20260701-0800-v1.yml", "site.yml"):
-            assert server.counts(content / name), name
-        for name in (".#a.md", ".a.md.swp", "a.md~", "#a.md#", ".secret", "runs/deploy/.20260701-0800-v1.yml.lock",
-                     "a.md.bak", ".github/x.tmp"):
-            assert not server.counts(content / name), name
-        themes = (project / "themes").resolve()
-        assert server.counts(themes / "default/assets/x.tmp")  # a theme asset: published
-        assert not server.counts(themes / "default/assets/.x.swp") and not server.counts(themes / "default/.DS_Store")
-    finally:
-        server.server.server_close()
+    root = project.resolve()
+
+    def counts(path: Path) -> bool:
+        return starts_rebuild(root, path)
+
+    content = root / "content"
+    for name in ("a.md", "data.tmp", "dl.part", ".htaccess", "runs/deploy/20260701-0800-v1.yml", "site.yml"):
+        assert counts(content / name), name
+    for name in (".#a.md", ".a.md.swp", "a.md~", "#a.md#", ".secret", "runs/deploy/.20260701-0800-v1.yml.lock",
+                 "a.md.bak", ".github/x.tmp"):
+        assert not counts(content / name), name
+    themes = root / "themes"
+    assert counts(themes / "default/assets/x.tmp")  # a theme asset: published
+    assert not counts(themes / "default/assets/.x.swp") and not counts(themes / "default/.DS_Store")

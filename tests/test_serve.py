@@ -151,7 +151,7 @@ def test_open_pages_reload_and_show_build_errors(served: Served, browser: Any) -
 
 
 def test_editor_temp_files_are_not_changes() -> None:
-    from generator.site.serve import editor_temp
+    from generator.site.relevance import editor_temp
 
     for name in (".release.md.swp", "release.md~", "#release.md#", ".#release.md", "4913", "x.tmp",
                  ".20260701-0800-v1.yml.lock"):

@@ -34,15 +34,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from generator.config import load_config
 from generator.core import watched as watch_log
 from generator.core.errors import ConfigError, LaunchbookError
 from generator.core.files import defer_cache_writes, flush_cache_writes, keep_in_memory
 from generator.core.quietgc import quiet_gc
-from generator.core.selection import is_leftover
 from generator.site.asgi import App, run_asgi
 from generator.site.guard import host_allowed, locate, read_head, refuse
-from generator.sources.collect import published
+from generator.site.relevance import starts_rebuild
 
 REQUEST_TIMEOUT = 5.0
 """Seconds a client has to send a whole request head, and to take each write of the answer."""
@@ -308,14 +306,6 @@ class LiveHTTPServer(http.server.ThreadingHTTPServer):
         print(f"serve: request from {client_address[0]} failed: {type(error).__name__}: {error}", file=sys.stderr)
 
 
-def editor_temp(name: str) -> bool:
-    """Files editors and launchbook itself write for a moment (never a source): dot files (Vim's .swp,
-    Emacs' .#lock, launchbook's .<name>.lock), Emacs' #autosave#, backups ending in ~, Vim's write
-    test 4913, .tmp, .swp. A ``data.lock`` of the user's is published, so its changes count."""
-    return (name.startswith((".", "#")) or name.endswith(("~", ".tmp", ".swp", ".swx", ".part"))
-            or name.isdigit())
-
-
 class LiveServer:
     """A built site on HTTP with rebuild-on-change; ``run()`` blocks until ``stop()``."""
 
@@ -373,27 +363,6 @@ class LiveServer:
                     + (f"; {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""))
         return True
 
-    def counts(self, path: Path) -> bool:
-        """Whether a change to ``path`` starts a rebuild: not for a leftover the build never reads
-        (``x.md.bak``, ``x~``, ``.x.yml.lock``), nor for a name that looks like an editor's
-        temporary file (:func:`editor_temp`) unless the build reads it after all (a ``data.tmp``,
-        or a hidden file ``site.yml`` includes, under ``content/``: published, so it counts)."""
-        if is_leftover(path.name):  # backups, editor leftovers, launchbook's lock files: never read
-            return False
-        if not editor_temp(path.name):
-            return True
-        themes = (self.project / "themes").resolve()
-        if path.is_relative_to(themes):  # every theme file but hidden ones is read (assets, templates)
-            return not any(part.startswith(".") for part in path.relative_to(themes).parts)
-        content = (self.project / "content").resolve()
-        if not path.is_relative_to(content):
-            return False
-        try:
-            selection = load_config(content, "content").selection
-        except LaunchbookError:
-            return True  # the build says what is wrong with site.yml
-        return published(path.relative_to(content).parts, selection)
-
     def watched(self) -> list[Path]:
         """The folders whose changes start a rebuild."""
         return [path.resolve() for path in (self.project / "content", self.project / "themes") if path.is_dir()]
@@ -424,10 +393,10 @@ class LiveServer:
         thread.start()
         watching = False
         try:
-            output = self.output.resolve()
+            output, project = self.output.resolve(), self.project.resolve()
             for batch in self.changes():
                 changes = {(change, path) for change, path in batch
-                           if not Path(path).is_relative_to(output) and self.counts(Path(path))}
+                           if not Path(path).is_relative_to(output) and starts_rebuild(project, Path(path))}
                 if not batch:
                     if not watching:  # the watcher is up: catch edits made while it started
                         watching = True
@@ -437,7 +406,6 @@ class LiveServer:
                     continue
                 if not changes:
                     continue
-                project = self.project.resolve()
                 names = sorted({Path(path).relative_to(project).as_posix() for _, path in changes
                                 if Path(path).is_relative_to(project)})
                 self.report(f"changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}")
