@@ -6,6 +6,7 @@ process finds."""
 from __future__ import annotations
 
 import datetime
+import gc
 import random
 import shutil
 from pathlib import Path
@@ -18,6 +19,7 @@ from generator.archive.audit import audit_project
 from generator.archive.ledger import ledger_bytes, parse_ledger
 from generator.archive.ledgerstate import prefix_roots
 from generator.archive.seal import close_run
+from generator.core.quietgc import FREE_EVERY
 from generator.report.verify import load_trust
 from generator.runs.start import start_run
 from generator.runs.store import all_run_files
@@ -94,3 +96,31 @@ def test_workers_reading_the_records_find_what_one_process_finds(project: Path, 
     assert any(f.startswith(f"content/runs/deploy/{second}.pdf") and "signed report is missing" in f for f in alone)
     assert any(f.startswith(f"content/runs/deploy/{third}.pdf") and "invalid" in f for f in alone)
     assert not any(still_open in f for f in alone)
+
+
+def test_checking_many_reports_holds_at_most_a_pace_of_them(project: Path, signing_key: Any,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker checks its chunk with the cyclic collector off (it walked every report's objects
+    again and again: a fifth of verify's time); a PDF reader is kept alive by reference cycles, so
+    the chunk frees them at a pace, or a worker's chunk of 5,000 reports would all stay in memory."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    sealed = [f for f in all_run_files(project) if f.report.exists()]
+    chunk = sealed * (FREE_EVERY + 5)  # the same three reports again and again: a long chunk
+    alive: list[int] = []
+    collector_on: list[bool] = []
+    check = reportcheck.check_report
+
+    def counted(*args: Any) -> Any:
+        result = check(*args)
+        alive.append(sum(isinstance(o, PdfFileReader) for o in gc.get_objects()))
+        collector_on.append(gc.isenabled())
+        return result
+
+    monkeypatch.setattr(reportcheck, "check_report", counted)
+    gc.collect()
+    rows = reportcheck._run_chunk(_job(project, signing_key, datetime.datetime.now(datetime.UTC)), chunk)
+    assert len(rows) == len(chunk) and all(row.report is not None and not row.findings for row in rows)
+    assert not any(collector_on)
+    assert 0 < max(alive) <= FREE_EVERY + 1, alive  # without pacing: one reader per report checked
+    assert gc.isenabled()  # on again after the chunk

@@ -30,6 +30,7 @@ from generator.archive.revisions import check_revisions
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import SourceError
 from generator.core.files import regular_file
+from generator.core.quietgc import freeing_cycles, quiet_gc
 from generator.core.wording import entry_number
 from generator.parallel import Progress, map_chunks
 from generator.report.longterm import sealed_prefix_intact
@@ -116,29 +117,33 @@ def check_reports(sealed: list[str], job: ReportJob, progress: Progress | None =
 
 def _run_chunk(job: ReportJob, files: list[RunFile]) -> list[RunCheck]:
     rows = []
-    for run_file in files:
-        try:
-            record = read_record(run_file)
-        except SourceError as exc:
-            rows.append(RunCheck(run_file, None, (exc.reason, exc.line)))
-            continue
-        digest = make_digest(record, run_file.shown)
-        if digest.head.sealed is None:
-            rows.append(RunCheck(run_file, digest))
-            continue
-        findings: list[Diagnostic] = []
-        report = check_report(findings, run_file, record, job)
-        rows.append(RunCheck(run_file, digest, findings=tuple(findings), report=report))
+    with quiet_gc():
+        for run_file in freeing_cycles(files):
+            rows.append(_run_row(run_file, job))
     return rows
+
+
+def _run_row(run_file: RunFile, job: ReportJob) -> RunCheck:
+    try:
+        record = read_record(run_file)
+    except SourceError as exc:
+        return RunCheck(run_file, None, (exc.reason, exc.line))
+    digest = make_digest(record, run_file.shown)
+    if digest.head.sealed is None:
+        return RunCheck(run_file, digest)
+    findings: list[Diagnostic] = []
+    report = check_report(findings, run_file, record, job)
+    return RunCheck(run_file, digest, findings=tuple(findings), report=report)
 
 
 def _report_chunk(job: ReportJob, run_ids: list[str]) -> list[tuple[str, list[Diagnostic], PdfVerification | None]]:
     rows = []
-    for run_id in run_ids:
-        run_file, digest = job.records[run_id]
-        record = read_record(run_file, job.record_cache, digest.key)  # one at a time: a build holds digests only
-        findings: list[Diagnostic] = []
-        rows.append((run_id, findings, check_report(findings, run_file, record, job)))
+    with quiet_gc():
+        for run_id in freeing_cycles(run_ids):
+            run_file, digest = job.records[run_id]
+            record = read_record(run_file, job.record_cache, digest.key)  # one at a time: a build holds digests only
+            findings: list[Diagnostic] = []
+            rows.append((run_id, findings, check_report(findings, run_file, record, job)))
     return rows
 
 
