@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from generator.sources.cache import cache_dir
 from tests.helpers import search_fragments
 
 RunCli = Callable[..., Result]
@@ -390,3 +391,52 @@ def test_builds_in_one_process_see_theme_and_content_edits(small_site: Path, run
     fresh = run_cli("build", "-C", small_site, "-o", small_site / "fresh", "--no-cache")
     assert fresh.exit_code == 0
     assert tree_digest(small_site / "output") == tree_digest(small_site / "fresh")
+
+
+def test_a_build_removes_the_caches_other_versions_left_and_nothing_else(small_site: Path, run_cli: RunCli,
+                                                                        tmp_path: Path) -> None:
+    """Every launchbook version (any change to its code) re-keys every parse, and the old entries
+    stayed forever: 12 GB of .launchbook-cache for a 10,000-page site after a few upgrades. Each
+    version now has a folder; a successful build removes other versions' folders and the old
+    layout, never a link's target and never a file it does not own."""
+    top = small_site / ".launchbook-cache"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "precious.txt").write_text("not launchbook's")
+    for old in ("v-0123456789abcdef/parsed/ab", "parsed/cd", "records/ef", "nav/01"):
+        (top / old).mkdir(parents=True)
+        (top / old / "entry").write_bytes(b"x" * 1000)
+    (top / "file-hashes.json").write_text("{}")
+    (top / "notes.txt").write_text("a user's file")
+    (top / "v-fedcba9876543210").symlink_to(elsewhere, target_is_directory=True)
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    current = cache_dir(small_site)
+    assert sorted(p.name for p in top.iterdir()) == sorted([current.name, "notes.txt"])
+    assert (current / "parsed").is_dir() and (current / "file-hashes.json").is_file()
+    assert (elsewhere / "precious.txt").read_text() == "not launchbook's"
+    first = tree_digest(small_site / "output")
+    (small_site / "content/ops/deploy.md").write_text("# Deploy again\n\n- [ ] one\n")
+    assert run_cli("build", "-C", small_site).exit_code == 0  # the current version's cache is kept and used
+    assert sorted(p.name for p in top.iterdir()) == sorted([current.name, "notes.txt"])
+    assert tree_digest(small_site / "output") != first
+
+
+@pytest.mark.parametrize("link", [".launchbook-cache", "version"])
+def test_a_cache_folder_that_is_a_link_is_refused(small_site: Path, run_cli: RunCli, tmp_path: Path,
+                                                  link: str) -> None:
+    """A cloned repository can carry a link named .launchbook-cache: building would write the
+    cache (and sweep it) wherever it points."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "precious.txt").write_text("not launchbook's")
+    path = small_site / ".launchbook-cache" if link == ".launchbook-cache" else cache_dir(small_site)
+    path.parent.mkdir(exist_ok=True)
+    path.symlink_to(elsewhere, target_is_directory=True)
+    result = run_cli("build", "-C", small_site)
+    assert result.exit_code == 1
+    assert f"{path.relative_to(small_site).as_posix()}: is a link or a file, not launchbook's cache folder" \
+        in result.stderr
+    assert "Traceback" not in result.stderr
+    assert [p.name for p in elsewhere.iterdir()] == ["precious.txt"]
+    assert not (small_site / "output").exists()
+    assert run_cli("build", "-C", small_site, "--no-cache").exit_code == 0  # no project cache: builds

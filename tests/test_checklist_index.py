@@ -19,6 +19,7 @@ import generator.lint.check as lint_module
 import generator.sources.cache as cache_module
 import generator.sources.scan as scan_module
 from generator.runs.store import find_run, read_record
+from generator.sources.cache import cache_dir
 from generator.sources.index import INDEX_NAME, load_index
 from generator.sources.scan import IdScan
 
@@ -97,7 +98,7 @@ def _items(result: Result, project: Path) -> list[str]:
 
 
 def test_build_writes_the_index_of_every_document(built: Path) -> None:
-    entries = load_index(built / ".launchbook-cache")
+    entries = load_index(cache_dir(built))
     assert len(entries) == PAGES + 2
     assert (entries["ops/deploy.md"].id, entries["ops/deploy.md"].kind) == ("deploy", "checklist")
     assert (entries["notes.md"].id, entries["notes.md"].kind) == ("notes", "page")
@@ -110,7 +111,7 @@ def test_known_id_reads_only_the_checklist(built: Path, run_cli: RunCli, reads: 
     assert result.exit_code == 0, result.output
     assert reads == []
     assert IdScan(built).read == []
-    for stored in (built / ".launchbook-cache" / "parsed").rglob("*"):
+    for stored in (cache_dir(built) / "parsed").rglob("*"):
         if stored.is_file():
             stored.unlink()
     assert _items(_start(run_cli, built, "p-7"), built) == ["Step of 7"]
@@ -149,7 +150,7 @@ def test_a_second_claim_on_the_id_is_the_duplicate_error(built: Path, run_cli: R
 
 
 def _index(project: Path) -> Path:
-    return project / ".launchbook-cache" / INDEX_NAME
+    return cache_dir(project) / INDEX_NAME
 
 
 @pytest.mark.parametrize("damage", ["deleted", "garbage", "not a mapping", "other code", "bad entry", "folder"])
@@ -172,7 +173,7 @@ def test_a_missing_or_damaged_index_means_a_scan(built: Path, run_cli: RunCli, d
         index.mkdir()
     assert _items(_start(run_cli, built, "deploy"), built) == ["Drain the pool", "Ship it"]
     if damage != "folder":
-        assert load_index(built / ".launchbook-cache")["ops/deploy.md"].id == "deploy"  # the scan wrote it again
+        assert load_index(cache_dir(built))["ops/deploy.md"].id == "deploy"  # the scan wrote it again
 
 
 def test_a_lying_index_is_checked_against_the_files(built: Path, run_cli: RunCli) -> None:
@@ -186,9 +187,9 @@ def test_a_lying_index_is_checked_against_the_files(built: Path, run_cli: RunCli
     files["../../outside.md"] = [*files["ops/deploy.md"][:4], "outside", "checklist"]
     index.write_text(json.dumps(data))
     assert _items(_start(run_cli, built, "deploy"), built) == ["Drain the pool", "Ship it"]  # not a duplicate
-    assert load_index(built / ".launchbook-cache")["team-0/page-3.md"].id == "p-3"
+    assert load_index(cache_dir(built))["team-0/page-3.md"].id == "p-3"
     assert _items(_start(run_cli, built, "p-3"), built) == ["Step of 3"]
-    assert "../../outside.md" not in load_index(built / ".launchbook-cache")
+    assert "../../outside.md" not in load_index(cache_dir(built))
 
 
 @pytest.mark.parametrize("kind", ["symlink", "fifo"])
@@ -227,7 +228,7 @@ def test_a_file_rewritten_within_its_timestamp_is_not_vouched_for(write_project:
     project = write_project({"content/a.md": "---\nid: one\n---\n- [ ] x\n"})
     source = project / "content/a.md"
     assert run_cli("build", "-C", project).exit_code == 0
-    assert "a.md" not in load_index(project / ".launchbook-cache")
+    assert "a.md" not in load_index(cache_dir(project))
     info = source.stat()
     with open(source, "r+b") as handle:
         handle.write(b"---\nid: two\n---\n")

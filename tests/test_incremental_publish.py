@@ -19,6 +19,7 @@ from click.testing import Result
 from generator.core.errors import BuildError
 from generator.site import build, swap
 from generator.site.manifest import MANIFEST
+from generator.sources.cache import cache_dir
 from tests.helpers import RUN_SITE, SMALL_SITE, edit_text
 from tests.test_attacks_output import cli_process, leftovers, snapshot
 
@@ -277,7 +278,7 @@ def test_a_damaged_summary_pack_is_ignored_and_replaced(site: Path, run_cli: Run
                                                         damage: str) -> None:
     """One-shot builds read every summary from one pack file; whatever is found there that is
     not a summary under its key is ignored (the per-document entries or a parse stand in)."""
-    pack = site / ".launchbook-cache/parsed/summaries.pickle"
+    pack = cache_dir(site) / "parsed/summaries.pickle"
     packed = pickle.loads(pack.read_bytes())
     assert isinstance(packed, dict) and packed
     damaged = {"bytes": b"not a pickle", "values": pickle.dumps({key: ["not a summary"] for key in packed}),

@@ -22,7 +22,7 @@ from generator.archive.seal import close_run
 from generator.core.errors import SourceError
 from generator.runs.start import start_run
 from generator.runs.store import find_run, read_record
-from generator.sources.cache import CACHE_DIR
+from generator.sources.cache import cache_dir
 from tests.helpers import RUN_SITE
 
 DAY = "2026-07-01T08:{:02d}:00Z"
@@ -82,7 +82,7 @@ def _clean(project: Path, key: Any) -> bool:
 
 def test_the_cache_covers_the_ledger_as_written(project: tuple[Path, list[str]]) -> None:
     root, _ = project
-    cache = json.loads((root / CACHE_DIR / CACHE_NAME).read_text())
+    cache = json.loads((cache_dir(root) / CACHE_NAME).read_text())
     raw = ledger_path(root).read_bytes()
     assert cache["length"] == len(raw) and cache["size"] == 2
     assert read_state(root).head() == tree_head(read_ledger(root)[1])
@@ -105,9 +105,9 @@ def test_a_kill_before_the_cache_is_saved(project: tuple[Path, list[str]], signi
     """The ledger got its line but the cache did not (killed in between): the cache covers a
     prefix, the rest is parsed, and the archive verifies clean after the next close."""
     root, runs = project
-    stale = (root / CACHE_DIR / CACHE_NAME).read_bytes()
+    stale = (cache_dir(root) / CACHE_NAME).read_bytes()
     _close(root, runs[2], signing_key)
-    (root / CACHE_DIR / CACHE_NAME).write_bytes(stale)
+    (cache_dir(root) / CACHE_NAME).write_bytes(stale)
     _, record = start_run(root, "deploy", release="v9", at=DAY.format(40))
     sealed = _close(root, record.id, signing_key, 45)
     assert sealed["ledger_seq"] == 3 and sealed["ledger_head"] == _full_head(root, 3)
@@ -132,7 +132,7 @@ def test_a_cache_of_other_bytes_or_a_forged_frontier_is_not_used(project: tuple[
     """A cache whose digest is not that of the ledger's prefix is ignored (the ledger is parsed
     whole), and so is one whose frontier is not the shape a tree of its size has."""
     root, runs = project
-    cache = root / CACHE_DIR / CACHE_NAME
+    cache = cache_dir(root) / CACHE_NAME
     data = json.loads(cache.read_text())
     for forged in ({**data, "sha256": "0" * 64, "frontier": [[2, "11" * 32]]},
                    {**data, "frontier": [[1, "11" * 32], [1, "22" * 32]]},

@@ -11,6 +11,7 @@ import yaml
 from generator.runs.digest import RunHead, digest_cache_key, load_digest
 from generator.runs.record import Snapshot
 from generator.runs.store import find_run, record_cache_keys
+from generator.sources.cache import cache_dir
 
 
 def _mark(run_cli: Callable[..., Any], project: Path, run_id: str, item: str, status: str, at: str) -> None:
@@ -34,7 +35,7 @@ def test_run_pages_show_full_results_while_lists_hold_digests(started: tuple[Pat
 
     from generator.site.runs import load_runs
 
-    views = load_runs(project, lambda _: None, project / ".launchbook-cache" / "records")
+    views = load_runs(project, lambda _: None, cache_dir(project) / "records")
     assert [v.record.id for v in views] == [run_id]
     assert isinstance(views[0].record, RunHead) and not hasattr(views[0].record, "results")
     assert views[0].summary.counts["failed"] == 1
@@ -44,7 +45,7 @@ def test_a_digest_with_a_future_time_is_never_cached(started: tuple[Path, str],
                                                      run_cli: Callable[..., Any]) -> None:
     project, run_id = started
     run_file = find_run(project, run_id)
-    cache = project / ".launchbook-cache" / "records"
+    cache = cache_dir(project) / "records"
     [key] = record_cache_keys([run_file])
     digest_file = cache / digest_cache_key(key)[:2] / digest_cache_key(key)
     load_digest(run_file, cache, key, {})
@@ -66,7 +67,7 @@ def test_runs_of_one_checklist_version_share_one_snapshot(started: tuple[Path, s
     project, first = started
     second = run_cli("run", "start", "deploy", "--release", "v1.1", "--at", "2026-03-02T10:00:00Z",
                      "-C", project).stdout.strip()
-    cache = project / ".launchbook-cache" / "records"
+    cache = cache_dir(project) / "records"
     files = [find_run(project, first), find_run(project, second)]
     keys = record_cache_keys(files)
     for cached in (False, True):  # made from the records, then loaded from the digest cache
@@ -86,7 +87,7 @@ def test_fifos_and_links_planted_in_the_record_cache_are_ignored(started: tuple[
     assert run_cli("build", "-C", project).exit_code == 0
     outside = tmp_path / "outside.bin"
     outside.write_bytes(b"not a pickle")
-    entries = [p for p in (project / ".launchbook-cache" / "records").rglob("*") if p.is_file()]
+    entries = [p for p in (cache_dir(project) / "records").rglob("*") if p.is_file()]
     assert entries
     for number, entry in enumerate(entries):
         entry.unlink()

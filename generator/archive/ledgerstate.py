@@ -33,7 +33,7 @@ from generator.archive.ledger import (
 )
 from generator.core.errors import SourceError
 from generator.core.files import atomic_write, read_cache_bytes, store_cache_bytes
-from generator.sources.cache import CACHE_DIR
+from generator.sources.cache import cache_dir
 
 CACHE_NAME = "ledger-state.json"
 CACHE_LIMIT = 64 * 1024
@@ -116,7 +116,7 @@ class LedgerState:
 
 
 def _cache_path(project: Path) -> Path:
-    return project / CACHE_DIR / CACHE_NAME
+    return cache_dir(project) / CACHE_NAME
 
 
 def _cached(project: Path, raw: bytes) -> LedgerState | None:

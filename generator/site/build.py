@@ -42,7 +42,7 @@ from generator.site.stages import Audit, BuildRequest, Checked, Plan, RunSet, Si
 from generator.site.summary import summarize
 from generator.site.swap import discard, staging_dir, swap_in
 from generator.site.writer import OutputWriter
-from generator.sources.cache import CACHE_DIR
+from generator.sources.cache import cache_dir, sweep_cache
 from generator.sources.collect import collect_sources, index_sources
 
 __all__ = ["Audit", "build_site", "cache_folder"]
@@ -173,7 +173,8 @@ def cache_folder(cache_root: Path | None) -> Iterator[Path]:
     """Where parsed documents (``parsed/``) and records (``records/``) live during the build:
     the project's cache, or (``--no-cache``) a temporary folder removed afterwards."""
     if cache_root is not None:
-        yield cache_root / CACHE_DIR
+        yield cache_dir(cache_root)
+        sweep_cache(cache_root)  # after a successful build only: other versions' caches
         return
     scratch = Path(tempfile.gettempdir())
     for stale in scratch.glob(f"{TEMP_PREFIX}*"):  # left by builds that were killed

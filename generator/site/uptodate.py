@@ -25,6 +25,7 @@ from generator.site.incremental import FileHashes, input_fingerprint
 from generator.site.manifest import read_manifest
 from generator.site.result import BuildResult
 from generator.site.swap import recover
+from generator.sources.cache import cache_dir
 
 
 def previous_build(output: Path, expected: str) -> dict[str, Any] | None:
@@ -83,7 +84,7 @@ def _build(project: Path, output: Path | None, *, strict: bool, clean: bool, cac
     target = (output or project / "output").resolve()
     check_output_folder(target, project)  # before anything is written (the hash cache included)
     options = {"audit": audit is not None}
-    hashes = FileHashes(project / ".launchbook-cache" / "file-hashes.json" if cache else None)
+    hashes = FileHashes(cache_dir(project) / "file-hashes.json" if cache else None)
     key = input_fingerprint(project, options, hashes=hashes) if (project / "content").is_dir() else ""
     if key and cache and not clean and skip_current:
 

@@ -23,7 +23,7 @@ from generator.core.errors import LaunchbookError, SourceError
 from generator.core.files import load_pickle, store_pickle
 from generator.model import Document
 from generator.sources.bounds import check_document_size, read_document
-from generator.sources.cache import CACHE_DIR, key_of_digest
+from generator.sources.cache import cache_dir, key_of_digest
 from generator.sources.checklist import parse_document
 from generator.sources.collect import SourceFile, collect_sources
 from generator.sources.frontmatter import split_front_matter
@@ -59,7 +59,7 @@ class IdScan:
     def __init__(self, project: Path) -> None:
         content = project / "content"
         self.config: SiteConfig = load_config(content, "content")
-        self.cache = project / CACHE_DIR
+        self.cache = cache_dir(project)
         self.read: list[str] = []
         """Content-relative paths whose bytes this scan read (the rest came from the index)."""
         self._old = load_index(self.cache)
