@@ -124,3 +124,33 @@ def test_checking_many_reports_holds_at_most_a_pace_of_them(project: Path, signi
     assert not any(collector_on)
     assert 0 < max(alive) <= FREE_EVERY + 1, alive  # without pacing: one reader per report checked
     assert gc.isenabled()  # on again after the chunk
+
+
+def test_reports_verify_alike_on_threads_and_in_forked_workers(sealed_three: Path, signing_key: Any) -> None:
+    """Signature checks run on one event loop per thread and process (not one per signature):
+    the console verifies on worker threads and ``verify`` in forked workers, so a loop must never
+    be shared between two threads or carried into a child."""
+    import concurrent.futures
+    import multiprocessing
+
+    from generator.report.verify import verify_pdf
+
+    pdfs = [f.report for f in all_run_files(sealed_three) if f.report.exists()]
+    trust = load_trust([Path(signing_key.certificate)])
+    now = datetime.datetime.now(datetime.UTC)
+
+    def verdicts(_: object = None) -> list[str]:
+        return [verify_pdf(pdf.read_bytes(), pdf.name, trust, [], now).verdict for pdf in pdfs]
+
+    here = verdicts()
+    assert here == ["valid and trusted"] * 3
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(verdicts, range(8))) == [here] * 8
+    context = multiprocessing.get_context("fork")  # the child inherits this thread's loop: it must make its own
+    found = context.SimpleQueue()
+    children = [context.Process(target=lambda: found.put(verdicts())) for _ in range(2)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(60)
+    assert [found.get() for _ in children] == [here] * 2
