@@ -154,3 +154,20 @@ def test_reports_verify_alike_on_threads_and_in_forked_workers(sealed_three: Pat
     for child in children:
         child.join(60)
     assert [found.get() for _ in children] == [here] * 2
+
+
+def test_a_reports_data_is_what_dataclasses_asdict_gives(sealed_three: Path, signing_key: Any) -> None:
+    """``verify --json`` writes each signature's fields without ``asdict``'s deep copies: the same
+    mapping, key for key and in the same order."""
+    import dataclasses
+
+    from generator.report.signatures import SignatureCheck, TimestampCheck
+    from generator.report.verify import verify_pdf
+
+    pdf = next(f.report for f in all_run_files(sealed_three) if f.report.exists())
+    check = verify_pdf(pdf.read_bytes(), pdf.name, load_trust([Path(signing_key.certificate)]), [])
+    made = [*check.signatures, SignatureCheck("a", "b", "c", "d", True, False, True, False, True,
+                                              TimestampCheck(True, True, "t", "tsa"), certificate_problems=("x",))]
+    for signature in made:
+        assert list(signature.to_data().items()) == list(dataclasses.asdict(signature).items())
+    assert check.to_data()["signatures"] == [dataclasses.asdict(s) for s in check.signatures]

@@ -67,14 +67,15 @@ class RunAudit:
         return "verified" if self.sealed else "open"
 
     def to_data(self) -> dict[str, Any]:
+        report = self.report.to_data() if self.report is not None else {}
         return {"run": self.run, "checklist": self.checklist, "sealed": self.sealed, "status": self.status,
                 "ledger_seq": self.ledger_seq,
                 "ledger_entry": None if self.ledger_seq is None else entry_number(self.ledger_seq),
                 "problems": list(self.problems), "notes": list(self.notes),
                 "report": self.report.verdict if self.report is not None else None,
                 "pades_level": self.report.level if self.report is not None else None,
-                "signatures": self.report.to_data()["signatures"] if self.report is not None else [],
-                "document_timestamps": self.report.to_data()["document_timestamps"] if self.report is not None else []}
+                "signatures": report.get("signatures", []),
+                "document_timestamps": report.get("document_timestamps", [])}
 
 
 @dataclass(slots=True)

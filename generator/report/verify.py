@@ -14,7 +14,6 @@ are intact, and learns that it has not told launchbook whom to trust.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import hashlib
 import json
@@ -93,8 +92,8 @@ class PdfVerification:
             "ok": self.ok,
             "verdict": self.verdict,
             "pades_level": self.level,
-            "signatures": [dataclasses.asdict(s) for s in self.signatures],
-            "document_timestamps": [dataclasses.asdict(s) for s in self.timestamps],
+            "signatures": [s.to_data() for s in self.signatures],
+            "document_timestamps": [s.to_data() for s in self.timestamps],
             "sealed_revision": {"sha256": self.sealed_sha256, "size": self.sealed_size},
             "embedded_files": sorted(self.embedded),
             "run": (self.record or {}).get("id"),
