@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from generator.core.diagnostics import Diagnostic
+from generator.core.files import pickled_by_fields
 
 
 class ItemState(Enum):
@@ -153,6 +154,7 @@ class Page(Document):
     """A Markdown document without task items."""
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class DocumentSummary:
     """What the whole-site stages (navigation, home page, links, search) need of a document.

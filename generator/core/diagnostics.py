@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from generator.core.files import pickled_by_fields
+
 
 class Severity(Enum):
     """How bad a diagnostic is."""
@@ -18,6 +20,7 @@ class Severity(Enum):
     ERROR = "error"
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """A problem about a file: a repair made, an unknown key, a broken link."""

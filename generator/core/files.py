@@ -13,6 +13,7 @@ with ``-o``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -23,7 +24,7 @@ import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Protocol, TypeVar
 
 from generator.core.errors import ConfigError, SourceError
 from generator.core.locks import abandoned, mark_owned
@@ -186,6 +187,23 @@ class FileHash(Protocol):
     def __call__(self, path: Path | str, info: os.stat_result | None = None, /) -> str: ...
 
     def stat(self, path: Path | str, /) -> os.stat_result: ...
+
+
+C = TypeVar("C", bound=type)
+
+
+def pickled_by_fields(cls: C) -> C:
+    """Class decorator (above ``@dataclass``): instances pickle as a call of the class with their
+    fields in order. A frozen dataclass with slots otherwise unpickles through the ``__setstate__``
+    that dataclasses adds, which looks up the class's fields again for every object: a third of
+    loading the 10,000 page summaries a one-edit build at 10,000 pages starts from."""
+    names = tuple(field.name for field in dataclasses.fields(cls))
+
+    def __reduce__(self: object) -> tuple[type, tuple[object, ...]]:
+        return cls, tuple(getattr(self, name) for name in names)
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment]
+    return cls
 
 
 def load_pickle(path: Path | str, *, remember: bool = False) -> object | None:
