@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from generator.sources.cache import cache_dir
+from generator.sources.cachedir import cache_dir
 from tests.helpers import search_fragments
 
 RunCli = Callable[..., Result]
@@ -440,3 +440,45 @@ def test_a_cache_folder_that_is_a_link_is_refused(small_site: Path, run_cli: Run
     assert [p.name for p in elsewhere.iterdir()] == ["precious.txt"]
     assert not (small_site / "output").exists()
     assert run_cli("build", "-C", small_site, "--no-cache").exit_code == 0  # no project cache: builds
+
+
+def test_earlier_parses_are_pruned_once_they_pile_up(small_site: Path, run_cli: RunCli, tmp_path: Path) -> None:
+    """Every edit leaves the page's earlier parse in the cache (a day of `serve` edits, thousands);
+    once the stale entries are many, a build removes them, and only them."""
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    parsed = cache_dir(small_site) / "parsed"
+    live = sorted(p for p in parsed.rglob("*") if p.is_file())
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("not launchbook's")
+    stale = []
+    for shard in range(256):  # an earlier parse in every shard folder, twice: 512 stale keys
+        for n in range(2):
+            key = hashlib.sha256(f"old {shard} {n}".encode()).hexdigest()
+            folder = parsed / f"{shard:02x}"
+            folder.mkdir(exist_ok=True)
+            for suffix in ("", ".sum", ".frag", ".words"):
+                (folder / f"{key}{suffix}").write_bytes(b"an earlier parse")
+                stale.append(folder / f"{key}{suffix}")
+    mine = [parsed / "00" / "notes.txt", parsed / "00" / ("f" * 64 + ".txt.bak")]
+    for path in mine:
+        path.write_text("not a cache entry")
+    link = parsed / "01" / ("e" * 64)
+    link.symlink_to(elsewhere)
+    (small_site / "content/ops/deploy.md").write_text("# Deploy, edited\n\n- [ ] one\n")
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    assert not any(path.exists() for path in stale)
+    assert all(path.exists() for path in mine) and elsewhere.read_text() == "not launchbook's"
+    assert link.is_symlink()  # a link is not an entry launchbook made: left, and never followed
+
+    def keys(paths: list[Path]) -> set[str]:
+        return {p.name[:64] for p in paths if not p.is_symlink() and re.fullmatch(r"[0-9a-f]{64}(\.[a-z]+)?", p.name)}
+
+    before, after = keys(live), keys([p for p in parsed.rglob("*") if p.is_file()])
+    assert len(before - after) == 1 and len(after - before) == 1  # deploy.md's old parse went, its new one came
+    assert tree_digest(small_site / "output") == _clean_digest(small_site, run_cli, tmp_path)
+
+
+def _clean_digest(project: Path, run_cli: RunCli, tmp_path: Path) -> dict[str, str]:
+    out = tmp_path / "clean-output"
+    assert run_cli("build", "-C", project, "-o", out, "--no-cache").exit_code == 0
+    return tree_digest(out)

@@ -19,7 +19,7 @@ import generator.lint.check as lint_module
 import generator.sources.cache as cache_module
 import generator.sources.scan as scan_module
 from generator.runs.store import find_run, read_record
-from generator.sources.cache import cache_dir
+from generator.sources.cachedir import cache_dir
 from generator.sources.index import INDEX_NAME, load_index
 from generator.sources.scan import IdScan
 

@@ -19,7 +19,7 @@ from click.testing import Result
 from generator.core.errors import BuildError
 from generator.site import build, swap
 from generator.site.manifest import MANIFEST
-from generator.sources.cache import cache_dir
+from generator.sources.cachedir import cache_dir
 from tests.helpers import RUN_SITE, SMALL_SITE, edit_text
 from tests.test_attacks_output import cli_process, leftovers, snapshot
 

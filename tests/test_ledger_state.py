@@ -22,7 +22,7 @@ from generator.archive.seal import close_run
 from generator.core.errors import SourceError
 from generator.runs.start import start_run
 from generator.runs.store import find_run, read_record
-from generator.sources.cache import cache_dir
+from generator.sources.cachedir import cache_dir
 from tests.helpers import RUN_SITE
 
 DAY = "2026-07-01T08:{:02d}:00Z"

@@ -11,7 +11,7 @@ import yaml
 from generator.runs.digest import RunHead, digest_cache_key, load_digest
 from generator.runs.record import Snapshot
 from generator.runs.store import find_run, record_cache_keys
-from generator.sources.cache import cache_dir
+from generator.sources.cachedir import cache_dir
 
 
 def _mark(run_cli: Callable[..., Any], project: Path, run_id: str, item: str, status: str, at: str) -> None:

@@ -33,7 +33,7 @@ from generator.archive.ledger import (
 )
 from generator.core.errors import SourceError
 from generator.core.files import atomic_write, read_cache_bytes, store_cache_bytes
-from generator.sources.cache import cache_dir
+from generator.sources.cachedir import cache_dir
 
 CACHE_NAME = "ledger-state.json"
 CACHE_LIMIT = 64 * 1024

@@ -42,7 +42,7 @@ from generator.site.stages import Audit, BuildRequest, Checked, Plan, RunSet, Si
 from generator.site.summary import summarize
 from generator.site.swap import discard, staging_dir, swap_in
 from generator.site.writer import OutputWriter
-from generator.sources.cache import cache_dir, sweep_cache
+from generator.sources.cachedir import cache_dir, prune_parsed, sweep_cache
 from generator.sources.collect import collect_sources, index_sources
 
 __all__ = ["Audit", "build_site", "cache_folder"]
@@ -160,6 +160,8 @@ def _render_and_publish(request: BuildRequest, sources: Sources, runs: RunSet, c
         raise
     kept = swap_in(staging, output, request.clean, writer.changes())
     remember_published(output, manifest_data)
+    if request.cache:
+        prune_parsed(sources.store.folder, sources.store.in_use())
     return BuildResult(output=output, pages=pages, checklists=checklist_count, runs=len(runs.views),
                        items=item_count, files=files, warnings=checked.warnings, notes=checked.notes,
                        kept=tuple(kept), seconds=time.perf_counter() - started)

@@ -25,7 +25,7 @@ from generator.site.incremental import FileHashes, input_fingerprint
 from generator.site.manifest import read_manifest
 from generator.site.result import BuildResult
 from generator.site.swap import recover
-from generator.sources.cache import cache_dir
+from generator.sources.cachedir import cache_dir
 
 
 def previous_build(output: Path, expected: str) -> dict[str, Any] | None:

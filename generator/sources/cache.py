@@ -2,10 +2,8 @@
 
 A cache entry's key is the sha256 of everything the parse depends on: the source bytes,
 its path (paths appear in messages and IDs), and the parser's own code. So a stale entry
-can never be used: change any of them and the key changes. Entries live in
-``PROJECT/.launchbook-cache/v-<code version>/`` (safe to delete at any time): each version of
-launchbook's code has a folder of its own, and a build removes the others' (:func:`sweep_cache`),
-so upgrades do not pile up a copy of every parse (12 GB at 10,000 pages after a few of them).
+can never be used: change any of them and the key changes. Entries live in the code version's
+cache folder (:mod:`generator.sources.cachedir`), ``parsed/``.
 
 Documents not in the cache are parsed on every core (or the workers of ``--executor``;
 results merged in source order, so the outcome does not depend on scheduling).
@@ -14,10 +12,7 @@ results merged in source order, so the outcome does not depend on scheduling).
 from __future__ import annotations
 
 import hashlib
-import os
-import re
-import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import cast
 
@@ -27,58 +22,13 @@ from generator.core.files import keeping_in_memory, load_cache_text, load_pickle
 from generator.core.quietgc import quiet_gc
 from generator.model import Document, DocumentSummary
 from generator.parallel import Progress, map_chunks
+from generator.sources.cachedir import cache_dir
 from generator.sources.checklist import parse_document
 
-CACHE_DIR = ".launchbook-cache"
-_VERSION_FOLDER = re.compile(r"v-[0-9a-f]{16}")
-_OLD_LAYOUT = frozenset({"parsed", "records", "nav", "search-postings", "checklist-index.json", "file-hashes.json",
-                         "ledger-state.json"})
-"""What launchbook kept directly in ``.launchbook-cache/`` before the cache had a folder per code version."""
 SUMMARY_PACK = "summaries.pickle"
 """The last build's summaries in one file (beside the per-document entries): a one-shot
 command at 10,000 pages reads one file instead of 10,000."""
 PARALLEL_FROM = 48  # below this, starting workers costs more than it saves
-
-
-def cache_dir(project: Path) -> Path:
-    """This code's cache folder in ``project``: ``.launchbook-cache/v-<16 hex of the code digest>``.
-
-    ``.launchbook-cache`` and that folder must be folders of the project, never links: a link
-    would put the cache (and :func:`sweep_cache`, which deletes) somewhere else, such as a
-    folder a cloned repository points at. Such a link is a :class:`SourceError`."""
-    top = project / CACHE_DIR
-    folder = top / f"v-{code_digest()[:16]}"
-    for path in (top, folder):
-        if path.is_symlink() or (os.path.lexists(path) and not path.is_dir()):
-            shown = path.relative_to(project).as_posix()
-            raise SourceError("is a link or a file, not launchbook's cache folder; delete it (it only holds a cache, "
-                              "made again by the next build)", shown)
-    return folder
-
-
-def sweep_cache(project: Path) -> list[str]:
-    """Remove what other code versions left in ``project``'s cache (their ``v-*`` folders and the
-    layout before those folders); nothing else in ``.launchbook-cache/`` is touched, and links are
-    removed, never followed. Returns the names removed. A process of another version still using
-    its folder only finds its cache empty (entries are made again on a miss)."""
-    current = cache_dir(project).name
-    try:
-        entries = list(os.scandir(project / CACHE_DIR))
-    except OSError:
-        return []
-    removed = []
-    for entry in sorted(entries, key=lambda e: e.name):
-        if entry.name == current or not (_VERSION_FOLDER.fullmatch(entry.name) or entry.name in _OLD_LAYOUT):
-            continue
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path)
-            else:
-                os.unlink(entry.path)
-        except OSError:
-            continue  # another process removing it too, or no permission: the next build tries again
-        removed.append(entry.name)
-    return removed
 
 
 def cache_key(data: bytes, shown: str, rel: str) -> str:
@@ -161,6 +111,15 @@ class DocumentStore:
         self.folder = folder
         self.jobs = jobs  # key -> (source path, shown, rel)
         self.summarize = summarize
+        self._used: set[str] = set()
+
+    def use(self, keys: Iterable[str]) -> None:
+        """Note keys besides its documents' that this build keeps entries under (runs' search words)."""
+        self._used.update(keys)
+
+    def in_use(self) -> set[str]:
+        """Every key this build reads or keeps an entry under: what pruning must leave."""
+        return self._used | set(self.jobs)
 
     def load(self, key: str) -> Document:
         """The full document with this key."""

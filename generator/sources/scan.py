@@ -23,7 +23,8 @@ from generator.core.errors import LaunchbookError, SourceError
 from generator.core.files import load_pickle, store_pickle
 from generator.model import Document
 from generator.sources.bounds import check_document_size, read_document
-from generator.sources.cache import cache_dir, key_of_digest
+from generator.sources.cache import key_of_digest
+from generator.sources.cachedir import cache_dir
 from generator.sources.checklist import parse_document
 from generator.sources.collect import SourceFile, collect_sources
 from generator.sources.frontmatter import split_front_matter

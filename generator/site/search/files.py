@@ -91,6 +91,7 @@ def write_search_index(writer: OutputWriter, summaries: list[DocumentSummary], s
         return run.found
 
     postings = join(previous, docs, bits, names, current, lambda key: _cached(store, key))
+    store.use(key for key, _, _ in postings.docs.values())  # the next build takes changed ones' words out
     if postings is not previous:
         save_postings(state, postings)
     fragments = {f"{FOLDER}/doc/{names[url]}.js": (key, digest) for url, (key, _, digest) in postings.docs.items()}

@@ -1,0 +1,113 @@
+"""Where the caches live, and what is removed from them.
+
+Everything launchbook caches for a project is under ``PROJECT/.launchbook-cache/`` (safe to
+delete at any time), in a folder per version of its code, ``v-<16 hex of the code digest>``:
+every version re-keys every parse, so a build removes the folders other versions left
+(:func:`sweep_cache`; 12 GB at 10,000 pages after a few upgrades). Within a version, every edit
+leaves its page's earlier parse behind; :func:`prune_parsed` removes those once they are a
+fair share of the parse cache (a long ``serve`` session edits the same pages again and again).
+
+Nothing is followed through a link, and nothing launchbook did not name is removed.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+from collections.abc import Set
+from pathlib import Path
+
+from generator import code_digest
+from generator.core.errors import SourceError
+
+CACHE_DIR = ".launchbook-cache"
+_VERSION_FOLDER = re.compile(r"v-[0-9a-f]{16}")
+_OLD_LAYOUT = frozenset({"parsed", "records", "nav", "search-postings", "checklist-index.json", "file-hashes.json",
+                         "ledger-state.json"})
+"""What launchbook kept directly in ``.launchbook-cache/`` before the cache had a folder per code version."""
+_ENTRY = re.compile(r"([0-9a-f]{64})(?:\.[a-z]+)?")
+"""A parse cache file: a key, and a suffix for what was derived from the document."""
+SAMPLED = 8
+"""Shard folders (of 256) a build looks at to estimate how much of the parse cache is stale."""
+STALE_FROM = 256
+"""Stale entries (estimated) below which nothing is pruned, whatever the share."""
+
+
+def cache_dir(project: Path) -> Path:
+    """This code's cache folder in ``project``: ``.launchbook-cache/v-<16 hex of the code digest>``.
+
+    ``.launchbook-cache`` and that folder must be folders of the project, never links: a link
+    would put the cache (and :func:`sweep_cache`, which deletes) somewhere else, such as a
+    folder a cloned repository points at. Such a link is a :class:`SourceError`."""
+    top = project / CACHE_DIR
+    folder = top / f"v-{code_digest()[:16]}"
+    for path in (top, folder):
+        if path.is_symlink() or (os.path.lexists(path) and not path.is_dir()):
+            shown = path.relative_to(project).as_posix()
+            raise SourceError("is a link or a file, not launchbook's cache folder; delete it (it only holds a cache, "
+                              "made again by the next build)", shown)
+    return folder
+
+
+def sweep_cache(project: Path) -> list[str]:
+    """Remove what other code versions left in ``project``'s cache (their ``v-*`` folders and the
+    layout before those folders); nothing else in ``.launchbook-cache/`` is touched, and links are
+    removed, never followed. Returns the names removed. A process of another version still using
+    its folder only finds its cache empty (entries are made again on a miss)."""
+    current = cache_dir(project).name
+    try:
+        entries = list(os.scandir(project / CACHE_DIR))
+    except OSError:
+        return []
+    removed = []
+    for entry in sorted(entries, key=lambda e: e.name):
+        if entry.name == current or not (_VERSION_FOLDER.fullmatch(entry.name) or entry.name in _OLD_LAYOUT):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            continue  # another process removing it too, or no permission: the next build tries again
+        removed.append(entry.name)
+    return removed
+
+
+def prune_parsed(folder: Path, live: Set[str], rng: random.Random | None = None) -> int:
+    """Remove the files of the parse cache ``folder`` whose key is not in ``live`` (this build's
+    documents and runs) when, judged from :data:`SAMPLED` shard folders, more than
+    :data:`STALE_FROM` of them and more than a quarter as many as ``live`` are stale. Returns the
+    number of files removed. Another process still using a removed entry parses again."""
+    shards = [f"{n:02x}" for n in range(256)]
+    sample = (rng or random).sample(shards, SAMPLED)
+    stale = sum(len(_stale(folder / shard, live)) for shard in sample)
+    estimate = stale * len(shards) // SAMPLED
+    if estimate <= max(STALE_FROM, len(live) // 4):
+        return 0
+    removed = 0
+    for shard in shards:
+        for path in _stale(folder / shard, live):
+            try:
+                os.unlink(path)
+            except OSError:
+                continue  # gone already, or not ours to remove
+            removed += 1
+    return removed
+
+
+def _stale(shard: Path, live: Set[str]) -> list[str]:
+    """Paths of the regular files in ``shard`` named for a key not in ``live`` (never a link,
+    a folder, or a name launchbook does not make)."""
+    try:
+        entries = list(os.scandir(shard))
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        match = _ENTRY.fullmatch(entry.name)
+        if match and match.group(1) not in live and entry.is_file(follow_symlinks=False):
+            found.append(entry.path)
+    return found
