@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -482,3 +483,34 @@ def _clean_digest(project: Path, run_cli: RunCli, tmp_path: Path) -> dict[str, s
     out = tmp_path / "clean-output"
     assert run_cli("build", "-C", project, "-o", out, "--no-cache").exit_code == 0
     return tree_digest(out)
+
+
+def test_an_output_folder_inside_the_cache_is_refused(small_site: Path, run_cli: RunCli) -> None:
+    """The cache's clean-up deletes other versions' folders: a site built into one said "Built"
+    and was gone a moment later."""
+    for inside in (".launchbook-cache/v-0123456789abcdef", ".launchbook-cache", ".launchbook-cache/x/parsed"):
+        result = run_cli("build", "-C", small_site, "-o", small_site / inside)
+        assert result.exit_code == 1, inside
+        assert "the project's .launchbook-cache/ folder; choose another -o" in result.stderr
+        assert not (small_site / inside / "index.html").exists()
+
+
+def test_an_unreadable_cache_folder_is_one_clear_error(small_site: Path, run_cli: RunCli,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root reads anything, so the refusal is simulated where the cache folder is looked at: a
+    permission error there was a traceback."""
+    import os
+
+    from generator.sources import cachedir
+
+    real_lstat = os.lstat
+
+    def refusing(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(path).endswith(".launchbook-cache"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_lstat(path, *args, **kwargs)
+
+    monkeypatch.setattr(cachedir.os, "lstat", refusing)
+    result = run_cli("build", "-C", small_site)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: .launchbook-cache: cannot read: Permission denied"

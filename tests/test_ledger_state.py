@@ -175,3 +175,29 @@ def test_find_run_refuses_an_id_two_checklists_share(project: tuple[Path, list[s
     twin.symlink_to(found.path)
     with pytest.raises(SourceError, match="symbolic link"):
         find_run(root, runs[2])
+
+
+def test_a_cache_folder_broken_after_the_ledger_line_does_not_fail_the_close(project: tuple[Path, list[str]],
+                                                                             signing_key: Any, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledger line is the point of no return: once written, remembering the ledger's state (a
+    cache) must not fail the close. Here .launchbook-cache turns into a link just then: the close
+    failed after its line was in the ledger, the run stayed open, and closing it again put it in
+    the ledger twice, for good."""
+    from generator.archive import ledgerstate
+
+    root, runs = project
+    write = ledgerstate.atomic_write
+
+    def then_break_the_cache(path: Path, data: bytes, **kwargs: Any) -> None:
+        write(path, data, **kwargs)
+        top = root / ".launchbook-cache"
+        if path == ledger_path(root) and not top.is_symlink():
+            top.rename(tmp_path / "moved-cache")
+            top.symlink_to(tmp_path / "moved-cache", target_is_directory=True)
+
+    monkeypatch.setattr(ledgerstate, "atomic_write", then_break_the_cache)
+    sealed = _close(root, runs[2], signing_key)
+    assert sealed["ledger_seq"] == 2
+    (root / ".launchbook-cache").unlink()
+    assert _clean(root, signing_key)

@@ -118,3 +118,19 @@ def test_clean_sources_pass(write_project: Callable[..., Path], run_cli: RunCli)
 def test_a_missing_path_is_a_usage_error(small_site: Path, run_cli: RunCli) -> None:
     result = run_cli("lint", "-C", small_site, "nope.md")
     assert result.exit_code != 0 and "no such file or folder: nope.md" in result.output
+
+
+def test_a_broken_cache_folder_is_said_once_and_the_sources_are_still_linted(write_project: Callable[..., Path],
+                                                                             run_cli: RunCli, tmp_path: Path) -> None:
+    """A .launchbook-cache that is a link made every source "unreadable" (the same line once per
+    file) and hid their real problems."""
+    pages = {f"content/p{n}.md": f"# Page {n}\n\n- [ ] one\n" for n in range(5)}
+    project = write_project({**pages, "content/bad.md": "---\ntitle: [bad\n---\n# Bad\n"})
+    (project / ".launchbook-cache").symlink_to(tmp_path, target_is_directory=True)
+    result = run_cli("lint", "-C", project)
+    assert result.exit_code == 1
+    lines = result.stdout.strip().splitlines()
+    assert sum(".launchbook-cache" in line for line in lines) == 1
+    assert lines[0].startswith(".launchbook-cache: LB001 unreadable: is a link or a file")
+    assert any(line.startswith("content/bad.md:2: LB001") and "invalid YAML front matter" in line for line in lines)
+    assert not any(line.startswith("content/p") for line in lines)

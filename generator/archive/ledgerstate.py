@@ -148,10 +148,15 @@ def _well_formed(frontier: tuple[tuple[int, bytes], ...], size: int) -> bool:
 
 
 def _save(project: Path, state: LedgerState) -> None:
-    """Remember ``state`` (a cache: a failure only means a slower next close)."""
+    """Remember ``state`` (a cache: a failure only means a slower next close). Never raises: it
+    runs after a ledger line is written, when failing the command would leave that line behind."""
     if not state.raw.endswith(b"\n"):
         return
-    store_cache_bytes(_cache_path(project), json.dumps({
+    try:
+        path = _cache_path(project)
+    except SourceError:
+        return  # the cache folder became a link or a file: nothing is remembered
+    store_cache_bytes(path, json.dumps({
         "code": _CODE, "length": len(state.raw), "sha256": hashlib.sha256(state.raw).hexdigest(),
         "size": state.size, "frontier": [[n, h.hex()] for n, h in state.frontier],
         "last_written_at": state.last_written_at}).encode("utf-8"))

@@ -148,9 +148,14 @@ def check_output_folder(output: Path, project_dir: Path) -> None:
         raise ConfigError("output folder contains the project; choose another -o", output)
 
 
+CACHE_DIR = ".launchbook-cache"
+"""The project's cache folder (see ``generator/sources/cachedir.py``)."""
+
+
 def check_outside_sources(target: Path, project: Path, what: str) -> None:
-    """Refuse ``target`` (resolved) when it is, is inside or holds ``content/`` or ``themes/``."""
-    for name in ("content", "themes"):
+    """Refuse ``target`` (resolved) when it is, is inside or holds ``content/``, ``themes/`` or the
+    cache folder (whose clean-up would delete it)."""
+    for name in ("content", "themes", CACHE_DIR):
         sources = (project / name).resolve()
         if target.is_relative_to(sources):
             raise ConfigError(f"{what} is inside the project's {name}/ folder; choose another -o", target)

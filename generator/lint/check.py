@@ -15,7 +15,7 @@ from pathlib import Path
 from generator.config import DEFAULT_MAX_DOCUMENT_SIZE, check_config
 from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import ConfigError, LaunchbookError, SourceError
-from generator.core.files import atomic_write, regular_file
+from generator.core.files import CACHE_DIR, atomic_write, regular_file
 from generator.core.selection import Selection
 from generator.core.templating import theme_dirs
 from generator.lint.rules import RULES, bare_boxes, document_problems
@@ -25,6 +25,7 @@ from generator.site.links import anchors_of, broken_links
 from generator.site.urls import output_path
 from generator.sources.bounds import read_document
 from generator.sources.cache import parse_cached
+from generator.sources.cachedir import cache_dir
 from generator.sources.checklist import parse_document
 from generator.sources.collect import SourceFile, collect_sources
 from generator.sources.repair import decode_source, repair_text
@@ -53,12 +54,18 @@ def lint(project: Path, paths: list[Path], *, fix: bool = False, backup: bool = 
     problems: list[Diagnostic] = []
     parsed: dict[str, Document] = {}
     cache = project if content.is_dir() else None
+    if cache is not None:
+        try:
+            cache_dir(project)
+        except SourceError as exc:  # said once; the sources are linted without the cache
+            cache = None
+            problems.append(Diagnostic(exc.path or CACHE_DIR, exc.line, exc.reason, "LB001"))
     for target in targets:
         document, found = _check(target, limit, cache if target.shown.startswith("content/") else None)
         problems += found
         if document is not None:
             parsed[target.shown] = document
-    problems += _links(content, parsed, limit)
+    problems += _links(content, parsed, limit, cache)
     if not paths or any(p.resolve() == content.resolve() for p in paths):
         problems += project_problems(project)
     problems.sort(key=lambda d: (d.path, d.line or 0, d.code, d.message))
@@ -135,7 +142,7 @@ def _check(target: SourceFile, limit: int, cache: Path | None) -> tuple[Document
     return document, [*document.warnings, *document_problems(document), *bare_boxes(text, target.shown)]
 
 
-def _links(content: Path, parsed: dict[str, Document], limit: int) -> list[Diagnostic]:
+def _links(content: Path, parsed: dict[str, Document], limit: int, cache: Path | None) -> list[Diagnostic]:
     """Broken internal links of the linted files, resolved against the whole site: the walk
     says which pages exist; another page is read (from the document store, or parsed) only
     when a link points at an anchor in it."""
@@ -149,12 +156,13 @@ def _links(content: Path, parsed: dict[str, Document], limit: int) -> list[Diagn
         assets = {entry.rel for entry in tree.assets}
         pages = {output_path(entry.rel): entry for entry in tree.documents}
     pages.update((output_path(document.rel_path), document) for document in parsed.values())
-    project = content.parent
 
     def anchors(page: Document | SourceFile) -> set[str]:
         if isinstance(page, SourceFile):
             try:
-                page = parse_cached(read_document(page.path, page.shown, limit), page.shown, page.rel, project)
+                data = read_document(page.path, page.shown, limit)
+                page = (parse_cached(data, page.shown, page.rel, cache) if cache is not None
+                        else parse_document(data, page.shown, page.rel))
             except (OSError, LaunchbookError):
                 return set()  # a page that cannot be read has no anchors (linting it says why)
         return anchors_of(page)

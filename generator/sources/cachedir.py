@@ -16,13 +16,14 @@ import os
 import random
 import re
 import shutil
+import stat
 from collections.abc import Set
 from pathlib import Path
 
 from generator import code_digest
 from generator.core.errors import SourceError
+from generator.core.files import CACHE_DIR
 
-CACHE_DIR = ".launchbook-cache"
 _VERSION_FOLDER = re.compile(r"v-[0-9a-f]{16}")
 _OLD_LAYOUT = frozenset({"parsed", "records", "nav", "search-postings", "checklist-index.json", "file-hashes.json",
                          "ledger-state.json"})
@@ -44,8 +45,14 @@ def cache_dir(project: Path) -> Path:
     top = project / CACHE_DIR
     folder = top / f"v-{code_digest()[:16]}"
     for path in (top, folder):
-        if path.is_symlink() or (os.path.lexists(path) and not path.is_dir()):
-            shown = path.relative_to(project).as_posix()
+        shown = path.relative_to(project).as_posix()
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise SourceError(f"cannot read: {exc.strerror}", shown) from None
+        if not stat.S_ISDIR(info.st_mode):
             raise SourceError("is a link or a file, not launchbook's cache folder; delete it (it only holds a cache, "
                               "made again by the next build)", shown)
     return folder
@@ -56,16 +63,20 @@ def sweep_cache(project: Path) -> list[str]:
     layout before those folders); nothing else in ``.launchbook-cache/`` is touched, and links are
     removed, never followed. Returns the names removed. A process of another version still using
     its folder only finds its cache empty (entries are made again on a miss)."""
-    current = cache_dir(project).name
     try:
-        entries = list(os.scandir(project / CACHE_DIR))
-    except OSError:
-        return []
+        current = cache_dir(project).name
+        top = project / CACHE_DIR
+        device = os.lstat(top).st_dev
+        entries = list(os.scandir(top))
+    except (SourceError, OSError):
+        return []  # after a build: a cache folder broken since is the next build's error, not this one's
     removed = []
     for entry in sorted(entries, key=lambda e: e.name):
         if entry.name == current or not (_VERSION_FOLDER.fullmatch(entry.name) or entry.name in _OLD_LAYOUT):
             continue
         try:
+            if entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_dev != device:
+                continue  # a mount point: whatever is mounted there is not launchbook's to delete
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path)
             else:
@@ -81,6 +92,8 @@ def prune_parsed(folder: Path, live: Set[str], rng: random.Random | None = None)
     documents and runs) when, judged from :data:`SAMPLED` shard folders, more than
     :data:`STALE_FROM` of them and more than a quarter as many as ``live`` are stale. Returns the
     number of files removed. Another process still using a removed entry parses again."""
+    if os.path.islink(folder) or os.path.islink(folder.parent):
+        return 0  # replaced by a link since the build read it: never followed
     shards = [f"{n:02x}" for n in range(256)]
     sample = (rng or random).sample(shards, SAMPLED)
     stale = sum(len(_stale(folder / shard, live)) for shard in sample)
@@ -102,6 +115,8 @@ def _stale(shard: Path, live: Set[str]) -> list[str]:
     """Paths of the regular files in ``shard`` named for a key not in ``live`` (never a link,
     a folder, or a name launchbook does not make)."""
     try:
+        if os.path.islink(shard):
+            return []
         entries = list(os.scandir(shard))
     except OSError:
         return []
