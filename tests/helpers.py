@@ -165,3 +165,18 @@ def served_folder(folder: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def copy_keeping_cache(source: Path, target: Path) -> Path:
+    """Copy a project as a move would leave it: its cache still its own. A plain copy's cache is
+    not used (its ``.made-here`` names the original folder's inode; see generator/sources/cachedir.py)."""
+    import os
+    import shutil
+
+    from generator.sources.cachedir import MADE_HERE
+
+    shutil.copytree(source, target, symlinks=True)
+    for marker in target.glob(f".launchbook-cache/*/{MADE_HERE}"):
+        info = os.lstat(marker.parent)
+        marker.write_text(f"{info.st_dev}:{info.st_ino}", encoding="ascii")
+    return target

@@ -6,12 +6,13 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
 
+from generator import code_digest
 from generator.sources.cachedir import cache_dir
 from tests.helpers import search_fragments
 
@@ -430,7 +431,8 @@ def test_a_cache_folder_that_is_a_link_is_refused(small_site: Path, run_cli: Run
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "precious.txt").write_text("not launchbook's")
-    path = small_site / ".launchbook-cache" if link == ".launchbook-cache" else cache_dir(small_site)
+    top = small_site / ".launchbook-cache"
+    path = top if link == ".launchbook-cache" else top / f"v-{code_digest()[:16]}"
     path.parent.mkdir(exist_ok=True)
     path.symlink_to(elsewhere, target_is_directory=True)
     result = run_cli("build", "-C", small_site)
@@ -514,3 +516,44 @@ def test_an_unreadable_cache_folder_is_one_clear_error(small_site: Path, run_cli
     result = run_cli("build", "-C", small_site)
     assert result.exit_code == 1
     assert result.stderr.strip() == "Error: .launchbook-cache: cannot read: Permission denied"
+
+
+class _Planted:
+    """A pickle that, when loaded, leaves a file behind: what a repository could commit as a cache entry."""
+
+    def __init__(self, mark: Path) -> None:
+        self.mark = mark
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.write_text, (self.mark, "code ran"))
+
+
+def test_a_cache_folder_brought_along_is_never_loaded(small_site: Path, run_cli: RunCli, tmp_path: Path) -> None:
+    """Loading a pickle runs code: a cache folder that a cloned repository (or a copy) carries, with
+    a planted pickle and a link out of the project, is removed and made anew, never read."""
+    import pickle
+    import shutil
+
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    made = cache_dir(small_site)
+    kept_inode = made.stat().st_ino
+    (small_site / "content/ops/deploy.md").write_text("# Deploy, edited\n\n- [ ] one\n")
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    assert cache_dir(small_site).stat().st_ino == kept_inode  # one made here is kept and used
+
+    clone = tmp_path / "clone"
+    shutil.copytree(small_site, clone, symlinks=True)
+    mark, elsewhere = tmp_path / "code-ran", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    planted = cache_dir(small_site).relative_to(small_site)  # the same name: the code version is the same
+    for pack in (clone / planted).rglob("summaries.pickle"):
+        pack.write_bytes(pickle.dumps({"k" * 64: _Planted(mark)}))
+    (clone / planted / "parsed" / "ab").mkdir(exist_ok=True)
+    shutil.rmtree(clone / planted / "parsed" / "ab")
+    (clone / planted / "parsed" / "ab").symlink_to(elsewhere, target_is_directory=True)
+    (clone / "content/ops/deploy.md").write_text("# Deploy, cloned\n\n- [ ] one\n")
+    assert run_cli("build", "-C", clone).exit_code == 0
+    assert not mark.exists()
+    assert list(elsewhere.iterdir()) == []
+    assert not (clone / planted / "parsed" / "ab").is_symlink()
+    assert tree_digest(clone / "output") == _clean_digest(clone, run_cli, tmp_path)

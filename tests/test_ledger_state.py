@@ -23,7 +23,7 @@ from generator.core.errors import SourceError
 from generator.runs.start import start_run
 from generator.runs.store import find_run, read_record
 from generator.sources.cachedir import cache_dir
-from tests.helpers import RUN_SITE
+from tests.helpers import RUN_SITE, copy_keeping_cache
 
 DAY = "2026-07-01T08:{:02d}:00Z"
 
@@ -59,9 +59,7 @@ def sealed_two(tmp_path_factory: pytest.TempPathFactory, signing_key: Any) -> tu
 @pytest.fixture
 def project(sealed_two: tuple[Path, list[str]], tmp_path: Path) -> tuple[Path, list[str]]:
     source, runs = sealed_two
-    copy = tmp_path / "project"
-    shutil.copytree(source, copy)
-    return copy, runs
+    return copy_keeping_cache(source, tmp_path / "project"), runs
 
 
 def _close(project: Path, run_id: str, key: Any, minute: int = 30) -> dict[str, Any]:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import os
 import random
 import re
+import secrets
 import shutil
 import stat
+import time
 from collections.abc import Set
 from pathlib import Path
 
@@ -37,25 +39,83 @@ STALE_FROM = 256
 
 
 def cache_dir(project: Path) -> Path:
-    """This code's cache folder in ``project``: ``.launchbook-cache/v-<16 hex of the code digest>``.
+    """This code's cache folder in ``project``: ``.launchbook-cache/v-<16 hex of the code digest>``,
+    made if missing (where the project can be written).
 
-    ``.launchbook-cache`` and that folder must be folders of the project, never links: a link
-    would put the cache (and :func:`sweep_cache`, which deletes) somewhere else, such as a
-    folder a cloned repository points at. Such a link is a :class:`SourceError`."""
+    The cache holds pickles, and loading a pickle runs code, so only a folder launchbook made on
+    this machine is used: it is made holding :data:`MADE_HERE`, the device and inode number it
+    got, which a copy or a folder a cloned repository brought along does not have (inode numbers
+    are given out by the file system that holds it). Such a folder is removed and made anew.
+    ``.launchbook-cache`` and the folder must be real folders, never links or files (a link would
+    put the cache, and its clean-up, which deletes, somewhere else): that is a :class:`SourceError`.
+    """
     top = project / CACHE_DIR
     folder = top / f"v-{code_digest()[:16]}"
+    info = None
     for path in (top, folder):
         shown = path.relative_to(project).as_posix()
         try:
             info = os.lstat(path)
         except FileNotFoundError:
+            info = None
             continue
         except OSError as exc:
             raise SourceError(f"cannot read: {exc.strerror}", shown) from None
         if not stat.S_ISDIR(info.st_mode):
             raise SourceError("is a link or a file, not launchbook's cache folder; delete it (it only holds a cache, "
                               "made again by the next build)", shown)
+    if info is None:
+        _make(top, folder)
+        return folder
+    made = (info.st_dev, info.st_ino)
+    if _checked.get(str(folder)) == made or _made_here(folder) == made:
+        _checked[str(folder)] = made
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)  # not made here: its pickles are never loaded
+    if os.path.lexists(folder):
+        raise SourceError("was not made by launchbook on this machine (a copy, or a folder a repository brought "
+                          "along) and cannot be removed; delete it (it only holds a cache)",
+                          folder.relative_to(project).as_posix())
+    _make(top, folder)
     return folder
+
+
+MADE_HERE = ".made-here"
+"""In a cache folder: ``<device>:<inode>`` of the folder when launchbook made it."""
+_checked: dict[str, tuple[int, int]] = {}
+"""Cache folders this process found made here, with their (device, inode)."""
+
+
+def _made_here(folder: Path) -> tuple[int, int] | None:
+    try:
+        device, inode = (folder / MADE_HERE).read_text(encoding="ascii").split(":")
+        return int(device), int(inode)
+    except (OSError, ValueError):
+        return None
+
+
+def _make(top: Path, folder: Path) -> None:
+    """Make ``folder`` with its :data:`MADE_HERE` in one rename (another process may win the
+    race: its folder is as good). Where the project cannot be written, no cache is made (the
+    caller's reads find nothing; its writes fail quietly)."""
+    fresh = None
+    try:
+        top.mkdir(exist_ok=True)
+        fresh = top / f"{_FRESH_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
+        fresh.mkdir()  # (mkdtemp would make it private to this user)
+        info = os.lstat(fresh)
+        (fresh / MADE_HERE).write_text(f"{info.st_dev}:{info.st_ino}", encoding="ascii")
+        os.rename(fresh, folder)
+        fresh = None
+    except OSError:
+        pass
+    finally:
+        if fresh is not None:
+            shutil.rmtree(fresh, ignore_errors=True)
+
+
+_FRESH_PREFIX = ".v-new-"
+"""A cache folder being made (renamed into place at once; one a killed process left is swept)."""
 
 
 def sweep_cache(project: Path) -> list[str]:
@@ -72,9 +132,12 @@ def sweep_cache(project: Path) -> list[str]:
         return []  # after a build: a cache folder broken since is the next build's error, not this one's
     removed = []
     for entry in sorted(entries, key=lambda e: e.name):
-        if entry.name == current or not (_VERSION_FOLDER.fullmatch(entry.name) or entry.name in _OLD_LAYOUT):
+        fresh = entry.name.startswith(_FRESH_PREFIX)
+        if entry.name == current or not (_VERSION_FOLDER.fullmatch(entry.name) or entry.name in _OLD_LAYOUT or fresh):
             continue
         try:
+            if fresh and time.time() - entry.stat(follow_symlinks=False).st_mtime < 60:
+                continue  # another process is making its cache folder this moment
             if entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_dev != device:
                 continue  # a mount point: whatever is mounted there is not launchbook's to delete
             if entry.is_dir(follow_symlinks=False):
