@@ -557,3 +557,31 @@ def test_a_cache_folder_brought_along_is_never_loaded(small_site: Path, run_cli:
     assert list(elsewhere.iterdir()) == []
     assert not (clone / planted / "parsed" / "ab").is_symlink()
     assert tree_digest(clone / "output") == _clean_digest(clone, run_cli, tmp_path)
+
+
+def test_earlier_parses_of_run_records_are_pruned_too(started: tuple[Path, str], run_cli: RunCli) -> None:
+    """Every item marked rewrites the run's record, and each version's parse stayed cached (a run
+    of 140 items left 140); once they pile up, a build removes them and keeps the current ones."""
+    from generator.runs.digest import cache_names
+    from generator.site.runs import load_runs
+
+    project, run_id = started
+    assert run_cli("build", "-C", project).exit_code == 0
+    records = cache_dir(project) / "records"
+    before = {p.name for p in records.rglob("*") if p.is_file()}
+    assert run_cli("run", "mark", run_id, "announce", "--status", "done", "-C", project).exit_code == 0
+    stale = []
+    for shard in range(256):
+        for n in range(2):
+            key = hashlib.sha256(f"old record {shard} {n}".encode()).hexdigest()
+            path = records / f"{shard:02x}" / key
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(b"an earlier parse")
+            stale.append(path)
+    assert run_cli("build", "-C", project).exit_code == 0
+    assert not any(path.exists() for path in stale)
+    after = {p.name for p in records.rglob("*") if p.is_file()}
+    current = {name for view in load_runs(project, lambda _: None, records) for name in cache_names(view.digest)}
+    assert current and current <= after
+    assert after - current == set() and before - after  # the record's earlier parse and digest went too
+    assert len(after) == 3  # the one run as it is now: its parse, its digest, its checklist's snapshot

@@ -114,6 +114,14 @@ def digest_cache_key(record_key: str) -> str:
     return hashlib.sha256(f"digest\0{code_digest()}\0{record_key}".encode()).hexdigest()
 
 
+def cache_names(digest: RunDigest) -> tuple[str, ...]:
+    """The names of the record cache's entries for this record as read now (its parse, its digest
+    and its checklist version's snapshot): what pruning the cache must leave."""
+    if not digest.key:
+        return ()
+    return digest.key, digest_cache_key(digest.key), _snapshot_path(Path(), digest.snapshot_sha256).name
+
+
 def load_digest(run: RunFile, cache: Path | None, key: str, snapshots: dict[str, Snapshot]) -> RunDigest:
     """The digest of ``run`` (its record read and validated, or both taken from ``cache``).
 

@@ -31,6 +31,7 @@ from generator.core.files import FileHash, check_output_folder
 from generator.core.locks import abandoned, mark_owned
 from generator.core.templating import theme_dirs
 from generator.parallel import Progress
+from generator.runs.digest import cache_names
 from generator.site.incremental import PageReuse, theme_fingerprint
 from generator.site.links import check_links
 from generator.site.manifest import PreviousOutput, read_manifest, remember_published
@@ -42,7 +43,7 @@ from generator.site.stages import Audit, BuildRequest, Checked, Plan, RunSet, Si
 from generator.site.summary import summarize
 from generator.site.swap import discard, staging_dir, swap_in
 from generator.site.writer import OutputWriter
-from generator.sources.cachedir import cache_dir, prune_parsed, sweep_cache
+from generator.sources.cachedir import cache_dir, prune_entries, sweep_cache
 from generator.sources.collect import collect_sources, index_sources
 
 __all__ = ["Audit", "build_site", "cache_folder"]
@@ -161,7 +162,8 @@ def _render_and_publish(request: BuildRequest, sources: Sources, runs: RunSet, c
     kept = swap_in(staging, output, request.clean, writer.changes())
     remember_published(output, manifest_data)
     if request.cache:
-        prune_parsed(sources.store.folder, sources.store.in_use())
+        prune_entries(sources.store.folder, sources.store.in_use())
+        prune_entries(sources.records, {name for view in runs.views for name in cache_names(view.digest)})
     return BuildResult(output=output, pages=pages, checklists=checklist_count, runs=len(runs.views),
                        items=item_count, files=files, warnings=checked.warnings, notes=checked.notes,
                        kept=tuple(kept), seconds=time.perf_counter() - started)
