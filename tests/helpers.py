@@ -173,10 +173,11 @@ def copy_keeping_cache(source: Path, target: Path) -> Path:
     import os
     import shutil
 
+    from generator.core.files import store_cache_bytes
     from generator.sources.cachedir import MADE_HERE
 
     shutil.copytree(source, target, symlinks=True)
     for marker in target.glob(f".launchbook-cache/*/{MADE_HERE}"):
         info = os.lstat(marker.parent)
-        marker.write_text(f"{info.st_dev}:{info.st_ino}", encoding="ascii")
+        store_cache_bytes(marker, f"{info.st_dev}:{info.st_ino}".encode("ascii"))
     return target

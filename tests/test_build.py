@@ -585,3 +585,65 @@ def test_earlier_parses_of_run_records_are_pruned_too(started: tuple[Path, str],
     assert current and current <= after
     assert after - current == set() and before - after  # the record's earlier parse and digest went too
     assert len(after) == 3  # the one run as it is now: its parse, its digest, its checklist's snapshot
+
+
+def test_cache_files_a_pull_plants_in_a_good_cache_folder_are_never_used(small_site: Path, run_cli: RunCli,
+                                                                          tmp_path: Path) -> None:
+    """`git pull` overwrites ignored files silently, so a repository can plant entries in a cache
+    folder that launchbook made itself: a pickle (code runs when it loads) and a search fragment
+    (text that goes into the site as is) under predictable names. Every cache file carries an
+    HMAC under a key kept outside the project: a planted one is not a cache entry."""
+    import pickle
+
+    from generator.core import cachekey
+
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    folder = cache_dir(small_site)
+    mark = tmp_path / "code-ran"
+    planted = pickle.dumps({"k" * 64: _Planted(mark)})
+    frags = sorted(folder.glob("parsed/*/*.frag"))
+    assert frags
+    for pack, data in ((folder / "parsed/summaries.pickle", planted),
+                       *((frag, b'window.X("<script>alert(1)</script>");') for frag in frags)):
+        pack.write_bytes(data)  # no tag
+    (folder / "search-postings").write_bytes(bytes(cachekey.TAG) + planted)  # a tag under another key
+    (small_site / "content/ops/deploy.md").write_text("# Deploy, pulled\n\n- [ ] one\n")
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    assert not mark.exists()
+    assert not any(b"<script>alert(1)" in p.read_bytes() for p in (small_site / "output").rglob("*") if p.is_file())
+    assert tree_digest(small_site / "output") == _clean_digest(small_site, run_cli, tmp_path)
+    assert cachekey.key_path().stat().st_mode & 0o777 == 0o600
+
+
+def test_a_cache_folder_marker_that_is_a_link_or_cannot_be_replaced(small_site: Path, run_cli: RunCli,
+                                                                    tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A marker a repository made a link to /dev/zero must not be read (it ate all memory); a
+    folder that cannot be moved aside (a read-only project) is left and the build goes on."""
+    import os
+
+    from generator.sources import cachedir
+
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    marker = cache_dir(small_site) / cachedir.MADE_HERE
+    marker.unlink()
+    marker.symlink_to("/dev/zero")
+    cachedir._checked.clear()
+    (small_site / "content/ops/deploy.md").write_text("# Deploy, again\n\n- [ ] one\n")
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    assert not (cache_dir(small_site) / cachedir.MADE_HERE).is_symlink()
+    folder = cache_dir(small_site)
+    real_rename = os.rename
+
+    def read_only(source: Any, target: Any) -> None:
+        if str(source) == str(folder):
+            raise PermissionError(13, "Permission denied")
+        real_rename(source, target)
+
+    (folder / cachedir.MADE_HERE).write_bytes(b"0:0")  # not ours any more, and it cannot be moved
+    cachedir._checked.clear()
+    monkeypatch.setattr(cachedir.os, "rename", read_only)
+    (small_site / "content/ops/deploy.md").write_text("# Deploy, read-only\n\n- [ ] one\n")
+    result = run_cli("build", "-C", small_site)
+    assert result.exit_code == 0, result.output
+    assert tree_digest(small_site / "output") == _clean_digest(small_site, run_cli, tmp_path)

@@ -18,6 +18,7 @@ from click.testing import Result
 import generator.lint.check as lint_module
 import generator.sources.cache as cache_module
 import generator.sources.scan as scan_module
+from generator.core.files import read_cache_bytes, store_cache_bytes
 from generator.runs.store import find_run, read_record
 from generator.sources.cachedir import cache_dir
 from generator.sources.index import INDEX_NAME, load_index
@@ -156,18 +157,18 @@ def _index(project: Path) -> Path:
 @pytest.mark.parametrize("damage", ["deleted", "garbage", "not a mapping", "other code", "bad entry", "folder"])
 def test_a_missing_or_damaged_index_means_a_scan(built: Path, run_cli: RunCli, damage: str) -> None:
     index = _index(built)
-    data = json.loads(index.read_text())
+    data = json.loads(read_cache_bytes(index) or b"")
     if damage == "deleted":
         index.unlink()
     elif damage == "garbage":
-        index.write_bytes(b"\x00{not json")
+        store_cache_bytes(index, b"\x00{not json")
     elif damage == "not a mapping":
-        index.write_text("[1, 2, 3]")
+        store_cache_bytes(index, b"[1, 2, 3]")
     elif damage == "other code":
-        index.write_text(json.dumps({**data, "code": "0" * 64}))
+        store_cache_bytes(index, json.dumps({**data, "code": "0" * 64}).encode())
     elif damage == "bad entry":
         data["files"]["ops/deploy.md"][3] = "../../../etc/passwd"
-        index.write_text(json.dumps(data))
+        store_cache_bytes(index, json.dumps(data).encode())
     else:
         index.unlink()
         index.mkdir()
@@ -181,11 +182,11 @@ def test_a_lying_index_is_checked_against_the_files(built: Path, run_cli: RunCli
     opened, and a file the index says has the ID is checked against that file's parse (and the
     index corrected)."""
     index = _index(built)
-    data = json.loads(index.read_text())
+    data = json.loads(read_cache_bytes(index) or b"")
     files = data["files"]
     files["team-0/page-3.md"][4] = "deploy"  # claims deploy, with its true stamp and hash
     files["../../outside.md"] = [*files["ops/deploy.md"][:4], "outside", "checklist"]
-    index.write_text(json.dumps(data))
+    store_cache_bytes(index, json.dumps(data).encode())
     assert _items(_start(run_cli, built, "deploy"), built) == ["Drain the pool", "Ship it"]  # not a duplicate
     assert load_index(cache_dir(built))["team-0/page-3.md"].id == "p-3"
     assert _items(_start(run_cli, built, "p-3"), built) == ["Step of 3"]
@@ -197,9 +198,9 @@ def test_an_index_that_is_not_a_regular_file_is_not_read(built: Path, run_cli: R
                                                          kind: str) -> None:
     index = _index(built)
     elsewhere = tmp_path / "elsewhere.json"
-    lie = json.loads(index.read_text())
+    lie = json.loads(read_cache_bytes(index) or b"")
     lie["files"]["ops/deploy.md"][4] = "p-3"  # with its true stamp: if read, deploy would be unknown
-    elsewhere.write_text(json.dumps(lie))
+    store_cache_bytes(elsewhere, json.dumps(lie).encode())  # a good tag: only the link keeps it out
     index.unlink()
     if kind == "symlink":
         index.symlink_to(elsewhere)
@@ -207,7 +208,7 @@ def test_an_index_that_is_not_a_regular_file_is_not_read(built: Path, run_cli: R
         os.mkfifo(index)  # opening it for reading without O_NONBLOCK would wait for a writer forever
     assert _items(_start(run_cli, built, "deploy"), built) == ["Drain the pool", "Ship it"]
     assert not index.is_symlink() and index.is_file()  # replaced by the scan's index, not written through
-    assert json.loads(elsewhere.read_text()) == lie
+    assert json.loads(read_cache_bytes(elsewhere) or b"") == lie
 
 
 def test_the_indexed_file_swapped_for_a_link_out_of_content_is_refused(built: Path, run_cli: RunCli,

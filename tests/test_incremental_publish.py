@@ -17,6 +17,7 @@ import pytest
 from click.testing import Result
 
 from generator.core.errors import BuildError
+from generator.core.files import read_cache_bytes, store_cache_bytes
 from generator.site import build, swap
 from generator.site.manifest import MANIFEST
 from generator.sources.cachedir import cache_dir
@@ -279,16 +280,16 @@ def test_a_damaged_summary_pack_is_ignored_and_replaced(site: Path, run_cli: Run
     """One-shot builds read every summary from one pack file; whatever is found there that is
     not a summary under its key is ignored (the per-document entries or a parse stand in)."""
     pack = cache_dir(site) / "parsed/summaries.pickle"
-    packed = pickle.loads(pack.read_bytes())
+    packed = pickle.loads(read_cache_bytes(pack) or b"")
     assert isinstance(packed, dict) and packed
     damaged = {"bytes": b"not a pickle", "values": pickle.dumps({key: ["not a summary"] for key in packed}),
                "keys": pickle.dumps({"k" * 64: next(iter(packed.values()))}), "type": pickle.dumps([1, 2])}[damage]
-    pack.write_bytes(damaged)
+    store_cache_bytes(pack, damaged)  # with a good tag: only its contents are wrong
     edit_page(site)
     result = run_cli("build", "-C", site)
     assert result.exit_code == 0, result.output
     assert snapshot(site / "output") == clean_build(site, run_cli, tmp_path / "fresh")
-    assert isinstance(pickle.loads(pack.read_bytes()), dict) and pack.read_bytes() != damaged
+    assert isinstance(pickle.loads(read_cache_bytes(pack) or b""), dict) and read_cache_bytes(pack) != damaged
 
 
 def test_summaries_and_diagnostics_come_back_from_the_cache_field_for_field() -> None:

@@ -20,6 +20,7 @@ from generator.archive.ledger import ApprovalEntry, LedgerEntry, append_entry, l
 from generator.archive.ledgerstate import CACHE_NAME, frontier_root, push_leaf, read_state
 from generator.archive.seal import close_run
 from generator.core.errors import SourceError
+from generator.core.files import read_cache_bytes, store_cache_bytes
 from generator.runs.start import start_run
 from generator.runs.store import find_run, read_record
 from generator.sources.cachedir import cache_dir
@@ -80,7 +81,7 @@ def _clean(project: Path, key: Any) -> bool:
 
 def test_the_cache_covers_the_ledger_as_written(project: tuple[Path, list[str]]) -> None:
     root, _ = project
-    cache = json.loads((cache_dir(root) / CACHE_NAME).read_text())
+    cache = json.loads(read_cache_bytes(cache_dir(root) / CACHE_NAME) or b"")
     raw = ledger_path(root).read_bytes()
     assert cache["length"] == len(raw) and cache["size"] == 2
     assert read_state(root).head() == tree_head(read_ledger(root)[1])
@@ -131,13 +132,15 @@ def test_a_cache_of_other_bytes_or_a_forged_frontier_is_not_used(project: tuple[
     whole), and so is one whose frontier is not the shape a tree of its size has."""
     root, runs = project
     cache = cache_dir(root) / CACHE_NAME
-    data = json.loads(cache.read_text())
+    data = json.loads(read_cache_bytes(cache) or b"")
     for forged in ({**data, "sha256": "0" * 64, "frontier": [[2, "11" * 32]]},
                    {**data, "frontier": [[1, "11" * 32], [1, "22" * 32]]},
                    {**data, "code": "older"}):
-        cache.write_text(json.dumps(forged))
+        store_cache_bytes(cache, json.dumps(forged).encode())  # with a good tag: only its contents are wrong
         assert read_state(root).head() == tree_head(read_ledger(root)[1])
-    cache.write_text(json.dumps({**data, "sha256": "0" * 64, "frontier": [[2, "11" * 32]]}))
+        cache.write_text(json.dumps(data))  # the right contents without the tag: not used either
+        assert read_state(root).head() == tree_head(read_ledger(root)[1])
+    store_cache_bytes(cache, json.dumps({**data, "sha256": "0" * 64, "frontier": [[2, "11" * 32]]}).encode())
     sealed = _close(root, runs[2], signing_key)
     assert sealed["ledger_head"] == _full_head(root, 2)
     assert _clean(root, signing_key)

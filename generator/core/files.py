@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Protocol, TypeVar
 
+from generator.core import cachekey
 from generator.core.errors import ConfigError, SourceError
 from generator.core.locks import abandoned, mark_owned
 
@@ -249,8 +250,14 @@ def load_cache_text(path: Path | str, *, remember: bool = False) -> str | None:
 
 def read_cache_bytes(path: Path | str, limit: int | None = None) -> bytes | None:
     """A cache file's bytes; ``None`` when it is missing, unreadable, a link, not a regular
-    file (a FIFO planted in the cache must not hang a build, a link must not be read through)
-    or longer than ``limit`` bytes."""
+    file (a FIFO planted in the cache must not hang a build, a link must not be read through),
+    longer than ``limit`` bytes, or not written by this user's launchbook (its tag does not
+    match: see :mod:`generator.core.cachekey`)."""
+    raw = _read_regular_bytes(path, None if limit is None else limit + cachekey.TAG)
+    return cachekey.untagged(raw) if raw is not None else None
+
+
+def _read_regular_bytes(path: Path | str, limit: int | None) -> bytes | None:
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         descriptor = os.open(path, flags)
@@ -350,10 +357,11 @@ def flush_cache_writes() -> None:
 def store_cache_bytes(path: Path, data: bytes) -> None:
     """Write cache bytes atomically, without fsync; errors are ignored (a cache is optional).
     A file that already holds exactly these bytes is left as it is."""
-    if read_cache_bytes(path, len(data)) == data:
+    tagged = cachekey.tag(data) + data
+    if _read_regular_bytes(path, len(tagged)) == tagged:
         return
     with contextlib.suppress(OSError):
-        atomic_write(path, data, durable=False)
+        atomic_write(path, tagged, durable=False)
 
 
 def regular_file(path: Path, inside: Path, *, shown: str | Path | None = None, line: int | None = None,

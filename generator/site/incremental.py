@@ -27,7 +27,7 @@ from typing import Any
 from generator import code_digest
 from generator.config import SiteConfig, load_config
 from generator.core import watched
-from generator.core.files import file_sha256, recall, remember, store_cache_later
+from generator.core.files import file_sha256, read_cache_bytes, recall, remember, store_cache_later
 from generator.core.locks import is_lock_file
 from generator.core.selection import is_leftover
 from generator.core.templating import default_theme_dir
@@ -53,10 +53,12 @@ class FileHashes:
             if isinstance(known, dict):
                 self.old = known
                 return
+            raw = read_cache_bytes(store)
             try:
-                self.old = json.loads(store.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                self.old = {}
+                loaded = json.loads(raw.decode("utf-8")) if raw is not None else {}
+            except ValueError:
+                loaded = {}
+            self.old = loaded if isinstance(loaded, dict) else {}
 
     def __call__(self, path: Path | str, info: os.stat_result | None = None, /) -> str:
         return self.of(path, info)

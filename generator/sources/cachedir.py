@@ -25,7 +25,7 @@ from pathlib import Path
 
 from generator import code_digest
 from generator.core.errors import SourceError
-from generator.core.files import CACHE_DIR
+from generator.core.files import CACHE_DIR, read_cache_bytes, store_cache_bytes
 
 _VERSION_FOLDER = re.compile(r"v-[0-9a-f]{16}")
 _OLD_LAYOUT = frozenset({"parsed", "records", "nav", "search-postings", "checklist-index.json", "file-hashes.json",
@@ -43,55 +43,65 @@ def cache_dir(project: Path) -> Path:
     """This code's cache folder in ``project``: ``.launchbook-cache/v-<16 hex of the code digest>``,
     made if missing (where the project can be written).
 
-    The cache holds pickles, and loading a pickle runs code, so only a folder launchbook made on
-    this machine is used: it is made holding :data:`MADE_HERE`, the device and inode number it
-    got, which a copy or a folder a cloned repository brought along does not have (inode numbers
-    are given out by the file system that holds it). Such a folder is removed and made anew.
-    ``.launchbook-cache`` and the folder must be real folders, never links or files (a link would
-    put the cache, and its clean-up, which deletes, somewhere else): that is a :class:`SourceError`.
+    Every cache file is authenticated (:mod:`generator.core.cachekey`), so a planted entry is
+    never loaded. The folder itself must be one launchbook made on this machine, not a copy or
+    one a cloned repository brought along (links planted in it would lead the cache's writes
+    elsewhere): it is made holding :data:`MADE_HERE`, an authenticated note of its own device and
+    inode. Any other folder is moved aside and removed, and a new one made; where that cannot be
+    done (a read-only project) it is left, and nothing in it is trusted. ``.launchbook-cache`` and
+    the folder must be real folders, never links or files: that is a :class:`SourceError`.
     """
     top = project / CACHE_DIR
     folder = top / f"v-{code_digest()[:16]}"
+    for _ in range(3):  # another process may replace it meanwhile: look again
+        info = _folder_info(project, top, folder)
+        if info is None:
+            _make(top, folder)
+            continue
+        made = (info.st_dev, info.st_ino)
+        if _checked.get(str(folder)) == made or _made_here(folder) == made:
+            _checked[str(folder)] = made
+            return folder
+        aside = top / f"{_OLD_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
+        try:
+            os.rename(folder, aside)  # one step: a process using it now keeps its files until it is done
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return folder  # cannot be moved (read-only): left as it is, its files do not authenticate
+        shutil.rmtree(aside, ignore_errors=True)
+    return folder
+
+
+def _folder_info(project: Path, top: Path, folder: Path) -> os.stat_result | None:
+    """``folder``'s ``lstat`` (``None``: missing), after checking it and ``top`` are real folders."""
     info = None
     for path in (top, folder):
         shown = path.relative_to(project).as_posix()
         try:
             info = os.lstat(path)
         except FileNotFoundError:
-            info = None
-            continue
+            return None
         except OSError as exc:
             raise SourceError(f"cannot read: {exc.strerror}", shown) from None
         if not stat.S_ISDIR(info.st_mode):
             raise SourceError("is a link or a file, not launchbook's cache folder; delete it (it only holds a cache, "
                               "made again by the next build)", shown)
-    if info is None:
-        _make(top, folder)
-        return folder
-    made = (info.st_dev, info.st_ino)
-    if _checked.get(str(folder)) == made or _made_here(folder) == made:
-        _checked[str(folder)] = made
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)  # not made here: its pickles are never loaded
-    if os.path.lexists(folder):
-        raise SourceError("was not made by launchbook on this machine (a copy, or a folder a repository brought "
-                          "along) and cannot be removed; delete it (it only holds a cache)",
-                          folder.relative_to(project).as_posix())
-    _make(top, folder)
-    return folder
+    return info
 
 
 MADE_HERE = ".made-here"
-"""In a cache folder: ``<device>:<inode>`` of the folder when launchbook made it."""
+"""In a cache folder: ``<device>:<inode>`` of the folder when launchbook made it (authenticated)."""
 _checked: dict[str, tuple[int, int]] = {}
 """Cache folders this process found made here, with their (device, inode)."""
 
 
 def _made_here(folder: Path) -> tuple[int, int] | None:
+    data = read_cache_bytes(folder / MADE_HERE, 64)
     try:
-        device, inode = (folder / MADE_HERE).read_text(encoding="ascii").split(":")
+        device, inode = (data or b"").decode("ascii").split(":")
         return int(device), int(inode)
-    except (OSError, ValueError):
+    except ValueError:
         return None
 
 
@@ -105,7 +115,7 @@ def _make(top: Path, folder: Path) -> None:
         fresh = top / f"{_FRESH_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
         fresh.mkdir()  # (mkdtemp would make it private to this user)
         info = os.lstat(fresh)
-        (fresh / MADE_HERE).write_text(f"{info.st_dev}:{info.st_ino}", encoding="ascii")
+        store_cache_bytes(fresh / MADE_HERE, f"{info.st_dev}:{info.st_ino}".encode("ascii"))
         os.rename(fresh, folder)
         fresh = None
     except OSError:
@@ -117,6 +127,8 @@ def _make(top: Path, folder: Path) -> None:
 
 _FRESH_PREFIX = ".v-new-"
 """A cache folder being made (renamed into place at once; one a killed process left is swept)."""
+_OLD_PREFIX = ".v-old-"
+"""A cache folder moved aside to be removed (one a killed process left is swept)."""
 
 
 def sweep_cache(project: Path) -> list[str]:
@@ -133,7 +145,7 @@ def sweep_cache(project: Path) -> list[str]:
         return []  # after a build: a cache folder broken since is the next build's error, not this one's
     removed = []
     for entry in sorted(entries, key=lambda e: e.name):
-        fresh = entry.name.startswith(_FRESH_PREFIX)
+        fresh = entry.name.startswith((_FRESH_PREFIX, _OLD_PREFIX))
         if entry.name == current or not (_VERSION_FOLDER.fullmatch(entry.name) or entry.name in _OLD_LAYOUT or fresh):
             continue
         try:
