@@ -500,7 +500,7 @@ def test_a_cache_file_already_holding_the_bytes_is_not_rewritten(tmp_path: Path)
     """Every build rewrote the checklist index and the hash memo even when nothing changed
     (10,000 entries each); a cache write of identical bytes now leaves the file alone, and a
     link at the path is still replaced, never followed."""
-    from generator.core.files import store_cache_bytes
+    from generator.core.files import read_cache_bytes, store_cache_bytes
 
     cache = tmp_path / "cache.json"
     store_cache_bytes(cache, b"same")
@@ -508,7 +508,7 @@ def test_a_cache_file_already_holding_the_bytes_is_not_rewritten(tmp_path: Path)
     store_cache_bytes(cache, b"same")
     assert cache.stat().st_ino == before.st_ino and cache.stat().st_mtime_ns == before.st_mtime_ns
     store_cache_bytes(cache, b"other")
-    assert cache.read_bytes() == b"other" and cache.stat().st_ino != before.st_ino
+    assert read_cache_bytes(cache) == b"other" and cache.stat().st_ino != before.st_ino
 
     target = tmp_path / "elsewhere"
     target.write_bytes(b"same")

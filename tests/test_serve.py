@@ -213,12 +213,12 @@ def test_cache_files_for_the_next_process_are_written_after_the_pages_are_served
         server.rebuild()
     finally:
         server.server.server_close()
-    assert generations == [1, 2] and written_during_build == [False, False] and cache.read_bytes() == b"{}"
+    assert generations == [1, 2] and written_during_build == [False, False] and files.read_cache_bytes(cache) == b"{}"
 
     monkeypatch.setattr(files, "_LATER", None)
     cache.unlink()
     files.store_cache_later(cache, lambda: b"[]")
-    assert cache.read_bytes() == b"[]"
+    assert files.read_cache_bytes(cache) == b"[]"
 
 
 def test_serve_warms_up_without_rewriting_an_up_to_date_site(tmp_path: Path, run_cli: RunCli) -> None:
