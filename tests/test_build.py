@@ -588,7 +588,8 @@ def test_earlier_parses_of_run_records_are_pruned_too(started: tuple[Path, str],
 
 
 def test_cache_files_a_pull_plants_in_a_good_cache_folder_are_never_used(small_site: Path, run_cli: RunCli,
-                                                                          tmp_path: Path) -> None:
+                                                                          tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """`git pull` overwrites ignored files silently, so a repository can plant entries in a cache
     folder that launchbook made itself: a pickle (code runs when it loads) and a search fragment
     (text that goes into the site as is) under predictable names. Every cache file carries an
@@ -597,7 +598,10 @@ def test_cache_files_a_pull_plants_in_a_good_cache_folder_are_never_used(small_s
 
     from generator.core import cachekey
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # this user's key is made here
+    monkeypatch.setattr(cachekey, "_key", None)
     assert run_cli("build", "-C", small_site).exit_code == 0
+    assert cachekey.key_path() == tmp_path / "user-cache/launchbook/cache-key"
     folder = cache_dir(small_site)
     mark = tmp_path / "code-ran"
     planted = pickle.dumps({"k" * 64: _Planted(mark)})
