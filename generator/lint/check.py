@@ -53,12 +53,11 @@ def lint(project: Path, paths: list[Path], *, fix: bool = False, backup: bool = 
     fixed = [_fix(target, backup, limit) for target in targets] if fix else []
     problems: list[Diagnostic] = []
     parsed: dict[str, Document] = {}
-    cache = project if content.is_dir() else None
-    if cache is not None:
+    cache = None
+    if content.is_dir():
         try:
-            cache_dir(project)
+            cache = cache_dir(project)
         except SourceError as exc:  # said once; the sources are linted without the cache
-            cache = None
             problems.append(Diagnostic(exc.path or CACHE_DIR, exc.line, exc.reason, "LB001"))
     for target in targets:
         document, found = _check(target, limit, cache if target.shown.startswith("content/") else None)
@@ -129,7 +128,7 @@ def _fixable(target: SourceFile, content: Path) -> None:
 
 def _check(target: SourceFile, limit: int, cache: Path | None) -> tuple[Document | None, list[Diagnostic]]:
     """Problems of one file; its parse comes from the project's document store when ``cache``
-    (the project) is given and the build or an earlier lint stored it."""
+    (its cache folder) is given and the build or an earlier lint stored it."""
     try:
         data = read_document(target.path, target.shown, limit)
         document = (parse_cached(data, target.shown, target.rel, cache) if cache is not None

@@ -64,10 +64,11 @@ def parse_all(jobs: list[tuple[bytes, str, str]], cache_root: Path | None) -> li
     return [doc for doc in results if doc is not None]
 
 
-def parse_cached(data: bytes, shown: str, rel: str, cache_root: Path) -> Document:
-    """One source's document from the document store under ``cache_root``, else parsed (and stored)."""
+def parse_cached(data: bytes, shown: str, rel: str, cache: Path) -> Document:
+    """One source's document from the document store in the cache folder ``cache`` (see
+    :func:`~generator.sources.cachedir.cache_dir`), else parsed (and stored)."""
     key = cache_key(data, shown, rel)
-    path = cache_dir(cache_root) / "parsed" / key[:2] / key
+    path = cache / "parsed" / key[:2] / key
     cached = load_pickle(path)
     if isinstance(cached, Document) and cached.source == shown and cached.rel_path == rel:
         return cached

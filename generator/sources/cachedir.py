@@ -151,12 +151,12 @@ def sweep_cache(project: Path) -> list[str]:
         try:
             if fresh and time.time() - entry.stat(follow_symlinks=False).st_mtime < 60:
                 continue  # another process is making its cache folder this moment
-            if entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_dev != device:
-                continue  # a mount point: whatever is mounted there is not launchbook's to delete
-            if entry.is_dir(follow_symlinks=False):
+            if not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.path)  # a file, or a link: removed, never followed
+            elif entry.stat(follow_symlinks=False).st_dev == device:
                 shutil.rmtree(entry.path)
             else:
-                os.unlink(entry.path)
+                continue  # a mount point: whatever is mounted there is not launchbook's to delete
         except OSError:
             continue  # another process removing it too, or no permission: the next build tries again
         removed.append(entry.name)
