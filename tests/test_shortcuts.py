@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from generator.report import shortcuts
@@ -50,7 +50,7 @@ PDFISH = st.lists(st.sampled_from(list(b" \n\r\t\f\x00%()<>[]{}/#aZ09.-+~\x7f\x8
 def _pyhanko(name: str) -> Any:
     from pyhanko.pdf_utils import generic, misc
 
-    module = generic if name == "_decode_name" else misc
+    module = generic if name in ("_decode_name", "_read_string_literal_bytes") else misc
     found = getattr(module, name)
     return getattr(found, "__wrapped__", found)
 
@@ -90,6 +90,142 @@ def test_names_are_decoded_as_pyhanko_decodes_them(body: bytes) -> None:
         return (type(value).__name__, str(value))
 
     assert outcome(quick) == outcome(original)
+
+
+LITERALISH = st.lists(st.sampled_from(list(b"()\\nrt0718 \n\r%<>aZ\x00\xc3")), max_size=24).map(bytes)
+
+
+@settings(max_examples=600, deadline=None)
+@given(before=st.binary(max_size=3), opening=st.sampled_from([b"(", b"x", b""]), body=LITERALISH)
+def test_literal_strings_are_read_as_pyhanko_reads_them(before: bytes, opening: bytes, body: bytes) -> None:
+    original = _pyhanko("_read_string_literal_bytes")
+    data = before + opening + body
+    assert (_outcome(shortcuts.quick_literal(original), data, len(before))
+            == _outcome(original, data, len(before)))
+
+
+def _xref_events(parse: Any, stream: Any, strict: bool) -> list[Any]:
+    """Every entry a parse yields, then the error that ended it (pyHanko's is a generator)."""
+    events: list[Any] = []
+    try:
+        for entry in parse(stream, strict):
+            events.append(entry)
+    except Exception as exc:  # noqa: BLE001 - the error is part of the answer
+        events.append(("error", type(exc).__name__, str(exc)))
+    return events
+
+
+NUMBERISH = st.integers(min_value=-2, max_value=9)
+
+
+@settings(max_examples=500, deadline=None)
+@given(index=st.none() | st.lists(NUMBERISH, max_size=5), size=NUMBERISH,
+       widths=st.none() | st.lists(NUMBERISH, min_size=2, max_size=4), data=st.binary(max_size=40),
+       types=st.lists(st.integers(min_value=0, max_value=3), max_size=6), strict=st.booleans())
+@example(index=None, size=2, widths=[1, 8, 1], data=(b"\x01" + b"\xff" * 8 + b"\x00") * 2, types=[], strict=False)  # 8 bytes: signed
+@example(index=None, size=1, widths=[0, 2, 1], data=b"\x01\x02\x03", types=[], strict=True)  # no type field
+def test_xref_streams_are_read_as_pyhanko_reads_them(index: list[int] | None, size: int, widths: list[int] | None,
+                                                     data: bytes, types: list[int], strict: bool) -> None:
+    from pyhanko.pdf_utils import generic, xref
+
+    original = getattr(xref.parse_xref_stream, "__wrapped__", xref.parse_xref_stream)
+    quick = shortcuts.quick_xref_stream(original, xref)
+    # entries of type 0-3 (3: unknown) with the fields that follow, as often as not well formed
+    body = b"".join(bytes([kind]) + data[n * 4:n * 4 + 4] for n, kind in enumerate(types)) if types else data
+    fields: dict[str, Any] = {"/Type": generic.NameObject("/XRef"), "/Size": generic.NumberObject(size)}
+    if index is not None:
+        fields["/Index"] = generic.ArrayObject(generic.NumberObject(n) for n in index)
+    if widths is not None:
+        fields["/W"] = generic.ArrayObject(generic.NumberObject(n) for n in widths)
+
+    def stream() -> Any:
+        return generic.StreamObject(generic.DictionaryObject(fields), stream_data=body)
+
+    assert _xref_events(quick, stream(), strict) == _xref_events(original, stream(), strict)
+
+
+def test_a_plain_xref_stream_is_the_shortcut() -> None:
+    from pyhanko.pdf_utils import generic, xref
+
+    calls: list[Any] = []
+
+    def theirs(stream: Any, strict: bool) -> Any:
+        calls.append(stream)
+        yield "theirs"
+
+    quick = shortcuts.quick_xref_stream(theirs, xref)
+    fields = {"/Size": generic.NumberObject(3), "/W": generic.ArrayObject([generic.NumberObject(n) for n in (1, 2, 1)])}
+    plain = generic.StreamObject(generic.DictionaryObject(fields), stream_data=b"\0\0\0\xff\1\0\x10\0\2\0\5\1")
+    assert [(e.xref_type.name, e.idnum, e.location, e.generation) for e in quick(plain, True)] == [
+        ("FREE", 0, None, 255), ("STANDARD", 1, 16, 0), ("IN_OBJ_STREAM", 2, xref.ObjStreamRef(5, 1), 0)]
+    assert not calls
+    short = generic.StreamObject(generic.DictionaryObject(fields), stream_data=b"\0\0\0")
+    assert list(quick(short, False)) == ["theirs"] and len(calls) == 1
+
+
+def _object_stream_reader(table: bytes, objects: bytes, count: Any, first: Any, kind: str = "/ObjStm") -> Any:
+    """A reader (not strict) whose every reference resolves to one object stream."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    fields = {"/Type": generic.NameObject(kind), "/N": count, "/First": first}
+    stream = generic.StreamObject(generic.DictionaryObject(fields), stream_data=table + objects)
+    reader = PdfFileReader.__new__(PdfFileReader)
+    reader.strict = False
+    reader.get_object = lambda ref, *args, **kwargs: stream  # type: ignore[method-assign]
+    return reader
+
+
+def _stored(method: Any, reader: Any, idnum: int, idx: int) -> tuple[Any, ...]:
+    try:
+        value = method(reader, idnum, 7, idx)
+    except Exception as exc:  # noqa: BLE001 - the error is part of the answer
+        return ("error", type(exc).__name__, str(exc))
+    from pyhanko.pdf_utils import generic
+
+    if isinstance(value, generic.IndirectObject):
+        return ("IndirectObject", value.idnum, value.generation)
+    return (type(value).__name__, None if isinstance(value, generic.NullObject) else value)
+
+
+TABLEISH = st.lists(st.sampled_from([b"1", b"2", b"3", b"12", b" ", b"  ", b"\n", b"%c\n", b"+", b".", b"-", b",",
+                                     b"0", b"9", b"x"]), max_size=16).map(b"".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(table=TABLEISH, count=st.integers(min_value=-1, max_value=4), extra=st.integers(min_value=-2, max_value=3),
+       objects=st.sampled_from([b"<</A 1>> 42 (x) [1 2] 3 0 R", b"  true /N 7 0 R", b"", b"(open"]),
+       idx=st.integers(min_value=-1, max_value=4))
+@example(table=b"3 2.5 ", count=1, extra=0, objects=b"<</A 1>> 42", idx=0)  # a number ends at no digit but [+-.]
+@example(table=b"3 0 3 4 ", count=2, extra=0, objects=b"<</A 1>> 42", idx=1)  # the first of a repeated number
+def test_objects_in_object_streams_are_read_as_pyhanko_reads_them(table: bytes, count: int, extra: int,
+                                                                  objects: bytes, idx: int) -> None:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    original = getattr(PdfFileReader._get_object_from_stream, "__wrapped__", PdfFileReader._get_object_from_stream)
+    quick = shortcuts.quick_object_stream(original, generic)
+    first = generic.NumberObject(max(0, len(table) + extra))
+    theirs = _object_stream_reader(table, objects, generic.NumberObject(count), first)
+    ours = _object_stream_reader(table, objects, generic.NumberObject(count), first)  # one reader: its table kept
+    for idnum in range(5):
+        assert _stored(quick, ours, idnum, idx) == _stored(original, theirs, idnum, idx)
+
+
+def test_an_object_stream_table_is_read_once_and_odd_streams_go_to_pyhanko() -> None:
+    from pyhanko.pdf_utils import generic
+
+    calls: list[int] = []
+    quick = shortcuts.quick_object_stream(lambda reader, idnum, stmnum, idx: calls.append(idnum) or "theirs", generic)
+    objects = b"<</A 1>> 42 (x)"
+    reader = _object_stream_reader(b"4 0 5 9 6 12 ", objects, generic.NumberObject(3), generic.NumberObject(13))
+    assert [quick(reader, n, 7, i) for n, i in ((4, 0), (5, 1), (6, 2))] == [{"/A": 1}, 42, "x"] and not calls
+    assert reader.__dict__[shortcuts.TABLES][7][3] == {4: 0, 5: 9, 6: 12}  # read once, kept on the reader
+    for odd in (b"4 0 %c\n5 9 6 12 ", b"4 0 5 +9 6 12 ", b"4 0 5 9 "):
+        reader = _object_stream_reader(odd, objects, generic.NumberObject(3), generic.NumberObject(len(odd)))
+        assert quick(reader, 4, 7, 0) == "theirs"
+    other = _object_stream_reader(b"4 0 ", objects, generic.NumberObject(1), generic.NumberObject(4), kind="/XRef")
+    assert quick(other, 4, 7, 0) == "theirs" and len(calls) == 4
 
 
 def test_plain_names_are_the_shortcut_and_others_go_to_pyhanko() -> None:
@@ -176,11 +312,14 @@ def test_verify_finds_the_same_with_and_without_the_shortcuts(reports: list[tupl
 
     shortcuts.install()
     with_them = verdicts()
-    from pyhanko.pdf_utils import misc
+    from pyhanko.pdf_utils import misc, xref
+    from pyhanko.pdf_utils.reader import PdfFileReader
 
     for module, name in ((generic, "read_hex_string_from_stream"), (general, "match_issuer_serial"),
                          (generic, "_decode_name"), (generic, "read_non_whitespace"), (misc, "read_non_whitespace"),
-                         (generic, "read_until_delimiter"), (misc, "read_until_delimiter")):
+                         (generic, "read_until_delimiter"), (misc, "read_until_delimiter"),
+                         (generic, "_read_string_literal_bytes"), (xref, "parse_xref_stream"),
+                         (PdfFileReader, "_get_object_from_stream")):
         monkeypatch.setattr(module, name, getattr(module, name).__wrapped__)
     monkeypatch.setattr(shortcuts, "_installed", True)
     assert verdicts() == with_them
