@@ -294,9 +294,15 @@ def reports(tmp_path_factory: pytest.TempPathFactory, signing_key: Any) -> list[
     contents = data.index(b"/Contents <") + len(b"/Contents <")
     flipped = bytearray(data)
     flipped[contents + 40] = ord("0") if flipped[contents + 40] != ord("0") else ord("1")
+    from generator.report.keys import create_key
+
+    other = create_key(tmp_path_factory.mktemp("other-key"), "Other Sealer")
+    run, record = start_run(project, "deploy", release="v2", at="2026-07-02T08:00:00Z")
+    close_run(project, record.id, key=str(other.pkcs12), force=True, at="2026-07-02T08:30:00Z")
     return [("intact", data), ("signature byte", bytes(flipped)), ("appended", data + b"%\n"),
             ("body byte", data.replace(b"/Producer", b"/Producex", 1)),
-            ("hex comment", data[:contents] + b"%x\n" + data[contents:])]
+            ("hex comment", data[:contents] + b"%x\n" + data[contents:]),
+            ("other signer", run.report.read_bytes()), ("intact again", data)]
 
 
 def test_verify_finds_the_same_with_and_without_the_shortcuts(reports: list[tuple[str, bytes]], signing_key: Any,
@@ -314,14 +320,37 @@ def test_verify_finds_the_same_with_and_without_the_shortcuts(reports: list[tupl
     with_them = verdicts()
     from pyhanko.pdf_utils import misc, xref
     from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import generic_cms
 
     for module, name in ((generic, "read_hex_string_from_stream"), (general, "match_issuer_serial"),
                          (generic, "_decode_name"), (generic, "read_non_whitespace"), (misc, "read_non_whitespace"),
                          (generic, "read_until_delimiter"), (misc, "read_until_delimiter"),
                          (generic, "_read_string_literal_bytes"), (xref, "parse_xref_stream"),
-                         (PdfFileReader, "_get_object_from_stream")):
+                         (PdfFileReader, "_get_object_from_stream"),
+                         (generic_cms, "extract_certificate_info")):
         monkeypatch.setattr(module, name, getattr(module, name).__wrapped__)
     monkeypatch.setattr(shortcuts, "_installed", True)
     assert verdicts() == with_them
     assert with_them[0]["problems"] == [] and all(v["problems"] for v in with_them[1:4])
     assert misc.read_non_whitespace is _pyhanko("read_non_whitespace")  # the comparison ran without them
+
+
+def test_one_object_per_certificate_and_trust_stays_with_each_check(reports: list[tuple[str, bytes]],
+                                                                   signing_key: Any) -> None:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import generic_cms
+
+    shortcuts.install()
+    found = dict(reports)
+
+    def signer(data: bytes) -> Any:
+        signature = PdfFileReader(BytesIO(data), strict=False).embedded_signatures[0]
+        return generic_cms.extract_certificate_info(signature.signed_data).signer_cert
+
+    first, again, other = signer(found["intact"]), signer(found["intact again"]), signer(found["other signer"])
+    assert first is again and first is not other and first.dump() != other.dump()
+    trust = load_trust([Path(signing_key.certificate)])
+    now = datetime.datetime.now(datetime.UTC)
+    verdicts = [verify_pdf(found[name], name, trust, [], now).verdict for name in ("intact", "other signer", "intact")]
+    assert verdicts == ["valid and trusted", "valid signature, untrusted signer", "valid and trusted"]
+    assert verify_pdf(found["intact"], "intact", [], [], now).verdict == "valid signature, untrusted signer"

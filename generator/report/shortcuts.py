@@ -12,6 +12,13 @@ hands the case to that code:
   trust anchor and issuer keys every name by asn1crypto's ``Name.hashable`` (the LDAP string
   preparation of each attribute, seven times a report). The key depends only on the name's
   DER, so it is kept under those bytes.
+* **The same certificate, one object.** Every report carries its signer's certificate in its
+  CMS; pyHanko parses it afresh each time, and each parse works out its names, extensions,
+  key usage and public key again (7 % of a report's check). The certificates pyHanko extracts
+  from a signature are replaced by the first object this thread saw with exactly the same DER
+  bytes: the same parse of the same bytes, so every answer derived from it is the same; only
+  its lazily parsed parts are reused. Trust is never on the object: each check builds its own
+  validation context.
 * **Hex strings read with one regular expression.** pyHanko reads ``<…>`` one byte at a time
   (a signature's ``/Contents`` is thousands of hex digits). When everything up to the first
   ``>`` is hex digits and PDF whitespace — what pyHanko's reader accepts, comments aside — the
@@ -48,7 +55,9 @@ hands the case to that code:
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import re
+import threading
 from collections.abc import Callable, Iterator
 from io import BytesIO
 from typing import Any
@@ -73,6 +82,8 @@ TABLES = "_launchbook_object_tables"
 """The reader attribute that keeps each object stream's table (a reader is one PDF)."""
 
 _installed = False
+_CERTIFICATES = threading.local()
+"""Each thread's certificates by their DER (asn1crypto's lazy parsing is not shared across threads)."""
 
 
 def install() -> None:
@@ -91,6 +102,11 @@ def install() -> None:
     hashable = getattr(x509.Name, "hashable", None)
     if isinstance(hashable, property) and hashable.fget is not None:
         setattr(x509.Name, "hashable", property(remembered_name_key(hashable.fget)))  # noqa: B010 - a class's property
+    from pyhanko.sign.validation import generic_cms
+
+    certificate_info = getattr(generic_cms, "extract_certificate_info", None)
+    if callable(certificate_info):
+        setattr(generic_cms, "extract_certificate_info", one_object_per_certificate(certificate_info))  # noqa: B010
     original_hex = getattr(generic, "read_hex_string_from_stream", None)
     if callable(original_hex):
         setattr(generic, "read_hex_string_from_stream", quick_hex(original_hex, generic.pdf_string))  # noqa: B010
@@ -160,6 +176,33 @@ def remembered_name_key(original: Callable[[Any], str]) -> Callable[[Any], str]:
 
     hashable.__wrapped__ = original  # type: ignore[attr-defined]
     return hashable
+
+
+def one_object_per_certificate(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``original(signed_data)`` (pyHanko's ``SignedDataCerts``) with each certificate replaced by
+    the first one this thread met with the same DER."""
+
+    def extract_certificate_info(signed_data: Any) -> Any:
+        found = original(signed_data)
+        return dataclasses.replace(found, signer_cert=same_certificate(found.signer_cert),
+                                   other_certs=[same_certificate(cert) for cert in found.other_certs])
+
+    extract_certificate_info.__wrapped__ = original  # type: ignore[attr-defined]
+    return extract_certificate_info
+
+
+def same_certificate(cert: Any) -> Any:
+    """The first certificate object of this thread with ``cert``'s exact DER (``cert`` itself if new)."""
+    known: dict[tuple[type, bytes], Any] | None = getattr(_CERTIFICATES, "known", None)
+    if known is None:
+        known = _CERTIFICATES.known = {}
+    try:
+        key = (type(cert), cert.dump())
+    except Exception:  # noqa: BLE001 - not DER-encodable: leave it as pyHanko made it
+        return cert
+    if key not in known and len(known) >= MEMORY:
+        known.clear()
+    return known.setdefault(key, cert)
 
 
 def quick_hex(original: Callable[[Any], Any], pdf_string: Callable[[bytes], Any]) -> Callable[[Any], Any]:
