@@ -21,6 +21,7 @@ class ItemState(Enum):
     NA = "na"
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Heading:
     """A heading of a document, with the anchor it renders with."""
@@ -35,6 +36,7 @@ class Heading:
     """1-based source line."""
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Item:
     """One checklist item (a GitHub/GitLab-style task list entry)."""
@@ -63,6 +65,7 @@ class Item:
     """The shell that runs ``command`` (``sh`` or ``bash``); empty when there is none."""
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class SignoffRole:
     """A role that must sign the checklist off (from a sign-off table or line)."""
@@ -77,6 +80,7 @@ class SignoffRole:
     """HTML id of the sign-off line on the checklist page (``None`` for table rows)."""
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Decision:
     """A decision box line such as ``Ready for Production: ⬜ YES ⬜ NO``."""
@@ -128,6 +132,7 @@ class Document:
         return "checklist" if isinstance(self, Checklist) else "page"
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Checklist(Document):
     """A Markdown document with task items."""
@@ -149,6 +154,7 @@ class Checklist(Document):
         return None
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Page(Document):
     """A Markdown document without task items."""

@@ -307,3 +307,32 @@ def test_summaries_and_diagnostics_come_back_from_the_cache_field_for_field() ->
         assert copy == value and type(copy) is type(value)
         assert [getattr(copy, name) for name in type(value).__slots__] == \
             [getattr(value, name) for name in type(value).__slots__]
+
+
+def test_parsed_documents_come_back_from_the_document_store_field_for_field() -> None:
+    """Checklists, pages, items, headings, sign-off roles and decisions pickle as a call of their
+    class too (the document store of a cold build pickled 236,000 of them at 1,000 pages)."""
+    import dataclasses
+
+    from generator.sources.checklist import parse_document
+
+    seeds = Path(__file__).resolve().parents[1] / "content"
+    documents = [parse_document(path.read_bytes(), str(path), path.name) for path in sorted(seeds.rglob("*.md"))]
+    kinds: set[str] = set()
+
+    def same(copy: object, value: object) -> None:
+        assert type(copy) is type(value)
+        if dataclasses.is_dataclass(value):
+            kinds.add(type(value).__name__)
+            for field in dataclasses.fields(value):
+                same(getattr(copy, field.name), getattr(value, field.name))
+        elif isinstance(value, (list, tuple)):
+            assert len(copy) == len(value)  # type: ignore[arg-type]
+            for one, other in zip(copy, value, strict=True):  # type: ignore[call-overload]
+                same(one, other)
+        else:
+            assert copy == value
+
+    for document in documents:
+        same(pickle.loads(pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL)), document)
+    assert {"Checklist", "Page", "Item", "Heading", "SignoffRole", "Decision"} <= kinds
