@@ -176,6 +176,8 @@ class SafeRenderer(RendererHTML):
     """
 
     def render(self, tokens: Sequence[Token], options: OptionsDict, env: Any) -> str:
+        if not any(token.type == "html_block" and token.level == 0 for token in tokens):  # nothing raw to clean
+            return "".join([self._one(tokens, index, options, env) for index in range(len(tokens))])
         parts: list[Part] = []
         for index, token in enumerate(tokens):
             if token.type == "html_block" and token.level == 0:
@@ -185,6 +187,8 @@ class SafeRenderer(RendererHTML):
         return clean(parts, _page(env))
 
     def renderInline(self, tokens: Sequence[Token], options: OptionsDict, env: Any) -> str:
+        if not any(token.type == "html_inline" for token in tokens):  # nothing raw to clean: the parts joined
+            return "".join([self._one(tokens, index, options, env) for index in range(len(tokens))])
         parts = [
             Part(token.content, raw=True)
             if token.type == "html_inline" and is_rendered(token.content, PHRASING)

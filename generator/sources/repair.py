@@ -142,6 +142,8 @@ def export_evidence(text: str) -> ExportEvidence:
 
 
 def _unescape_export(text: str, path: str) -> tuple[str, list[Diagnostic]]:
+    if "\\" not in text:  # no escaped line, so no evidence (most files: no line walk)
+        return text, []
     found = export_evidence(text)
     if not found.convincing:
         return text, []
@@ -185,6 +187,8 @@ def _unescaped_lines(lines: list[str]) -> list[str]:
 
 def _nbsp_indentation(text: str, path: str) -> tuple[str, list[Diagnostic]]:
     """``&nbsp;`` (or U+00A0) before a list marker, under a list item, becomes spaces."""
+    if _NBSP.search(text) is None:  # nothing to replace (most files: no line walk)
+        return text, []
     lines = text.split("\n")
     code = fenced_lines(lines)
     changed = 0
