@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from generator.core.errors import SourceError
@@ -56,6 +58,29 @@ def test_inline_markdown_is_stripped_from_text_but_rendered_in_html() -> None:
     assert item.html == '<p>Run <strong><code>make deploy</code></strong> on <a href="https://example.com">prod</a></p>' or (
         "<strong><code>make deploy</code></strong>" in item.html
     )
+
+
+def test_an_items_html_is_what_the_page_shows_links_rewritten(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An item's HTML comes from the page's own render (made once): links to ``.md`` sources
+    point at the pages they become, and a same-page link written in another case at the anchor."""
+    from generator.sources.markdown import SafeRenderer
+
+    rendered: list[int] = []
+    inline = SafeRenderer.renderInline
+
+    def counted(self: SafeRenderer, tokens: Any, options: Any, env: Any) -> str:
+        rendered.append(id(tokens))
+        return inline(self, tokens, options, env)
+
+    monkeypatch.setattr(SafeRenderer, "renderInline", counted)
+    doc = parse_checklist("# T\n\n## Steps\n\n- [ ] see [rb](rollback.md#Undo) and [up](#Steps)\n"
+                          "  - [ ] nested <kbd>Ctrl</kbd> **now**\n- [ ] <!-- hidden --> plain\n")
+    assert [item.html for item in doc.items] == [
+        'see <a href="rollback.html#Undo">rb</a> and <a href="#steps">up</a>',
+        "nested <kbd>Ctrl</kbd> <strong>now</strong>", " plain"]
+    for item in doc.items:
+        assert item.html in doc.body_html
+    assert len(rendered) == len(set(rendered)) == 4  # "Steps" and three items, each once
 
 
 def test_nothing_in_code_comments_or_html_blocks_counts() -> None:

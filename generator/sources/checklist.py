@@ -11,8 +11,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import unquote
 
+from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from generator.core.diagnostics import Diagnostic
@@ -23,7 +25,7 @@ from generator.sources.anchors import GithubAnchors
 from generator.sources.bounds import parse_bounded
 from generator.sources.frontmatter import FrontMatter, split_front_matter
 from generator.sources.ids import EXPLICIT_ID, document_id, item_id, normalise, slugify
-from generator.sources.markdown import PAGE, markdown, plain_text
+from generator.sources.markdown import ITEM_HTML, PAGE, markdown, plain_text
 from generator.sources.repair import decode_source, repair_text
 from generator.sources.signoffs import decisions, signoff_role, table_signoffs
 from generator.sources.tasklines import lost_task_lines
@@ -50,7 +52,6 @@ class _RawItem:
     state: ItemState
     attrs: list[str]
     text: str = ""
-    html: str = ""
     role: str | None = None
     command: str = ""
     shell: str = ""
@@ -96,9 +97,9 @@ def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
         raise SourceError(f"front matter id {front.id!r} may only use letters, digits and - _ . :", source, 2,
                           code="LB203")
 
-    items, warnings_items = _finish_items(walk.items, front, source, md, env)
+    items, warnings_items = _finish_items(walk.items, front, source)
     warnings.extend(warnings_items)
-    headings = _assign_anchors(walk, {item.id for item in items})
+    headings = _assign_anchors(walk, {new_id for _, new_id, _, _ in items})
     links = _rewrite_links(tokens, offset, {heading.anchor for heading in headings})
     if walk.title_heading is not None:
         _drop_heading(tokens, walk.title_heading)
@@ -132,12 +133,23 @@ def parse_document(data: bytes, source: str, rel_path: str) -> Checklist | Page:
     body_html = md.renderer.render(tokens, md.options, env)
     return Checklist(
         body_html=body_html,
-        items=tuple(items),
+        items=tuple(_item(pending, md, env) for pending in items),
         signoffs=tuple(signoffs),
         decisions=tuple(decisions(tokens, offset)),
         section_counts=counts,
         **common,  # type: ignore[arg-type]
     )
+
+
+def _item(pending: _Pending, md: MarkdownIt, env: dict[str, object]) -> Item:
+    """The item, with the HTML its text got in the page's render (rendered apart only if the page did not)."""
+    raw, new_id, optional, parent = pending
+    html = raw.inline.meta.get(ITEM_HTML)
+    if not isinstance(html, str):
+        renderer: Any = md.renderer
+        html = renderer.renderInline(raw.inline.children or [], md.options, env)
+    return Item(new_id, raw.text, html, raw.section, raw.depth, optional, raw.state, raw.line, parent, raw.command,
+                raw.shell)
 
 
 def _inline_after(tokens: list[Token], opening: Token | None) -> list[Token]:
@@ -192,16 +204,16 @@ def _walk(tokens: list[Token], offset: int) -> _Walk:
     return walk
 
 
-def _finish_items(
-    raws: list[_RawItem], front: FrontMatter, source: str, md: object, env: dict[str, object]
-) -> tuple[list[Item], list[Diagnostic]]:
+_Pending = tuple[_RawItem, str, bool, str | None]
+"""An item before the page is rendered: its raw form, ID, whether optional, its parent's ID."""
+
+
+def _finish_items(raws: list[_RawItem], front: FrontMatter, source: str) -> tuple[list[_Pending], list[Diagnostic]]:
     warnings: list[Diagnostic] = []
-    renderer = md.renderer  # type: ignore[attr-defined]
-    options = md.options  # type: ignore[attr-defined]
     explicit: dict[str, int] = {}
     for raw in raws:
         raw.text = plain_text(raw.inline.children)
-        raw.html = renderer.renderInline(raw.inline.children or [], options, env)
+        raw.inline.meta[ITEM_HTML] = None  # the page's render keeps the item's HTML here (one render, links rewritten)
         raw.role = signoff_role(raw.inline.content)
         for attr in raw.attrs:
             if attr.startswith("#"):
@@ -233,7 +245,7 @@ def _finish_items(
         used[new_id] = 1
         ids.append(new_id)
         raw.token.attrSet("id", new_id)
-    items: list[Item] = []
+    items: list[_Pending] = []
     known_optional = set(front.optional)
     for raw, new_id in zip(raws, ids, strict=True):
         if raw.role:
@@ -252,10 +264,7 @@ def _finish_items(
         known_optional.discard(new_id)
         raw.token.meta["optional"] = optional
         parent = ids[raw.parent] if raw.parent is not None and not raws[raw.parent].role else None
-        items.append(
-            Item(new_id, raw.text, raw.html, raw.section, raw.depth, optional, raw.state, raw.line, parent,
-                 raw.command, raw.shell)
-        )
+        items.append((raw, new_id, optional, parent))
     for unknown in sorted(known_optional):
         warnings.append(Diagnostic(source, 2, f"front matter 'optional' names unknown item {unknown!r}", "LB303"))
     return items, warnings

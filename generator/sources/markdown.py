@@ -168,6 +168,11 @@ def _image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: Optio
     return str(self.image(tokens, idx, options, env))
 
 
+ITEM_HTML = "launchbook_item_html"
+"""An inline token's meta key: set (to ``None``) on a checklist item's text, filled with its HTML
+when the page is rendered, so an item's HTML is the page's (links rewritten) and made once."""
+
+
 class SafeRenderer(RendererHTML):
     """markdown-it's HTML renderer, with raw HTML sanitized across the tokens it spans.
 
@@ -200,7 +205,10 @@ class SafeRenderer(RendererHTML):
     def _one(self, tokens: Sequence[Token], index: int, options: OptionsDict, env: Any) -> str:
         token = tokens[index]
         if token.type == "inline":
-            return self.renderInline(token.children or [], options, env)
+            html = self.renderInline(token.children or [], options, env)
+            if ITEM_HTML in token.meta:  # a checklist item's text: kept for its Item
+                token.meta[ITEM_HTML] = html
+            return html
         if token.type in self.rules:
             return str(self.rules[token.type](tokens, index, options, env))
         return self.renderToken(tokens, index, options, env)
