@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import cast
 
 from generator import code_digest
 from generator.core.errors import SourceError
@@ -22,7 +21,6 @@ from generator.core.files import keeping_in_memory, load_cache_text, load_pickle
 from generator.core.quietgc import quiet_gc
 from generator.model import Document, DocumentSummary
 from generator.parallel import Progress, map_chunks
-from generator.sources.cachedir import cache_dir
 from generator.sources.checklist import parse_document
 
 SUMMARY_PACK = "summaries.pickle"
@@ -43,27 +41,6 @@ def key_of_digest(source_sha256: str, shown: str, rel: str) -> str:
     return digest.hexdigest()
 
 
-def _parse_chunk(shared: None, jobs: list[tuple[bytes, str, str]]) -> list[Document]:
-    with quiet_gc():
-        return [parse_document(*job) for job in jobs]
-
-
-def parse_all(jobs: list[tuple[bytes, str, str]], cache_root: Path | None) -> list[Document]:
-    """Parse ``(bytes, shown, rel)`` jobs, using and filling the cache when given."""
-    folder = cache_dir(cache_root) / "parsed" if cache_root is not None else None
-    results: list[Document | None] = [None] * len(jobs)
-    keys = [cache_key(*job) for job in jobs] if folder is not None else []
-    missing: list[int] = []
-    with quiet_gc():
-        _load_cached(jobs, keys, folder, results, missing)
-    parsed = _parse_many([jobs[i] for i in missing])
-    for index, document in zip(missing, parsed, strict=True):
-        results[index] = document
-        if folder is not None:
-            store_pickle(folder / keys[index][:2] / keys[index], document)
-    return [doc for doc in results if doc is not None]
-
-
 def parse_cached(data: bytes, shown: str, rel: str, cache: Path) -> Document:
     """One source's document from the document store in the cache folder ``cache`` (see
     :func:`~generator.sources.cachedir.cache_dir`), else parsed (and stored)."""
@@ -75,22 +52,6 @@ def parse_cached(data: bytes, shown: str, rel: str, cache: Path) -> Document:
     document = parse_document(data, shown, rel)
     store_pickle(path, document)
     return document
-
-
-def _load_cached(jobs: list[tuple[bytes, str, str]], keys: list[str], folder: Path | None,
-                 results: list[Document | None], missing: list[int]) -> None:
-    for index in range(len(jobs)):
-        if folder is not None:
-            cached = load_pickle(folder / keys[index][:2] / keys[index])
-            if cached is not None:
-                results[index] = cast(Document, cached)
-                continue
-        missing.append(index)
-
-
-def _parse_many(jobs: list[tuple[bytes, str, str]]) -> list[Document]:
-    return map_chunks(_parse_chunk, jobs, parallel_from=PARALLEL_FROM)
-
 
 
 # -- The site build's view: summaries in memory, full documents on disk -----------------------

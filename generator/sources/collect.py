@@ -27,8 +27,8 @@ from generator.core.keyfiles import file_private_key_kind
 from generator.core.selection import Selection, hidden, is_leftover
 from generator.model import Document, DocumentSummary
 from generator.parallel import Progress
-from generator.sources.bounds import check_document_size, read_document
-from generator.sources.cache import DocumentStore, Summarize, index_all, parse_all
+from generator.sources.bounds import check_document_size
+from generator.sources.cache import DocumentStore, Summarize, index_all
 from generator.sources.index import Stamp, built_entries, save_index
 
 RUNS_DIR = "runs"
@@ -195,17 +195,6 @@ def _not_a_private_key(entry: SourceFile) -> None:
                           "(the default is .launchbook/keys/)", entry.shown)
 
 
-def parse_sources(tree: SourceTree, cache_root: Path | None = None,
-                  max_size: int = DEFAULT_MAX_DOCUMENT_SIZE) -> list[Document]:
-    """Parse every document (in parallel, cached under ``cache_root`` when given);
-    checklist IDs must be unique across the site."""
-
-    jobs = _read(tree, max_size)
-    documents = parse_all(jobs, cache_root)
-    _unique_ids(tree, documents)
-    return documents
-
-
 def index_sources(tree: SourceTree, folder: Path, summarize: Summarize, progress: Progress | None = None,
                   file_hash: FileHash | None = None, max_size: int = DEFAULT_MAX_DOCUMENT_SIZE,
                   ) -> tuple[list[DocumentSummary], DocumentStore]:
@@ -235,17 +224,6 @@ def index_sources(tree: SourceTree, folder: Path, summarize: Summarize, progress
     save_index(folder.parent, lambda: built_entries(stamps, facts))
     _unique_ids(tree, summaries)
     return summaries, store
-
-
-def _read(tree: SourceTree, max_size: int) -> list[tuple[bytes, str, str]]:
-    """``(bytes, shown, rel)`` of every document."""
-    jobs: list[tuple[bytes, str, str]] = []
-    for entry in tree.documents:
-        try:
-            jobs.append((read_document(entry.path, entry.shown, max_size), entry.shown, entry.rel))
-        except OSError as exc:
-            raise SourceError(f"cannot read: {exc.strerror}", entry.shown) from None
-    return jobs
 
 
 def _unique_ids(tree: SourceTree, documents: Sequence[Document | DocumentSummary]) -> None:
