@@ -139,7 +139,7 @@ def test_strict_turns_warnings_into_failure(write_project, run_cli: RunCli) -> N
     warnings = json.loads(relaxed.stdout)["warnings"]
     assert any("unknown front matter key 'ownr'" in w for w in warnings)
     assert any("unknown setting 'colour'" in w for w in warnings)
-    assert any("a.md:4: broken link: missing.html" in w for w in warnings)
+    assert any("a.md:4: broken link: missing.md (no such page or file)" in w for w in warnings)
     (project / "output").rename(project / "previous")
     strict = run_cli("build", "-C", project, "--strict")
     assert strict.exit_code == 1

@@ -245,8 +245,8 @@ def test_lint_of_one_file_reads_only_it_and_the_page_it_links_into(built: Path, 
     assert sorted(set(reads)) == ["notes.md", "ops/deploy.md"]  # both parses came from the document store
     (built / "content/notes.md").write_text("# Notes\n\n[x](ops/deploy.md#nowhere) [y](gone.md)\n")
     result = run_cli("lint", "-C", built, built / "content/notes.md")
-    assert "no anchor #nowhere in ops/deploy.html" in result.output
-    assert "broken link: gone.html (no such page or file)" in result.output
+    assert "broken link: ops/deploy.md#nowhere (no such anchor on that page)" in result.output
+    assert "broken link: gone.md (no such page or file)" in result.output
     assert "parsed notes.md" in reads and not any(read.startswith("parsed team") for read in reads)
 
 

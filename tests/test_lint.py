@@ -46,8 +46,8 @@ def test_every_rule_is_reported_with_file_line_and_code(write_project: Callable[
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     expected = [
-        "content/index.md:3: LB301 broken-link: broken link: no anchor #no-such-item in ops/deploy.html",
-        "content/index.md:3: LB301 broken-link: broken link: ops/missing.html (no such page or file)",
+        "content/index.md:3: LB301 broken-link: broken link: ops/deploy.md#no-such-item (no such anchor on that page)",
+        "content/index.md:3: LB301 broken-link: broken link: ops/missing.md (no such page or file)",  # as written
         "content/ops/deploy.md:4: LB302 unknown-key: unknown front matter key 'colour'",
         "content/ops/deploy.md:11: LB202 duplicate-item: item 'Announce the window' appears twice in Before "
         "(first on line 10)",

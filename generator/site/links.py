@@ -10,6 +10,7 @@ from urllib.parse import unquote
 from generator.core.diagnostics import Diagnostic
 from generator.model import Checklist, Document, DocumentSummary
 from generator.site.urls import output_path
+from generator.sources.checklist import published_href
 
 Target = TypeVar("Target")
 
@@ -64,7 +65,7 @@ def broken_links(documents: Sequence[Document | DocumentSummary], pages: Mapping
         here = output_path(document.rel_path)
         for href, line in document.links:
             path, _, fragment = href.partition("#")
-            path = unquote(path.split("?", 1)[0])
+            path = unquote(published_href(path).split("?", 1)[0])
             if path.startswith("/"):
                 continue  # site-absolute: depends on where the site is served
             target = posixpath.normpath(posixpath.join(posixpath.dirname(here), path)) if path else here
@@ -72,7 +73,8 @@ def broken_links(documents: Sequence[Document | DocumentSummary], pages: Mapping
                 target = posixpath.join(target, "index.html")
             if target in pages:
                 if fragment and not _reaches(unquote(fragment), anchors_at(target)):
-                    warnings.append(Diagnostic(document.source, line, f"broken link: no anchor #{fragment} in {target}",
+                    page = "that page" if path else "this page"
+                    warnings.append(Diagnostic(document.source, line, f"broken link: {href} (no such anchor on {page})",
                                                "LB301"))
             elif target not in asset_paths and posixpath.join(target, "index.html") not in pages:
                 warnings.append(Diagnostic(document.source, line, f"broken link: {href} (no such page or file)",

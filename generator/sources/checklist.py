@@ -306,7 +306,7 @@ def _untask(raws: list[_RawItem]) -> None:
 
 
 def _rewrite_links(tokens: list[Token], offset: int, anchors: set[str]) -> list[tuple[str, int]]:
-    """Point links at ``.md`` sources to the ``.html`` pages they become; collect them.
+    """Point links at ``.md`` sources to the ``.html`` pages they become; collect them as written.
 
     A link to a heading on the same page written in another case (``#Deploy-Steps``, which
     GitHub follows) points at the anchor itself, so it works without the site script.
@@ -322,15 +322,19 @@ def _rewrite_links(tokens: list[Token], offset: int, anchors: set[str]) -> list[
             href = str(child.attrGet("href") or "")
             if not href or _SCHEME.match(href) or href.startswith("//"):
                 continue
+            links.append((href, line))  # as written: messages name what the author wrote
             path, hash_, fragment = href.partition("#")
             if not path and fragment not in anchors and unquote(fragment).lower() in anchors:
                 fragment = unquote(fragment).lower()
                 child.attrSet("href", "#" + fragment)
-            if path.endswith(".md"):
-                path = path[:-3] + ".html"
-                child.attrSet("href", path + hash_ + fragment)
-            links.append((path + hash_ + fragment, line))
+            if path != published_href(path):
+                child.attrSet("href", published_href(path) + hash_ + fragment)
     return links
+
+
+def published_href(path: str) -> str:
+    """A link's path as the site has it: a ``.md`` source becomes the ``.html`` page made from it."""
+    return path[:-3] + ".html" if path.endswith(".md") else path
 
 
 def _drop_heading(tokens: list[Token], opening: Token) -> None:
