@@ -10,6 +10,7 @@ import json
 import os
 import re
 from collections.abc import Callable
+from html import unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -276,6 +277,31 @@ def test_sitemap_urls_name_the_files_they_list(write_project: Callable[..., Path
         assert (url.scheme, url.netloc, url.query, url.fragment) == ("https", "runbooks.example", "", ""), loc
         assert not re.search(r"[\s\\\"<>]", loc), loc
         assert (out / unquote(url.path).lstrip("/")).is_file(), loc
+
+
+def test_with_a_base_url_the_404_page_links_absolutely(write_project: Callable[..., Path], run_cli: RunCli) -> None:
+    """A host answers a missing ``/a/b/c.html`` with ``404.html``: its links must not be relative
+    to the folder of the missing page (its styles, navigation and search would be lost)."""
+    names = ["q?a.md", "hash#top.md", "sp ace.md", "JaVaScRiPt:x/c.md", "deep/er/page.md"]
+    files = {f"content/{name}": f"# Page {n}\n\n- [ ] step {n}\n" for n, name in enumerate(names)}
+    project = write_project({**files, "content/index.md": "# Home\n",
+                             "content/site.yml": "title: T\nbase_url: https://runbooks.example/docs/\n"})
+    result = run_cli("build", "-C", project)
+    assert result.exit_code == 0, result.output
+    out = project / "output"
+    page = (out / "404.html").read_text()
+    links = re.findall(r'\s(?:href|src)="([^"]*)"', page)
+    assert 'data-root="https://runbooks.example/docs/"' in page and len(links) > 8
+    for link in links:
+        if link.startswith("#"):
+            continue
+        url = urlsplit(unescape(link))
+        assert (url.scheme, url.netloc) == ("https", "runbooks.example") and url.path.startswith("/docs/"), link
+        rel = unquote(url.path).removeprefix("/docs/")
+        assert (out / (rel + "index.html" if rel.endswith("/") or not rel else rel)).is_file(), link
+    (project / "content/site.yml").write_text("title: T\n")
+    assert run_cli("build", "-C", project).exit_code == 0
+    assert 'href="assets/launchbook.css"' in (out / "404.html").read_text()  # no base URL: relative, as every page
 
 
 # --- Evidence: a FIFO, a device or a folder is refused at once, by what it is --------------------------------------

@@ -242,3 +242,21 @@ def test_serve_warms_up_without_rewriting_an_up_to_date_site(tmp_path: Path, run
         assert files() == before and manifest.read_bytes() == recorded  # (the manifest is written by every build)
     finally:
         server.stop()
+
+
+_LINK = re.compile(r'\s(?:href|src)="([^"]*)"')
+
+
+def test_the_404_page_keeps_its_styles_and_links_at_any_depth(served: Served) -> None:
+    """A missing page deep in the site is answered with the site's 404 page, whose links start
+    at the site's root (relative ones would point into the missing folder)."""
+    wait_for(lambda: fetch(served.url)[0] == 200)
+    for path in ("missing.html", "deep/er/missing.html", "deep/"):
+        status, page = fetch(served.url + path)
+        assert status == 404 and "Page not found" in page
+        links = _LINK.findall(page)
+        assert "/assets/launchbook.css" in links and 'data-root="/"' in page
+        assert all(link.startswith(("/", "#")) for link in links), [link for link in links if link[:1] not in "/#"]
+        for link in (link for link in links if link.startswith("/assets/")):
+            with urllib.request.urlopen(served.url + link[1:], timeout=10) as response:
+                assert response.status == 200, link

@@ -26,7 +26,7 @@ from generator.site.runs import RunView, fill_history, item_history, runs_by_che
 from generator.site.search.files import write_search_index
 from generator.site.stages import BuildRequest, Checked, Plan, RunSet, Sources
 from generator.site.trend import trend_svg
-from generator.site.urls import HOME, output_path, relative_url, url_path
+from generator.site.urls import HOME, output_path, relative_url, rooted, url_path
 from generator.site.writer import OutputWriter
 from generator.sources.cache import DocumentStore
 from generator.sources.markdown import pygments_css
@@ -57,8 +57,9 @@ def render_site(writer: OutputWriter, request: BuildRequest, sources: Sources, r
                           freeze=True):
         writer.claim(rel)
     count = 2 + len(pages)
-    writer.write("404.html", render_page(env, "404.html", "404.html", config, page=None, crumbs=[],
-                                         nav_html=navs.for_page("404.html"), **common))
+    missing = render_page(env, "404.html", "404.html", config, page=None, crumbs=[], nav_html=navs.for_page("404.html"),
+                          **common)
+    writer.write("404.html", rooted(missing, config.base_url) if config.base_url else missing)  # served at any depth
     for node in walk(nav):
         if node.kind == "folder" and node.generated and node.url:
             count += 1

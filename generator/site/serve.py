@@ -41,6 +41,7 @@ from generator.core.quietgc import quiet_gc
 from generator.site.asgi import App, run_asgi
 from generator.site.guard import host_allowed, locate, read_head, refuse
 from generator.site.relevance import starts_rebuild
+from generator.site.urls import rooted as rooted_links
 
 REQUEST_TIMEOUT = 5.0
 """Seconds a client has to send a whole request head, and to take each write of the answer."""
@@ -204,16 +205,20 @@ def make_handler(output: Path, state: BuildState, stopping: threading.Event,
             elif found is not None and found.suffix == ".html":
                 self._page(200, found, body)
             elif found is None and path.endswith(("/", ".html")):
-                self._page(404, locate(output, "/404.html"), body)
+                self._page(404, locate(output, "/404.html"), body, rooted=True)
             elif found is None or not self._stream_file(found, body):
                 self.send_error(404)
 
-        def _page(self, code: int, found: Path | str | None, body: bool) -> None:
-            """An HTML page with the reload script added (the site's 404 page when there is none)."""
+        def _page(self, code: int, found: Path | str | None, body: bool, rooted: bool = False) -> None:
+            """An HTML page with the reload script added (the site's 404 page when there is none);
+            ``rooted``: the site's 404 page, answered at the requested depth, its links made to start
+            at the site's root."""
             try:
                 content = found.read_bytes() if isinstance(found, Path) else NOT_BUILT
             except OSError:
                 code, content = 404, NOT_BUILT
+            if rooted and content is not NOT_BUILT:
+                content = rooted_links(content.decode("utf-8", "replace"), "/").encode("utf-8")
             marker = content.rfind(b"</body>")
             tags = (CONSOLE_TAG if console is not None else b"") + TAG
             content = content[:marker] + tags + content[marker:] if marker >= 0 else content + tags

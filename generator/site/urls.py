@@ -7,6 +7,8 @@ percent-encoded: a file or folder name can never be read as a scheme, query or f
 
 from __future__ import annotations
 
+import re
+from html import escape as html_escape
 from urllib.parse import quote
 
 HOME = "index.html"
@@ -51,3 +53,17 @@ def root_prefix(from_page: str) -> str:
     """``""`` for top-level pages, ``"../"`` one folder down, and so on."""
     depth = from_page.count("/")
     return "../" * depth
+
+
+_RELATIVE_LINK = re.compile(r'(\s(?:href|src)=")(?![A-Za-z][A-Za-z0-9+.-]*:|/|#)')
+"""A link attribute whose value is relative to the page (no scheme, not from the root, not an anchor)."""
+
+
+def rooted(html: str, prefix: str) -> str:
+    """A top-level page's HTML with every relative link (and the site script's ``data-root``)
+    starting at ``prefix``: the 404 page is answered at any depth (``/a/b/missing.html``), where
+    links relative to the site's root folder would lead nowhere. ``prefix`` is the site's root
+    URL: ``base_url`` when configured, ``/`` under ``launchbook serve``."""
+    quoted = html_escape(prefix, quote=True)
+    html = _RELATIVE_LINK.sub(lambda found: found.group(1) + quoted, html)
+    return html.replace(' data-root=""', f' data-root="{quoted}"', 1)
