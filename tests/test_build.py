@@ -619,6 +619,26 @@ def test_cache_files_a_pull_plants_in_a_good_cache_folder_are_never_used(small_s
     assert cachekey.key_path().stat().st_mode & 0o777 == 0o600
 
 
+def test_a_cache_key_that_cannot_be_kept_is_said_once_as_a_note(small_site: Path, run_cli: RunCli, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no key file can be made, each process has its own key and the next build cannot use
+    the cache: the build says so (a note: --strict still passes), and nothing else changes."""
+    from generator.core import cachekey
+
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))  # no folder can be made under a file
+    monkeypatch.setattr(cachekey, "_key", None)
+    result = run_cli("build", "-C", small_site, "--strict")
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if "cache key cannot be kept" in line]
+    assert len(notes) == 1 and notes[0].startswith(f"note: {tmp_path / 'a-file'}/launchbook/cache-key:")
+    assert "cache key" not in run_cli("build", "-C", small_site, "--no-cache", "-o", tmp_path / "o").output
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    monkeypatch.setattr(cachekey, "_key", None)
+    (small_site / "content/ops/deploy.md").write_text("# Deploy, edited\n\n- [ ] one\n")
+    assert "cache key" not in run_cli("build", "-C", small_site).output
+
+
 def test_a_cache_folder_marker_that_is_a_link_or_cannot_be_replaced(small_site: Path, run_cli: RunCli,
                                                                     tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,6 +23,7 @@ TAG = 32
 """Bytes of the tag at the start of every cache file."""
 _KEY_BYTES = 32
 _key: bytes | None = None
+_kept = False
 
 
 def key_path() -> Path:
@@ -33,10 +34,18 @@ def key_path() -> Path:
 
 def cache_key() -> bytes:
     """This user's key, read or made once per process."""
-    global _key
+    global _key, _kept
     if _key is None:
-        _key = _read_or_make(key_path()) or secrets.token_bytes(_KEY_BYTES)
+        kept = _read_or_make(key_path())
+        _key, _kept = kept or secrets.token_bytes(_KEY_BYTES), kept is not None
     return _key
+
+
+def key_kept() -> bool:
+    """Whether the key is the one in :func:`key_path` (``False``: this process's own, where no
+    key file can be kept, so cache entries are good for this process only)."""
+    cache_key()
+    return _kept
 
 
 def _read_or_make(path: Path) -> bytes | None:

@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from generator.config import build_datetime, load_config
-from generator.core.diagnostics import Diagnostic
+from generator.core.cachekey import key_kept, key_path
+from generator.core.diagnostics import Diagnostic, Severity
 from generator.core.errors import BuildError
 from generator.core.files import FileHash, check_output_folder
 from generator.core.locks import abandoned, mark_owned
@@ -110,12 +111,20 @@ def check_site(request: BuildRequest, sources: Sources, runs: RunSet) -> Checked
         *check_links(summaries, assets, lambda summary: sources.store.load(summary.key)),
         *runs.warnings, *check_warnings, *renamed_checklists(list(runs.views), summaries),
     )
-    note = sources.tree.skipped_note("content")
+    notes = [note for note in (sources.tree.skipped_note("content"), _unkept_cache(request)) if note is not None]
     if request.strict and warnings:
         listing = "\n".join(f"  {w}" for w in warnings)
         raise BuildError(f"--strict: {len(warnings)} warning{'s' if len(warnings) != 1 else ''}:\n{listing}")
-    return Checked(integrity, checks, tuple(build_nav(summaries, config.nav)), warnings,
-                   (note,) if note is not None else ())
+    return Checked(integrity, checks, tuple(build_nav(summaries, config.nav)), warnings, tuple(notes))
+
+
+def _unkept_cache(request: BuildRequest) -> Diagnostic | None:
+    """A note when the project's cache cannot help the next build: no key file can be kept."""
+    if not request.cache or key_kept():
+        return None
+    return Diagnostic(str(key_path()), None, "the cache key cannot be kept here (not writable), so the cache is "
+                      "good for this command only and the next build parses every page again; make "
+                      "$XDG_CACHE_HOME (or ~/.cache) writable", severity=Severity.INFO)
 
 
 def plan_site(request: BuildRequest, sources: Sources, runs: RunSet, checked: Checked) -> Plan:
