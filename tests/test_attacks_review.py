@@ -260,18 +260,25 @@ def test_prose_about_key_files_is_not_a_key(run_project: Path, run_cli: RunCli) 
 # --- Links: sitemap.xml URLs are percent-encoded like every other link ---------------------------------------------
 
 
-def test_sitemap_urls_name_the_files_they_list(write_project: Callable[..., Path], run_cli: RunCli) -> None:
-    names = ["q?a.md", "hash#top.md", "pct%2e%2e.md", "back\\slash.md", "sp ace.md", "%2f%2fevil.md", "amp&x.md",
-             "JaVaScRiPt:x/c.md"]
-    files = {f"content/{name}": f"# Page {n}\n\n- [ ] step {n}\n" for n, name in enumerate(names)}
+HOSTILE_NAMES = ["q?a.md", "hash#top.md", "pct%2e%2e.md", "back\\slash.md", "sp ace.md", "%2f%2fevil.md", "amp&x.md",
+                 "JaVaScRiPt:x/c.md", "deep/er/page.md"]
+
+
+def _hostile_site(write_project: Callable[..., Path], run_cli: RunCli, base_url: str) -> Path:
+    """A site of pages with hostile names and a base URL, built: its project folder."""
+    files = {f"content/{name}": f"# Page {n}\n\n- [ ] step {n}\n" for n, name in enumerate(HOSTILE_NAMES)}
     project = write_project({**files, "content/index.md": "# Home\n",
-                             "content/site.yml": "title: T\nbase_url: https://runbooks.example/\n"})
+                             "content/site.yml": f"title: T\nbase_url: {base_url}\n"})
     result = run_cli("build", "-C", project)
     assert result.exit_code == 0, result.output
-    out = project / "output"
+    return project
+
+
+def test_sitemap_urls_name_the_files_they_list(write_project: Callable[..., Path], run_cli: RunCli) -> None:
+    out = _hostile_site(write_project, run_cli, "https://runbooks.example/") / "output"
     root = ElementTree.parse(out / "sitemap.xml").getroot()
     locs = [loc.text or "" for loc in root.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
-    assert len(locs) == len(names) + 1
+    assert len(locs) == len(HOSTILE_NAMES) + 1
     for loc in locs:
         url = urlsplit(loc)
         assert (url.scheme, url.netloc, url.query, url.fragment) == ("https", "runbooks.example", "", ""), loc
@@ -282,12 +289,7 @@ def test_sitemap_urls_name_the_files_they_list(write_project: Callable[..., Path
 def test_with_a_base_url_the_404_page_links_absolutely(write_project: Callable[..., Path], run_cli: RunCli) -> None:
     """A host answers a missing ``/a/b/c.html`` with ``404.html``: its links must not be relative
     to the folder of the missing page (its styles, navigation and search would be lost)."""
-    names = ["q?a.md", "hash#top.md", "sp ace.md", "JaVaScRiPt:x/c.md", "deep/er/page.md"]
-    files = {f"content/{name}": f"# Page {n}\n\n- [ ] step {n}\n" for n, name in enumerate(names)}
-    project = write_project({**files, "content/index.md": "# Home\n",
-                             "content/site.yml": "title: T\nbase_url: https://runbooks.example/docs/\n"})
-    result = run_cli("build", "-C", project)
-    assert result.exit_code == 0, result.output
+    project = _hostile_site(write_project, run_cli, "https://runbooks.example/docs/")
     out = project / "output"
     page = (out / "404.html").read_text()
     links = re.findall(r'\s(?:href|src)="([^"]*)"', page)
