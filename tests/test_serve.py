@@ -247,9 +247,23 @@ def test_serve_warms_up_without_rewriting_an_up_to_date_site(tmp_path: Path, run
 _LINK = re.compile(r'\s(?:href|src)="([^"]*)"')
 
 
-def test_the_404_page_keeps_its_styles_and_links_at_any_depth(served: Served) -> None:
+@pytest.mark.parametrize("base_url", ["", "https://runbooks.example/docs/"])
+def test_the_404_page_keeps_its_styles_and_links_at_any_depth(tmp_path: Path, run_cli: RunCli, base_url: str) -> None:
     """A missing page deep in the site is answered with the site's 404 page, whose links start
-    at the site's root (relative ones would point into the missing folder)."""
+    at the site's root (relative ones would point into the missing folder); with a base URL,
+    at the preview's root too, never at the published site."""
+    assert run_cli("new", tmp_path / "site").exit_code == 0
+    settings = tmp_path / "site/content/site.yml"
+    settings.write_text(settings.read_text().replace('base_url: ""', f"base_url: {base_url or chr(34) * 2}"))
+    assert base_url in settings.read_text()
+    served = Served(tmp_path / "site")
+    try:
+        _check_missing_pages(served)
+    finally:
+        served.stop()
+
+
+def _check_missing_pages(served: Served) -> None:
     wait_for(lambda: fetch(served.url)[0] == 200)
     for path in ("missing.html", "deep/er/missing.html", "deep/"):
         status, page = fetch(served.url + path)

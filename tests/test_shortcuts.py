@@ -198,6 +198,8 @@ TABLEISH = st.lists(st.sampled_from([b"1", b"2", b"3", b"12", b" ", b"  ", b"\n"
        idx=st.integers(min_value=-1, max_value=4))
 @example(table=b"3 2.5 ", count=1, extra=0, objects=b"<</A 1>> 42", idx=0)  # a number ends at no digit but [+-.]
 @example(table=b"3 0 3 4 ", count=2, extra=0, objects=b"<</A 1>> 42", idx=1)  # the first of a repeated number
+@example(table=b"4 0 " + b"9" * 5000 + b" 9 ", count=2, extra=0, objects=b"<</A 1>> 42", idx=0)  # int() refuses
+@example(table=b"9" * 5000 + b" 0 4 9 ", count=2, extra=0, objects=b"<</A 1>> 42", idx=1)
 def test_objects_in_object_streams_are_read_as_pyhanko_reads_them(table: bytes, count: int, extra: int,
                                                                   objects: bytes, idx: int) -> None:
     from pyhanko.pdf_utils import generic
@@ -318,6 +320,7 @@ def test_verify_finds_the_same_with_and_without_the_shortcuts(reports: list[tupl
 
     shortcuts.install()
     with_them = verdicts()
+    from asn1crypto import x509
     from pyhanko.pdf_utils import misc, xref
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import generic_cms
@@ -329,6 +332,7 @@ def test_verify_finds_the_same_with_and_without_the_shortcuts(reports: list[tupl
                          (PdfFileReader, "_get_object_from_stream"),
                          (generic_cms, "extract_certificate_info")):
         monkeypatch.setattr(module, name, getattr(module, name).__wrapped__)
+    monkeypatch.setattr(x509.Name, "hashable", property(x509.Name.hashable.fget.__wrapped__))
     monkeypatch.setattr(shortcuts, "_installed", True)
     assert verdicts() == with_them
     assert with_them[0]["problems"] == [] and all(v["problems"] for v in with_them[1:4])
@@ -354,3 +358,30 @@ def test_one_object_per_certificate_and_trust_stays_with_each_check(reports: lis
     verdicts = [verify_pdf(found[name], name, trust, [], now).verdict for name in ("intact", "other signer", "intact")]
     assert verdicts == ["valid and trusted", "valid signature, untrusted signer", "valid and trusted"]
     assert verify_pdf(found["intact"], "intact", [], [], now).verdict == "valid signature, untrusted signer"
+
+
+NAMEISH = st.lists(st.tuples(st.sampled_from(["common_name", "organization_name", "country_name", "organizational_unit_name"]),
+                             st.text(alphabet="aA bB\u00e9\u00c9 \t.-", min_size=1, max_size=8)),
+                   min_size=1, max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=NAMEISH, second=NAMEISH)
+def test_a_remembered_name_key_is_asn1cryptos_own(first: list[tuple[str, str]], second: list[tuple[str, str]]) -> None:
+    """Names' comparison keys (LDAP-prepared: case and spaces folded) remembered by their DER are
+    the keys asn1crypto works out, for equal names, names that only compare equal, and others."""
+    from asn1crypto import x509
+
+    shortcuts.install()
+    original = x509.Name.hashable.fget.__wrapped__
+
+    def name(pairs: list[tuple[str, str]]) -> Any:
+        values = {kind: value.strip() or "x" for kind, value in pairs}
+        if "country_name" in values:
+            values["country_name"] = (values["country_name"] + "XX")[:2].upper()
+        return x509.Name.build(values)
+
+    for built in (name(first), name(second), name(first)):
+        again = x509.Name.load(built.dump())  # parsed afresh, as from a signature
+        assert again.hashable == original(again) == built.hashable
+    assert (name(first).hashable == name(second).hashable) == (original(name(first)) == original(name(second)))

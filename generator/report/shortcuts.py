@@ -161,11 +161,11 @@ def remembered_match(original: Callable[[Any, Any], bool]) -> Callable[[Any, Any
 
 def remembered_name_key(original: Callable[[Any], str]) -> Callable[[Any], str]:
     """``original(name)`` (asn1crypto's ``Name.hashable``), remembered under the name's exact DER."""
-    known: dict[bytes, str] = {}
+    known: dict[tuple[type, bytes], str] = {}
 
     def hashable(name: Any) -> str:
         try:
-            key = name.dump()
+            key = (type(name), name.dump())
         except Exception:  # noqa: BLE001 - not DER-encodable: let asn1crypto decide
             return original(name)
         if key not in known:
@@ -380,7 +380,11 @@ def object_table(stream: Any, generic: Any) -> tuple[bytes, int, int, dict[int, 
         pair = TABLE_PAIR.match(data, at)
         if pair is None:
             return None
-        offsets.setdefault(int(pair.group(1)), int(pair.group(2)))
+        try:
+            number, offset = int(pair.group(1)), int(pair.group(2))
+        except ValueError:  # more digits than int() takes: pyHanko reads the table up to the object it wants
+            return None
+        offsets.setdefault(number, offset)
         at = pair.end()
     if TABLE_END.match(data, at) is None:
         return None

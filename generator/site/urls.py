@@ -57,13 +57,19 @@ def root_prefix(from_page: str) -> str:
 
 _RELATIVE_LINK = re.compile(r'(\s(?:href|src)=")(?![A-Za-z][A-Za-z0-9+.-]*:|/|#)')
 """A link attribute whose value is relative to the page (no scheme, not from the root, not an anchor)."""
+_DATA_ROOT = re.compile(r'<html[^>]*\sdata-root="([^"]*)"')
 
 
 def rooted(html: str, prefix: str) -> str:
     """A top-level page's HTML with every relative link (and the site script's ``data-root``)
     starting at ``prefix``: the 404 page is answered at any depth (``/a/b/missing.html``), where
     links relative to the site's root folder would lead nowhere. ``prefix`` is the site's root
-    URL: ``base_url`` when configured, ``/`` under ``launchbook serve``."""
+    URL: ``base_url`` when configured, ``/`` under ``launchbook serve``. A page rooted before (its
+    ``data-root`` is the ``base_url`` the build used) is rooted at ``prefix`` instead: a preview's
+    404 page must not load the published site's styles or lead to it."""
     quoted = html_escape(prefix, quote=True)
+    before = _DATA_ROOT.search(html)
+    if before is not None and before.group(1) not in ("", quoted):
+        html = html.replace(f'="{before.group(1)}', f'="{quoted}')
     html = _RELATIVE_LINK.sub(lambda found: found.group(1) + quoted, html)
     return html.replace(' data-root=""', f' data-root="{quoted}"', 1)
