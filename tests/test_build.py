@@ -129,6 +129,28 @@ def test_duplicate_checklist_ids_fail(write_project, run_cli: RunCli) -> None:  
     assert "checklist ID 'deploy' is already used by" in result.stderr
 
 
+def test_links_to_folders_and_queries_are_checked_as_the_site_has_them(write_project, run_cli: RunCli) -> None:  # type: ignore[no-untyped-def]
+    """A folder's page is made even without an index.md, and a link with a query reaches the
+    page of its .md source: neither is a broken link; a folder without pages still is."""
+    project = write_project({
+        "content/ops/deploy.md": "# Deploy\n\n## Top\n\n- [ ] one [home](../) [up](./)\n",
+        "content/my dir/p.md": "# P\n",
+        "content/guide.md": "# Guide\n\n[d](ops/) [s](my%20dir/) [q](ops/deploy.md?tab=1#top) "
+                            "[n](ops/deploy.md?tab=1#nowhere) [g](nothere/)\n",
+    })
+    result = run_cli("build", "-C", project, "--json")
+    assert result.exit_code == 0, result.output
+    warnings = json.loads(result.stdout)["warnings"]
+    assert sorted(warning.split(": ", 1)[1] for warning in warnings) == [
+        "broken link: nothere/ (no such page or file)",
+        "broken link: ops/deploy.md?tab=1#nowhere (no such anchor on that page)"]
+    assert 'href="ops/deploy.html?tab=1#top"' in (project / "output/guide.html").read_text()
+    lint = run_cli("lint", "-C", project, "--json")
+    assert sorted(p["message"] for p in json.loads(lint.stdout)["problems"] if p["code"] == "LB301") == [
+        "broken link: nothere/ (no such page or file)",
+        "broken link: ops/deploy.md?tab=1#nowhere (no such anchor on that page)"]
+
+
 def test_strict_turns_warnings_into_failure(write_project, run_cli: RunCli) -> None:  # type: ignore[no-untyped-def]
     project = write_project({
         "content/a.md": "---\nownr: typo\n---\n- [ ] x [see](missing.md)\n",

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 from generator.core.diagnostics import Diagnostic
 from generator.model import Checklist, Document, DocumentSummary
-from generator.site.urls import output_path
+from generator.site.urls import HOME, output_path
 from generator.sources.checklist import published_href
 
 Target = TypeVar("Target")
@@ -48,6 +48,18 @@ def check_links(documents: Sequence[Document | DocumentSummary], asset_paths: se
     return broken_links(documents, {output_path(doc.rel_path): doc for doc in documents}, asset_paths, anchors)
 
 
+def _folder_pages(pages: Mapping[str, object]) -> set[str]:
+    """The home page and every folder's ``index.html``: the build makes one for each folder that
+    holds a page (``site/nav.py``), whether or not it has an ``index.md``."""
+    found = {HOME}
+    for url in pages:
+        folder = posixpath.dirname(url)
+        while folder and (index := posixpath.join(folder, HOME)) not in found:
+            found.add(index)
+            folder = posixpath.dirname(folder)
+    return found
+
+
 def broken_links(documents: Sequence[Document | DocumentSummary], pages: Mapping[str, Target], asset_paths: set[str],
                  anchors: Callable[[Target], set[str]]) -> list[Diagnostic]:
     """Warnings for the relative links of ``documents`` that reach neither a page (``pages``,
@@ -60,6 +72,7 @@ def broken_links(documents: Sequence[Document | DocumentSummary], pages: Mapping
             known[url] = anchors(pages[url])
         return known[url]
 
+    generated = _folder_pages(pages)
     warnings: list[Diagnostic] = []
     for document in documents:
         here = output_path(document.rel_path)
@@ -69,13 +82,17 @@ def broken_links(documents: Sequence[Document | DocumentSummary], pages: Mapping
             if path.startswith("/"):
                 continue  # site-absolute: depends on where the site is served
             target = posixpath.normpath(posixpath.join(posixpath.dirname(here), path)) if path else here
-            if target.endswith("/") or target in ("", "."):
-                target = posixpath.join(target, "index.html")
+            if target in ("", "."):
+                target = HOME
+            elif target.endswith("/"):
+                target = posixpath.join(target, HOME)
             if target in pages:
                 if fragment and not _reaches(unquote(fragment), anchors_at(target)):
                     page = "that page" if path else "this page"
                     warnings.append(Diagnostic(document.source, line, f"broken link: {href} (no such anchor on {page})",
                                                "LB301"))
+            elif target in generated or posixpath.join(target, "index.html") in generated:
+                continue  # a folder's page (or the home page) the build makes when there is no index.md
             elif target not in asset_paths and posixpath.join(target, "index.html") not in pages:
                 warnings.append(Diagnostic(document.source, line, f"broken link: {href} (no such page or file)",
                                            "LB301"))

@@ -333,8 +333,10 @@ def _rewrite_links(tokens: list[Token], offset: int, anchors: set[str]) -> list[
 
 
 def published_href(path: str) -> str:
-    """A link's path as the site has it: a ``.md`` source becomes the ``.html`` page made from it."""
-    return path[:-3] + ".html" if path.endswith(".md") else path
+    """A link's path (and query) as the site has it: a ``.md`` source becomes the ``.html`` page
+    made from it (``deploy.md?tab=1`` too)."""
+    base, mark, query = path.partition("?")
+    return (base[:-3] + ".html" if base.endswith(".md") else base) + mark + query
 
 
 def _drop_heading(tokens: list[Token], opening: Token) -> None:
