@@ -61,9 +61,11 @@ NUL = "nul\x00byte bell\x07 esc\x1b[31m"
 
 EVALUATED = ("Z49Z", "Q603729Q")
 THEME_INLINE_SCRIPT = 'try{var t=localStorage.getItem("launchbook-theme")'
+SITE_ROOT = r"((\.\./)*|https://runbooks\.example\.com/)"
+"""Where the theme's links start: relative, or (the 404 page, answered at any depth) the base URL."""
 THEME_LINK_HREF = re.compile(
-    r"^(\.\./)*(assets/[\w.-]+\.(css|svg|png|ico)|assets/fonts/noto-emoji/noto-emoji\.css|[\w.-]+\.(xml|json))$")
-THEME_SCRIPT_SRC = re.compile(r"^(\.\./)*assets/(launchbook|runs-index)\.js$")
+    rf"^{SITE_ROOT}(assets/[\w.-]+\.(css|svg|png|ico)|assets/fonts/noto-emoji/noto-emoji\.css|[\w.-]+\.(xml|json))$")
+THEME_SCRIPT_SRC = re.compile(rf"^{SITE_ROOT}assets/(launchbook|runs-index)\.js$")
 
 
 def yaml(value: str) -> str:

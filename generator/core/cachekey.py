@@ -22,8 +22,8 @@ from pathlib import Path
 TAG = 32
 """Bytes of the tag at the start of every cache file."""
 _KEY_BYTES = 32
-_key: bytes | None = None
-_kept = False
+_key: tuple[bytes, bool] | None = None
+"""The key and whether it is the one kept in :func:`key_path` (one value: a test resets both at once)."""
 
 
 def key_path() -> Path:
@@ -32,20 +32,24 @@ def key_path() -> Path:
     return Path(base) / "launchbook" / "cache-key"
 
 
-def cache_key() -> bytes:
-    """This user's key, read or made once per process."""
-    global _key, _kept
+def _state() -> tuple[bytes, bool]:
+    """The key and whether it is the kept one, read or made once per process."""
+    global _key
     if _key is None:
         kept = _read_or_make(key_path())
-        _key, _kept = kept or secrets.token_bytes(_KEY_BYTES), kept is not None
+        _key = (kept or secrets.token_bytes(_KEY_BYTES), kept is not None)
     return _key
+
+
+def cache_key() -> bytes:
+    """This user's key, read or made once per process."""
+    return _state()[0]
 
 
 def key_kept() -> bool:
     """Whether the key is the one in :func:`key_path` (``False``: this process's own, where no
     key file can be kept, so cache entries are good for this process only)."""
-    cache_key()
-    return _kept
+    return _state()[1]
 
 
 def _read_or_make(path: Path) -> bytes | None:
