@@ -503,6 +503,31 @@ def test_earlier_parses_are_pruned_once_they_pile_up(small_site: Path, run_cli: 
     assert tree_digest(small_site / "output") == _clean_digest(small_site, run_cli, tmp_path)
 
 
+def test_earlier_navigations_are_pruned_once_they_pile_up(small_site: Path, run_cli: RunCli, tmp_path: Path) -> None:
+    """Each change to the site's tree caches every folder's navigation anew (a page added to a
+    10,000-page site: one file per folder); once the earlier ones are many, a build removes
+    them, and only them."""
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    navs = cache_dir(small_site) / "nav"
+    live = {p for p in navs.rglob("*.html") if p.is_file()}
+    assert live
+    stale = []
+    for shard in range(256):
+        for n in range(2):
+            key = hashlib.sha256(f"an earlier tree {shard} {n}".encode()).hexdigest()
+            (navs / f"{shard:02x}").mkdir(exist_ok=True)
+            stale.append(navs / f"{shard:02x}" / f"{key}.html")
+            stale[-1].write_bytes(b"an earlier navigation")
+    mine = navs / "00" / "notes.txt"
+    mine.write_text("not a cache entry")
+    deploy = small_site / "content/ops/deploy.md"
+    deploy.write_text(deploy.read_text() + "\n- [ ] one more step\n")  # the same tree: the same navigation
+    assert run_cli("build", "-C", small_site).exit_code == 0
+    assert not any(path.exists() for path in stale) and mine.exists()
+    assert {p for p in navs.rglob("*.html") if p.is_file()} == live  # the tree did not change: the same entries
+    assert tree_digest(small_site / "output") == _clean_digest(small_site, run_cli, tmp_path)
+
+
 def _clean_digest(project: Path, run_cli: RunCli, tmp_path: Path) -> dict[str, str]:
     out = tmp_path / "clean-output"
     assert run_cli("build", "-C", project, "-o", out, "--no-cache").exit_code == 0

@@ -147,7 +147,7 @@ def _render_and_publish(request: BuildRequest, sources: Sources, runs: RunSet, c
         manifest = read_manifest(output) if request.cache else None
         previous = PreviousOutput.of(output, manifest, staging.area.skip) if not request.clean else None
         writer = OutputWriter(staging.path, previous, request.file_hash)
-        pages = render_site(writer, request, sources, runs, checked, plan)
+        rendered = render_site(writer, request, sources, runs, checked, plan)
         for entry in sources.tree.assets:
             writer.copy(entry.rel, entry.path)
         for target, source in [*runs.evidence, *runs.reports]:
@@ -160,7 +160,8 @@ def _render_and_publish(request: BuildRequest, sources: Sources, runs: RunSet, c
             # A record with a time in the future: whether it still is depends on the clock, so the
             # next build may not be skipped as up to date.
             "clock_dependent": any(not view.digest.settled for view in runs.views),
-            "summary": {"pages": pages, "checklists": checklist_count, "runs": len(runs.views), "items": item_count},
+            "summary": {"pages": rendered.pages, "checklists": checklist_count, "runs": len(runs.views),
+                        "items": item_count},
             "warnings": [{"path": w.path, "line": w.line, "message": w.message} for w in checked.warnings],
             "notes": [{"path": n.path, "line": n.line, "message": n.message} for n in checked.notes],
         })
@@ -173,7 +174,9 @@ def _render_and_publish(request: BuildRequest, sources: Sources, runs: RunSet, c
     if request.cache:
         prune_entries(sources.store.folder, sources.store.in_use())
         prune_entries(sources.records, {name for view in runs.views for name in cache_names(view.digest)})
-    return BuildResult(output=output, pages=pages, checklists=checklist_count, runs=len(runs.views),
+        if rendered.nav_folder is not None:
+            prune_entries(rendered.nav_folder, rendered.nav_entries)
+    return BuildResult(output=output, pages=rendered.pages, checklists=checklist_count, runs=len(runs.views),
                        items=item_count, files=files, warnings=checked.warnings, notes=checked.notes,
                        kept=tuple(kept), seconds=time.perf_counter() - started)
 

@@ -135,6 +135,8 @@ class NavRenderer:
         self.expand_all = len(walk(nav)) <= EXPAND_ALL_UP_TO
         self.cache: dict[str, str] = {}
         self.digests: dict[str, str] = {}
+        self.entries: set[str] = set()
+        """The names of the cache entries this build's navigation is kept under (what pruning leaves)."""
         # Given the themes' fingerprint, each folder's nav is kept for the next build while the
         # tree, the config and the themes stay the same: in memory (serve) and in ``cache``.
         self.memo = hashlib.sha256(f"{theme}\0{tree_shape(nav)!r}\0{config!r}".encode()).hexdigest() if theme else ""
@@ -151,6 +153,7 @@ class NavRenderer:
         folder = page_url.rsplit("/", 1)[0] if "/" in page_url else ""
         if folder not in self.cache:
             name = hashlib.sha256(f"{self.memo}\0{folder}".encode()).hexdigest()
+            self.entries.add(name)
             stored = self.store / name[:2] / f"{name}.html" if self.memo and self.store is not None else None
             kept = load_cache_text(stored, remember=True) if stored is not None else None
             if kept is None:

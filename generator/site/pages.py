@@ -37,8 +37,8 @@ PARALLEL_PAGES_FROM = 64
 
 
 def render_site(writer: OutputWriter, request: BuildRequest, sources: Sources, runs: RunSet, checked: Checked,
-                plan: Plan) -> int:
-    """Render every page and generated asset into ``writer``; return the page count."""
+                plan: Plan) -> Rendered:
+    """Render every page and generated asset into ``writer``."""
     config, store, documents, nav = sources.config, sources.store, list(sources.summaries), list(checked.nav)
     env = site_environment(list(plan.themes), plan.reuse.theme)
     common = plan.facts.context()
@@ -79,7 +79,18 @@ def render_site(writer: OutputWriter, request: BuildRequest, sources: Sources, r
         writer.copy(rel, path)
     writer.write("assets/pygments.css", pygments_css())
     write_search_index(writer, documents, store, list(runs.views))
-    return count
+    return Rendered(count, navs.store, frozenset(navs.entries))
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What the render stage made: the page count, and the navigation cache it used."""
+
+    pages: int
+    nav_folder: Path | None
+    """Where each folder's navigation HTML is cached (``None``: not cached)."""
+    nav_entries: frozenset[str]
+    """The entries of ``nav_folder`` this build used (the others are earlier navigations)."""
 
 
 def _home(env: Any, config: SiteConfig, sources: Sources, checked: Checked, home_doc: DocumentSummary | None,
