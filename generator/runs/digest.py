@@ -119,7 +119,7 @@ def cache_names(digest: RunDigest) -> tuple[str, ...]:
     and its checklist version's snapshot): what pruning the cache must leave."""
     if not digest.key:
         return ()
-    return digest.key, digest_cache_key(digest.key), _snapshot_path(Path(), digest.snapshot_sha256).name
+    return digest.key, digest_cache_key(digest.key), _snapshot_name(digest.snapshot_sha256)
 
 
 def load_digest(run: RunFile, cache: Path | None, key: str, snapshots: dict[str, Snapshot]) -> RunDigest:
@@ -154,8 +154,13 @@ def load_digest(run: RunFile, cache: Path | None, key: str, snapshots: dict[str,
 _NO_SNAPSHOT = Snapshot("", "", "", (), ())
 
 
+def _snapshot_name(sha256: str) -> str:
+    """The cache entry name of the snapshot of the checklist version ``sha256``."""
+    return hashlib.sha256(f"snapshot\0{code_digest()}\0{sha256}".encode()).hexdigest()
+
+
 def _snapshot_path(cache: Path, sha256: str) -> Path:
-    name = hashlib.sha256(f"snapshot\0{code_digest()}\0{sha256}".encode()).hexdigest()
+    name = _snapshot_name(sha256)
     return cache / name[:2] / name
 
 

@@ -91,9 +91,9 @@ def broken_links(documents: Sequence[Document | DocumentSummary], pages: Mapping
                     page = "that page" if path else "this page"
                     warnings.append(Diagnostic(document.source, line, f"broken link: {href} (no such anchor on {page})",
                                                "LB301"))
-            elif target in generated or posixpath.join(target, "index.html") in generated:
+            elif target in generated or posixpath.join(target, HOME) in generated:
                 continue  # a folder's page (or the home page) the build makes when there is no index.md
-            elif target not in asset_paths and posixpath.join(target, "index.html") not in pages:
+            elif target not in asset_paths and posixpath.join(target, HOME) not in pages:
                 warnings.append(Diagnostic(document.source, line, f"broken link: {href} (no such page or file)",
                                            "LB301"))
     return warnings

@@ -4,9 +4,10 @@ Everything launchbook caches for a project is under ``PROJECT/.launchbook-cache/
 delete at any time), in a folder per version of its code, ``v-<16 hex of the code digest>``:
 every version re-keys every parse, so a build removes the folders other versions left
 (:func:`sweep_cache`; 12 GB at 10,000 pages after a few upgrades). Within a version, every edit
-leaves its page's earlier parse behind, and every item marked in a run its record's earlier
-parse; :func:`prune_entries` removes those once they are a fair share of the cache (a long
-``serve`` session edits the same pages again and again, a run of 140 items is saved 140 times).
+leaves its page's earlier parse behind, every item marked in a run its record's earlier parse,
+and every change to the site's tree each folder's earlier navigation; :func:`prune_entries`
+removes those once they are a fair share of the cache (a long ``serve`` session edits the same
+pages again and again, a run of 140 items is saved 140 times).
 
 Nothing is followed through a link, and nothing launchbook did not name is removed.
 """
@@ -164,7 +165,7 @@ def sweep_cache(project: Path) -> list[str]:
 
 
 def prune_entries(folder: Path, live: Set[str], rng: random.Random | None = None) -> int:
-    """Remove the files of the cache ``folder`` (parses, records) whose key is not in ``live``
+    """Remove the files of the cache ``folder`` (parses, records, navigation) whose key is not in ``live``
     (what this build read and keeps) when, judged from :data:`SAMPLED` shard folders, more than
     :data:`STALE_FROM` of them and more than a quarter as many as ``live`` are stale. Returns the
     number of files removed. Another process still using a removed entry parses again."""

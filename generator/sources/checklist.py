@@ -327,8 +327,9 @@ def _rewrite_links(tokens: list[Token], offset: int, anchors: set[str]) -> list[
             if not path and fragment not in anchors and unquote(fragment).lower() in anchors:
                 fragment = unquote(fragment).lower()
                 child.attrSet("href", "#" + fragment)
-            if path != published_href(path):
-                child.attrSet("href", published_href(path) + hash_ + fragment)
+            published = published_href(path)
+            if published != path:
+                child.attrSet("href", published + hash_ + fragment)
     return links
 
 
